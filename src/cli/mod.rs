@@ -1,0 +1,128 @@
+//! The command line: argument parsing, dispatch, and every byte fleet prints.
+//!
+//! stdout carries the command's result (the validation summary, JSON, a schema); stderr carries
+//! what was read, diagnostics, errors and hints. Exit codes come from [`ExitCode`] only.
+
+mod output;
+mod validate;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+pub use output::{ColorChoice, Printer};
+
+/// Exit codes, documented in the README.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitCode {
+    Success = 0,
+    /// Invalid input, a failure, or a bad command line. Nothing was changed.
+    Failure = 1,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fleet",
+    version,
+    about = "Declarative GitOps for plain Docker hosts",
+    long_about = "Declarative GitOps for plain Docker hosts.\n\nThe desired state (hosts, services, replicas, placement) lives in fleet.yaml in a git repository; fleet reads it at a commit and checks it.",
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalOptions {
+    /// Run as if started in DIR: the project directory (holding fleet.yaml)
+    #[arg(short = 'C', long = "directory", value_name = "DIR", global = true, default_value = ".")]
+    pub dir: PathBuf,
+    /// Read from this repository (a path, bare or not, or a remote URL) instead of the one
+    /// holding DIR; remote URLs are mirrored into the user's cache directory
+    #[arg(long, value_name = "PATH|URL", global = true)]
+    pub repo: Option<String>,
+    /// Read the desired state at this revision (branch, tag or commit) [default: HEAD]
+    #[arg(long = "ref", value_name = "REV", global = true, conflicts_with = "worktree")]
+    pub rev: Option<String>,
+    /// Read the files on disk, uncommitted changes included, instead of a commit
+    #[arg(long, global = true)]
+    pub worktree: bool,
+    /// Output format on stdout
+    #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
+    pub format: Format,
+    /// When to use colour on stderr (NO_COLOR is respected with `auto`)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    /// Say more
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Print only errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the desired state and report every problem with file, line and column
+    Validate,
+    /// Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)
+    Schema,
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Parses the arguments, runs the command and returns the exit code. Usage errors exit 1, not
+/// clap's usual 2, so that 2 can keep its Terraform meaning of "changes present" later on.
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => ExitCode::Failure as i32,
+            };
+        }
+    };
+    let printer = Printer::new(cli.global.color, cli.global.quiet, cli.global.verbose);
+    let code = match &cli.command {
+        Command::Validate => validate::run(&cli.global, &printer),
+        Command::Schema => print_json(&crate::spec::schema::schema()),
+        Command::Completions { shell } => {
+            completions(*shell, &mut std::io::stdout());
+            ExitCode::Success
+        }
+    };
+    code as i32
+}
+
+fn print_json(value: &serde_json::Value) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, value);
+    let _ = writeln!(out);
+    ExitCode::Success
+}
+
+/// Writes the completion script for `shell`.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) {
+    clap_complete::generate(shell, &mut Cli::command(), "fleet", out);
+}

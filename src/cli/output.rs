@@ -1,0 +1,107 @@
+//! Human output on stderr: colour decisions, diagnostics, errors with causes and hints.
+
+use std::error::Error;
+use std::io::{IsTerminal, Write};
+
+use anstyle::{AnsiColor, Style};
+use clap::ValueEnum;
+
+use crate::spec::{Diagnostic, Severity};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Writes to stderr with or without colour, and at the chosen verbosity.
+pub struct Printer {
+    color: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+const HINT: Style = AnsiColor::Cyan.on_default().bold();
+const BOLD: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+
+impl Printer {
+    pub fn new(choice: ColorChoice, quiet: bool, verbose: bool) -> Self {
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
+                    && std::io::stderr().is_terminal()
+            }
+        };
+        Printer { color, quiet, verbose }
+    }
+
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// A progress or context line (suppressed by `-q`).
+    pub fn info(&self, line: &str) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
+    }
+
+    /// Extra detail shown with `-v`.
+    pub fn detail(&self, line: &str) {
+        if self.verbose {
+            let _ = writeln!(std::io::stderr(), "{}", self.paint(DIM, line));
+        }
+    }
+
+    pub fn diagnostic(&self, d: &Diagnostic) {
+        if self.quiet && d.severity == Severity::Warning {
+            return;
+        }
+        let (style, word) = match d.severity {
+            Severity::Error => (ERROR, "error"),
+            Severity::Warning => (WARNING, "warning"),
+        };
+        let location = if d.line > 0 {
+            format!("{}:{}:{}:", d.file, d.line, d.column)
+        } else {
+            format!("{}:", d.file)
+        };
+        let mut line = format!("{} {}: ", self.paint(BOLD, &location), self.paint(style, word));
+        if !d.field.is_empty() {
+            line.push_str(&format!("{}: ", d.field));
+        }
+        line.push_str(&d.message);
+        if let Some(expected) = &d.expected {
+            line.push_str(&format!("; expected {expected}"));
+        }
+        if let Some(hint) = &d.hint {
+            line.push_str(&format!("\n  {} {hint}", self.paint(HINT, "hint:")));
+        }
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+
+    /// `error: …`, each cause on a `Caused by:` line, then the hint.
+    pub fn error(&self, error: &dyn Error, hint: Option<&str>) {
+        let mut out = format!("{} {error}", self.paint(ERROR, "error:"));
+        let mut source = error.source();
+        while let Some(cause) = source {
+            out.push_str(&format!("\n  Caused by: {cause}"));
+            source = cause.source();
+        }
+        if let Some(hint) = hint {
+            out.push_str(&format!("\n{} {hint}", self.paint(HINT, "hint:")));
+        }
+        let _ = writeln!(std::io::stderr(), "{out}");
+    }
+}

@@ -1,0 +1,93 @@
+//! `fleet validate`: load the desired state and report every problem.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::{ExitCode, Format, GlobalOptions, Printer};
+use crate::source::{self, Revision};
+use crate::spec::{self, Desired, Diagnostic, Severity};
+
+#[derive(Serialize)]
+struct Report<'a> {
+    valid: bool,
+    revision: &'a Revision,
+    errors: usize,
+    warnings: usize,
+    diagnostics: &'a [Diagnostic],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    desired: Option<&'a Desired>,
+}
+
+pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
+    let request = source::Request {
+        dir: global.dir.clone(),
+        repo: global.repo.clone(),
+        rev: global.rev.clone(),
+        worktree: global.worktree,
+    };
+    let snapshot = match source::open(&request) {
+        Ok(s) => s,
+        Err(e) => {
+            printer.error(&e, e.hint().as_deref());
+            return ExitCode::Failure;
+        }
+    };
+    printer.info(&format!("Reading {}", snapshot.revision.describe()));
+    if !snapshot.uncommitted.is_empty() {
+        let shown: Vec<&str> = snapshot.uncommitted.iter().take(5).map(String::as_str).collect();
+        let more = snapshot.uncommitted.len().saturating_sub(shown.len());
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        printer.info(&format!(
+            "note: uncommitted changes are not read ({}{more}); commit them, or pass --worktree",
+            shown.join(", ")
+        ));
+    }
+    let loaded = spec::load(snapshot.files());
+    let errors = loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let warnings = loaded.diagnostics.len() - errors;
+
+    match global.format {
+        Format::Json => {
+            let report = Report {
+                valid: errors == 0,
+                revision: &snapshot.revision,
+                errors,
+                warnings,
+                diagnostics: &loaded.diagnostics,
+                desired: loaded.desired.as_ref(),
+            };
+            let mut out = std::io::stdout().lock();
+            let _ = serde_json::to_writer_pretty(&mut out, &report);
+            let _ = writeln!(out);
+        }
+        Format::Text => {
+            for d in &loaded.diagnostics {
+                printer.diagnostic(d);
+            }
+            match &loaded.desired {
+                Some(desired) => {
+                    for (name, service) in &desired.services {
+                        printer.detail(&format!(
+                            "service {name}: {} ({:?}, {} replica(s))",
+                            service.image, service.deploy.mode, service.deploy.replicas
+                        ));
+                    }
+                    let warn = if warnings > 0 { format!(" with {} warning(s)", warnings) } else { String::new() };
+                    println!(
+                        "Valid{warn}: project {}, {} host(s), {} service(s) at {}.",
+                        desired.project,
+                        desired.hosts.len(),
+                        desired.services.len(),
+                        snapshot.revision.short_id().unwrap_or("the working tree"),
+                    );
+                }
+                None => printer.info(&format!(
+                    "Invalid: {errors} error(s){}.",
+                    if warnings > 0 { format!(", {warnings} warning(s)") } else { String::new() }
+                )),
+            }
+        }
+    }
+    if errors == 0 { ExitCode::Success } else { ExitCode::Failure }
+}

@@ -1,0 +1,11 @@
+#![recursion_limit = "256"]
+
+//! fleet: declarative GitOps for plain Docker hosts.
+//!
+//! Stages, each in its own module: `source` reads the desired state from git, `spec` turns it
+//! into typed values. The CLI in `cli` wires them together and owns all output.
+
+pub mod cli;
+pub mod labels;
+pub mod source;
+pub mod spec;

@@ -1,0 +1,306 @@
+//! The desired state as typed, validated values: what the rest of fleet works from.
+//!
+//! Everything here has been checked by the loader; later stages can rely on names being valid,
+//! references resolving and numbers being in range. Plain data only: no I/O, no behaviour that
+//! depends on the outside world.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The name of the host used when fleet.yaml declares none.
+pub const LOCAL_HOST: &str = "local";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Desired {
+    pub project: String,
+    pub hosts: BTreeMap<String, Host>,
+    pub services: BTreeMap<String, Service>,
+    pub volumes: BTreeMap<String, Volume>,
+    pub networks: BTreeMap<String, Network>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Host {
+    pub address: Address,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Address {
+    /// The engine of the machine fleet runs on: `DOCKER_HOST` or /var/run/docker.sock.
+    Local,
+    Unix {
+        path: String,
+    },
+    Ssh {
+        user: Option<String>,
+        host: String,
+        port: Option<u16>,
+        /// Path of the Docker socket on the remote machine.
+        docker_socket: String,
+    },
+}
+
+pub const DEFAULT_DOCKER_SOCKET: &str = "/var/run/docker.sock";
+
+/// Where in the repository a value was written, for messages about it later.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    pub image: String,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    /// env_file contents overlaid by `environment`, as Compose does.
+    pub environment: BTreeMap<String, String>,
+    pub ports: Vec<Port>,
+    pub volumes: Vec<Mount>,
+    /// Networks the service joins, with extra DNS aliases. Empty means the project's default
+    /// network.
+    pub networks: BTreeMap<String, ServiceNetwork>,
+    pub labels: BTreeMap<String, String>,
+    pub healthcheck: Option<Healthcheck>,
+    pub restart: Restart,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub stop_grace_period: Option<Duration>,
+    pub stop_signal: Option<String>,
+    pub init: Option<bool>,
+    pub read_only: Option<bool>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub extra_hosts: Vec<String>,
+    pub depends_on: BTreeMap<String, DependsOn>,
+    pub deploy: Deploy,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Port {
+    pub target: u16,
+    /// A fixed port on the host; `None` lets the engine pick one.
+    pub published: Option<u16>,
+    pub host_ip: Option<IpAddr>,
+    pub protocol: Protocol,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Mount {
+    /// A named volume of the project, or an anonymous one when `source` is `None`.
+    Volume {
+        source: Option<String>,
+        target: String,
+        read_only: bool,
+    },
+    /// An absolute path on the host.
+    Bind {
+        source: String,
+        target: String,
+        read_only: bool,
+    },
+    /// A path inside the repository (written relative), normalised and known to stay inside it.
+    RepoBind {
+        source: String,
+        target: String,
+        read_only: bool,
+    },
+    Tmpfs {
+        target: String,
+    },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceNetwork {
+    pub aliases: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Healthcheck {
+    /// Docker's form: `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
+    pub test: Vec<String>,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    pub start_period: Option<Duration>,
+    pub start_interval: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "snake_case")]
+pub enum Restart {
+    #[default]
+    No,
+    Always,
+    UnlessStopped,
+    OnFailure {
+        max_retries: Option<u32>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DependsOn {
+    ServiceStarted,
+    ServiceHealthy,
+    ServiceCompletedSuccessfully,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// `replicas` copies, placed by the placement rules.
+    #[default]
+    Replicated,
+    /// One replica on every eligible host.
+    Global,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deploy {
+    pub mode: Mode,
+    pub replicas: u32,
+    pub placement: Placement,
+    pub update_config: UpdateConfig,
+    pub rollback_config: UpdateConfig,
+    pub resources: Resources,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub constraints: Vec<Constraint>,
+    /// Label keys to spread replicas across, in priority order (`spread: node.labels.zone`).
+    pub spread: Vec<String>,
+    pub max_replicas_per_node: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Constraint {
+    pub subject: ConstraintSubject,
+    pub op: ConstraintOp,
+    pub value: String,
+    /// As written, for messages.
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum ConstraintSubject {
+    Label(String),
+    Hostname,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConstraintOp {
+    #[serde(rename = "==")]
+    Eq,
+    #[serde(rename = "!=")]
+    Ne,
+}
+
+impl Constraint {
+    /// Whether a host with this name and these labels satisfies the constraint. A missing label
+    /// is never equal to anything, as in Swarm.
+    pub fn matches(&self, host_name: &str, labels: &BTreeMap<String, String>) -> bool {
+        let actual = match &self.subject {
+            ConstraintSubject::Hostname => Some(host_name),
+            ConstraintSubject::Label(key) => labels.get(key).map(String::as_str),
+        };
+        match self.op {
+            ConstraintOp::Eq => actual == Some(self.value.as_str()),
+            ConstraintOp::Ne => actual != Some(self.value.as_str()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateOrder {
+    StopFirst,
+    StartFirst,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureAction {
+    Rollback,
+    Pause,
+    Continue,
+}
+
+/// How a rollout (or a rollback) proceeds. Defaults are Docker Swarm's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpdateConfig {
+    /// Replicas changed at once; 0 means all at once.
+    pub parallelism: u32,
+    pub delay: Duration,
+    pub order: UpdateOrder,
+    pub failure_action: FailureAction,
+    pub monitor: Duration,
+    pub max_failure_ratio: f64,
+}
+
+impl UpdateConfig {
+    pub fn update_default() -> Self {
+        UpdateConfig {
+            parallelism: 1,
+            delay: Duration::ZERO,
+            order: UpdateOrder::StopFirst,
+            failure_action: FailureAction::Pause,
+            monitor: Duration::from_secs(5),
+            max_failure_ratio: 0.0,
+        }
+    }
+
+    pub fn rollback_default() -> Self {
+        UpdateConfig {
+            failure_action: FailureAction::Pause,
+            ..Self::update_default()
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    /// CPU limit in cores (`0.5` is half a core).
+    pub cpus: Option<f64>,
+    /// Memory limit in bytes.
+    pub memory: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Volume {
+    pub driver: Option<String>,
+    pub driver_opts: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    /// Created outside fleet; used but never created.
+    pub external: bool,
+    /// The engine-side name when it differs from the key.
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    pub driver: Option<String>,
+    pub driver_opts: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub external: bool,
+    pub internal: bool,
+    pub name: Option<String>,
+}

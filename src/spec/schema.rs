@@ -1,0 +1,238 @@
+//! JSON Schema of fleet.yaml, for editors (yaml-language-server) and CI linters.
+//!
+//! Hand-written because the loader is hand-written; a test checks that every object here lists
+//! exactly the keys the loader accepts, so the two cannot drift apart.
+
+use serde_json::{Value, json};
+
+pub fn schema() -> Value {
+    let duration = json!({"type": "string", "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$", "description": "A duration such as 10s, 1m30s or 500ms"});
+    let string_or_list = json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]});
+    let scalar = json!({"type": ["string", "number", "boolean"]});
+    let labels = json!({"oneOf": [
+        {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
+        {"type": "array", "items": {"type": "string"}}
+    ]});
+    let update = json!({
+        "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+        "properties": {
+            "parallelism": {"type": "integer", "minimum": 0},
+            "delay": duration,
+            "order": {"enum": ["stop-first", "start-first"]},
+            "failure_action": {"enum": ["rollback", "pause", "continue"]},
+            "monitor": duration,
+            "max_failure_ratio": {"type": "number", "minimum": 0, "maximum": 1}
+        }
+    });
+    let service = json!({
+        "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+        "required": ["image"],
+        "properties": {
+            "image": {"type": "string"},
+            "command": string_or_list,
+            "entrypoint": string_or_list,
+            "environment": {"oneOf": [
+                {"type": "object", "additionalProperties": scalar},
+                {"type": "array", "items": {"type": "string", "pattern": "^[^=]+="}}
+            ]},
+            "env_file": {"oneOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"oneOf": [
+                    {"type": "string"},
+                    {"type": "object", "additionalProperties": false, "required": ["path"],
+                     "properties": {"path": {"type": "string"}, "required": {"type": "boolean"}}}
+                ]}}
+            ]},
+            "ports": {"type": "array", "items": {"oneOf": [
+                {"type": "integer", "minimum": 1, "maximum": 65535},
+                {"type": "string"},
+                {"type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}}, "required": ["target"],
+                 "properties": {
+                    "target": {"type": "integer", "minimum": 1, "maximum": 65535},
+                    "published": {"type": ["integer", "string"]},
+                    "host_ip": {"type": "string"},
+                    "protocol": {"enum": ["tcp", "udp"]},
+                    "mode": {"enum": ["host"]}
+                 }}
+            ]}},
+            "volumes": {"type": "array", "items": {"oneOf": [
+                {"type": "string"},
+                {"type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}}, "required": ["type", "target"],
+                 "properties": {
+                    "type": {"enum": ["volume", "bind", "tmpfs"]},
+                    "source": {"type": "string"},
+                    "target": {"type": "string"},
+                    "read_only": {"type": "boolean"}
+                 }}
+            ]}},
+            "networks": {"oneOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "object", "additionalProperties": {"oneOf": [
+                    {"type": "null"},
+                    {"type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+                     "properties": {"aliases": {"type": "array", "items": {"type": "string"}}}}
+                ]}}
+            ]},
+            "labels": labels,
+            "healthcheck": {
+                "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+                "properties": {
+                    "test": string_or_list,
+                    "interval": duration,
+                    "timeout": duration,
+                    "retries": {"type": "integer", "minimum": 0},
+                    "start_period": duration,
+                    "start_interval": duration,
+                    "disable": {"type": "boolean"}
+                }
+            },
+            "restart": {"type": "string", "pattern": "^(no|always|unless-stopped|on-failure(:[0-9]+)?)$"},
+            "user": scalar,
+            "working_dir": {"type": "string"},
+            "stop_grace_period": duration,
+            "stop_signal": {"type": ["string", "integer"]},
+            "init": {"type": "boolean"},
+            "read_only": {"type": "boolean"},
+            "cap_add": {"type": "array", "items": {"type": "string"}},
+            "cap_drop": {"type": "array", "items": {"type": "string"}},
+            "extra_hosts": {"oneOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "object", "additionalProperties": {"type": "string"}}
+            ]},
+            "depends_on": {"oneOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "object", "additionalProperties": {
+                    "type": "object", "additionalProperties": false,
+                    "properties": {"condition": {"enum": ["service_started", "service_healthy", "service_completed_successfully"]}}
+                }}
+            ]},
+            "deploy": {
+                "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+                "properties": {
+                    "mode": {"enum": ["replicated", "global"]},
+                    "replicas": {"type": "integer", "minimum": 0},
+                    "placement": {
+                        "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+                        "properties": {
+                            "constraints": {"type": "array", "items": {"type": "string", "pattern": "^\\s*node\\.(labels\\.[^=!\\s]+|hostname)\\s*(==|!=)\\s*\\S"}},
+                            "preferences": {"type": "array", "items": {
+                                "type": "object", "additionalProperties": false,
+                                "properties": {"spread": {"type": "string", "pattern": "^node\\.labels\\."}}
+                            }},
+                            "max_replicas_per_node": {"type": "integer", "minimum": 1}
+                        }
+                    },
+                    "update_config": update,
+                    "rollback_config": update,
+                    "restart_policy": {
+                        "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+                        "properties": {
+                            "condition": {"enum": ["none", "on-failure", "any"]},
+                            "max_attempts": {"type": "integer", "minimum": 0}
+                        }
+                    },
+                    "resources": {
+                        "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+                        "properties": {
+                            "limits": {
+                                "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+                                "properties": {
+                                    "cpus": {"type": ["string", "number"]},
+                                    "memory": {"type": ["string", "integer"]}
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+    let volume = json!({"oneOf": [{"type": "null"}, {
+        "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+        "properties": {
+            "driver": {"type": "string"},
+            "driver_opts": {"type": "object", "additionalProperties": scalar},
+            "labels": labels,
+            "external": {"type": "boolean"},
+            "name": {"type": "string"}
+        }
+    }]});
+    let network = json!({"oneOf": [{"type": "null"}, {
+        "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+        "properties": {
+            "driver": {"type": "string"},
+            "driver_opts": {"type": "object", "additionalProperties": scalar},
+            "labels": labels,
+            "external": {"type": "boolean"},
+            "internal": {"type": "boolean"},
+            "name": {"type": "string"}
+        }
+    }]});
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "fleet.yaml",
+        "description": "Desired state of a fleet project: hosts and services written with Compose Specification keys",
+        "type": "object",
+        "additionalProperties": false,
+        "patternProperties": {"^x-": {}},
+        "required": ["project"],
+        "properties": {
+            "project": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$"},
+            "hosts": {"type": "object", "minProperties": 1, "additionalProperties": {
+                "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+                "required": ["address"],
+                "properties": {
+                    "address": {"type": "string", "pattern": "^(ssh://|unix:///)"},
+                    "labels": labels,
+                    "docker_socket": {"type": "string", "pattern": "^/"}
+                }
+            }},
+            "services": {"type": "object", "additionalProperties": service},
+            "include": {"type": "array", "items": {"oneOf": [
+                {"type": "string"},
+                {"type": "object", "additionalProperties": false, "required": ["path"], "properties": {"path": {"type": "string"}}}
+            ]}},
+            "volumes": {"type": "object", "additionalProperties": volume},
+            "networks": {"type": "object", "additionalProperties": network}
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{load, service};
+
+    fn keys(v: &Value) -> Vec<String> {
+        let mut k: Vec<String> = v["properties"].as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    }
+
+    fn sorted(k: &[&str]) -> Vec<String> {
+        let mut k: Vec<String> = k.iter().map(|s| s.to_string()).collect();
+        k.sort();
+        k
+    }
+
+    #[test]
+    fn schema_lists_exactly_the_keys_the_loader_accepts() {
+        let s = schema();
+        assert_eq!(keys(&s), sorted(load::ROOT_KEYS));
+        assert_eq!(keys(&s["properties"]["hosts"]["additionalProperties"]), sorted(load::HOST_KEYS));
+        let svc = &s["properties"]["services"]["additionalProperties"];
+        assert_eq!(keys(svc), sorted(service::SERVICE_KEYS));
+        let deploy = &svc["properties"]["deploy"];
+        assert_eq!(keys(deploy), sorted(service::DEPLOY_KEYS));
+        assert_eq!(keys(&deploy["properties"]["placement"]), sorted(service::PLACEMENT_KEYS));
+        assert_eq!(keys(&deploy["properties"]["update_config"]), sorted(service::UPDATE_KEYS));
+        assert_eq!(keys(&deploy["properties"]["restart_policy"]), sorted(service::RESTART_POLICY_KEYS));
+        assert_eq!(keys(&deploy["properties"]["resources"]), sorted(service::RESOURCES_KEYS));
+        assert_eq!(keys(&deploy["properties"]["resources"]["properties"]["limits"]), sorted(service::LIMITS_KEYS));
+        assert_eq!(keys(&svc["properties"]["healthcheck"]), sorted(service::HEALTHCHECK_KEYS));
+        assert_eq!(keys(&svc["properties"]["ports"]["items"]["oneOf"][2]), sorted(service::PORT_KEYS));
+        assert_eq!(keys(&svc["properties"]["volumes"]["items"]["oneOf"][1]), sorted(service::MOUNT_KEYS));
+        assert_eq!(keys(&s["properties"]["volumes"]["additionalProperties"]["oneOf"][1]), sorted(load::VOLUME_KEYS));
+        assert_eq!(keys(&s["properties"]["networks"]["additionalProperties"]["oneOf"][1]), sorted(load::NETWORK_KEYS));
+    }
+}
