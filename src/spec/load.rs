@@ -267,7 +267,7 @@ fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
         }
         let Some(mut address) = address else {
             if !root_has(value, "address") {
-                cx.error(value.pos, &join(&field, "address"), "missing `address`", "ssh://[user@]host[:port] or unix:///path/to/docker.sock");
+                cx.error(key.pos, &join(&field, "address"), "missing `address`", "ssh://[user@]host[:port] or unix:///path/to/docker.sock");
             }
             continue;
         };
@@ -498,7 +498,7 @@ fn decode_services(cx: &mut Cx, files: &dyn Files, dir: &RepoPath, node: &Node, 
             );
             continue;
         }
-        if let Some(decoded) = service::decode(cx, files, dir, name, &field, value) {
+        if let Some(decoded) = service::decode(cx, files, dir, name, key.pos, &field, value) {
             state.services.insert(
                 name.to_string(),
                 ServiceEntry {

@@ -148,6 +148,7 @@ pub fn decode(
     files: &dyn Files,
     dir: &RepoPath,
     name: &str,
+    name_pos: Pos,
     field: &str,
     node: &Node,
 ) -> Option<Decoded> {
@@ -184,8 +185,8 @@ pub fn decode(
         },
         origin: Origin {
             file: cx.file.clone(),
-            line: node.pos.line,
-            column: node.pos.col,
+            line: name_pos.line,
+            column: name_pos.col,
         },
     };
     let mut decoded = Decoded {
@@ -193,7 +194,7 @@ pub fn decode(
         volume_refs: Vec::new(),
         network_refs: Vec::new(),
         depends_refs: Vec::new(),
-        replicas_pos: node.pos,
+        replicas_pos: name_pos,
         constraint_pos: Vec::new(),
     };
     let mut env_file_vars = BTreeMap::new();
@@ -253,7 +254,7 @@ pub fn decode(
     match image {
         Some(i) => s.image = i,
         None if !entries_have(node, "image") => cx.error_hint(
-            node.pos,
+            name_pos,
             &join(field, "image"),
             format!("service `{name}` has no image"),
             "an image reference such as nginx:1.27 or registry.example.com/app:1.4.2",
@@ -534,7 +535,7 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
     let (body, protocol) = match spec.rsplit_once('/') {
         Some((b, "tcp")) => (b, Protocol::Tcp),
         Some((b, "udp")) => (b, Protocol::Udp),
-        Some((_, p)) => return Err(format!("unknown protocol `{p}`")),
+        Some((_, p)) => return Err(format!("`{spec}` has an unknown protocol `{p}`")),
         None => (spec, Protocol::Tcp),
     };
     // An IPv6 host address is written in brackets: [::1]:8080:80.
@@ -546,7 +547,7 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
         match parts.len() {
             1 | 2 => (None, body),
             3 => (Some(parts[0]), &body[parts[0].len() + 1..]),
-            _ => return Err("too many `:`".into()),
+            _ => return Err(format!("`{spec}` has too many `:`")),
         }
     };
     let host_ip = match host_ip {
@@ -567,7 +568,7 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
     };
     if let Some((p0, p1)) = published {
         if p1 - p0 != t1 - t0 {
-            return Err("the host and container port ranges differ in length".into());
+            return Err(format!("`{spec}`: the host and container port ranges differ in length"));
         }
     }
     Ok((0..=(t1 - t0))
@@ -598,7 +599,7 @@ fn ports(cx: &mut Cx, field: &str, node: &Node) -> Vec<Port> {
                 };
                 match parse_port(&spec) {
                     Ok(ports) => out.extend(ports),
-                    Err(why) => cx.error(item.pos, &f, format!("`{spec}`: {why}"), PORT_EXPECTED),
+                    Err(why) => cx.error(item.pos, &f, why, PORT_EXPECTED),
                 }
             }
         }
