@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::decode::{Cx, index, join};
 use super::diag::{Diagnostic, Diagnostics, did_you_mean};
 use super::model::{
-    Address, ConstraintSubject, DEFAULT_DOCKER_SOCKET, Desired, Host, LOCAL_HOST, Mode, Network,
+    Address, ConstraintOp, ConstraintSubject, DEFAULT_DOCKER_SOCKET, Desired, Host, LOCAL_HOST, Mode, Network,
     Service, Volume,
 };
 use super::paths::{RepoPath, resolve_in_repo};
@@ -659,6 +659,18 @@ fn check_placement(cx: &mut Cx, name: &str, entry: &ServiceEntry, hosts: &BTreeM
                 format!("no host has the label `{key}`"),
                 did_you_mean(key, all_labels.iter().copied()).map(|k| format!("did you mean `node.labels.{k}`?")),
             ),
+            ConstraintSubject::Label(key) if constraint.op == ConstraintOp::Eq => {
+                let values: BTreeSet<&str> = hosts.values().filter_map(|h| h.labels.get(key).map(String::as_str)).collect();
+                if !values.contains(constraint.value.as_str()) {
+                    let listed = values.iter().copied().collect::<Vec<_>>().join(", ");
+                    cx.warning(
+                        *pos,
+                        &f,
+                        format!("no host has the label `{key}` with value `{}` (hosts have: {listed})", constraint.value),
+                        did_you_mean(&constraint.value, values.iter().copied()).map(|v| format!("did you mean `{v}`?")),
+                    );
+                }
+            }
             ConstraintSubject::Hostname if !hosts.contains_key(&constraint.value) => cx.warning(
                 *pos,
                 &f,

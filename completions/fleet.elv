@@ -1,0 +1,108 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[fleet] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'fleet'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'fleet'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand validate 'Check the desired state and report every problem with file, line and column'
+            cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fleet;validate'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;schema'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;completions'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;help'= {
+            cand validate 'Check the desired state and report every problem with file, line and column'
+            cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fleet;help;validate'= {
+        }
+        &'fleet;help;schema'= {
+        }
+        &'fleet;help;completions'= {
+        }
+        &'fleet;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,86 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_fleet_global_optspecs
+    string join \n C/directory= repo= ref= worktree format= color= v/verbose q/quiet h/help V/version
+end
+
+function __fish_fleet_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_fleet_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_fleet_using_subcommand
+    set -l cmd (__fish_fleet_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c fleet -n "__fish_fleet_needs_command" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_needs_command" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_needs_command" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_needs_command" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''"
+complete -c fleet -n "__fish_fleet_needs_command" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_needs_command" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_needs_command" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_needs_command" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_needs_command" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_needs_command" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'
+complete -c fleet -n "__fish_fleet_needs_command" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
+complete -c fleet -n "__fish_fleet_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c fleet -n "__fish_fleet_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -s h -l help -d 'Print help'
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand schema" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand schema" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand schema" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand schema" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand schema" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand schema" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand schema" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand schema" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand schema" -s h -l help -d 'Print help'
+complete -c fleet -n "__fish_fleet_using_subcommand schema" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand completions" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand completions" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand completions" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand completions" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand completions" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand completions" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand completions" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand completions" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c fleet -n "__fish_fleet_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate schema completions help" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate schema completions help" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate schema completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

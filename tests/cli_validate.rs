@@ -1,0 +1,261 @@
+//! `fleet validate` as a user runs it: the real binary, fixture git repositories made here,
+//! whole outputs compared.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn fleet(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleet"));
+    cmd.current_dir(dir).args(args).env_remove("NO_COLOR").env("TERM", "dumb");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run fleet");
+    Output {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git is installed");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn write(dir: &Path, path: &str, text: &str) {
+    let full = dir.join(path);
+    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+    std::fs::write(full, text).unwrap();
+}
+
+fn commit(dir: &Path, message: &str) -> String {
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-q", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
+const GOOD: &str = "project: shop
+hosts:
+  a: { address: ssh://a.example, labels: { zone: a } }
+  b: { address: ssh://b.example, labels: { zone: b } }
+services:
+  web:
+    image: nginx:1.27
+    deploy: { replicas: 2 }
+";
+
+const BAD: &str = "project: shop
+hosts:
+  a: { address: ssh://a.example, labels: { zone: a } }
+  b: { address: ssh://b.example, labels: { zone: b } }
+services:
+  web:
+    image: nginx:1.27
+    deploy: { replicas: 2, placement: { constraints: [node.labels.zone == c] } }
+    helthcheck: { test: true }
+";
+
+/// A repository whose first commit is valid and whose second is not.
+fn two_commit_repo() -> (tempfile::TempDir, String, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    git(dir, &["init", "-q"]);
+    write(dir, "fleet.yaml", GOOD);
+    let first = commit(dir, "Deploy web with 2 replicas");
+    write(dir, "fleet.yaml", BAD);
+    let second = commit(dir, "Pin web to zone c");
+    (tmp, first, second)
+}
+
+#[test]
+fn validate_reports_the_whole_problem_and_exits_1() {
+    let (tmp, _, second) = two_commit_repo();
+    let out = fleet(tmp.path(), &["validate"], &[]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout, "");
+    let expected = format!(
+        "Reading commit {} \"Pin web to zone c\" (HEAD)
+fleet.yaml:8:25: error: services.web.deploy.replicas: no host satisfies the placement constraints of `web`; expected constraints that at least one host satisfies
+  hint: hosts: a, b
+fleet.yaml:8:55: warning: services.web.deploy.placement.constraints[0]: no host has the label `zone` with value `c` (hosts have: a, b)
+fleet.yaml:9:5: error: services.web.helthcheck: unknown key `helthcheck`; expected one of image, command, entrypoint, environment, env_file, ports, volumes, networks, labels, healthcheck, restart, user, working_dir, stop_grace_period, stop_signal, init, read_only, cap_add, cap_drop, extra_hosts, depends_on, deploy
+  hint: did you mean `healthcheck`?
+Invalid: 2 error(s), 1 warning(s).
+",
+        &second[..7]
+    );
+    assert_eq!(out.stderr, expected);
+}
+
+#[test]
+fn validate_reads_an_older_commit_with_ref() {
+    let (tmp, first, _) = two_commit_repo();
+    let out = fleet(tmp.path(), &["validate", "--ref", "HEAD~1"], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, format!("Valid: project shop, 2 host(s), 1 service(s) at {}.\n", &first[..7]));
+    assert_eq!(out.stderr, format!("Reading commit {} \"Deploy web with 2 replicas\" (HEAD~1)\n", &first[..7]));
+}
+
+#[test]
+fn validate_reads_a_bare_clone_at_an_older_commit() {
+    let (tmp, first, _) = two_commit_repo();
+    let bare = tmp.path().join("bare.git");
+    git(tmp.path(), &["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let at_old = fleet(elsewhere.path(), &["--repo", bare.to_str().unwrap(), "--ref", &first, "validate"], &[]);
+    assert_eq!(at_old.code, 0, "{}", at_old.stderr);
+    assert!(at_old.stdout.contains(&first[..7]));
+    let at_head = fleet(elsewhere.path(), &["--repo", bare.to_str().unwrap(), "validate"], &[]);
+    assert_eq!(at_head.code, 1);
+    assert!(at_head.stderr.contains("fleet.yaml:9:5: error: services.web.helthcheck"), "{}", at_head.stderr);
+}
+
+#[test]
+fn validate_mirrors_a_remote_url_and_fetches_new_commits() {
+    let (tmp, first, second) = two_commit_repo();
+    let bare = tmp.path().join("remote.git");
+    git(tmp.path(), &["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    let cache = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", bare.display());
+    let env = [("FLEET_CACHE_DIR", cache.path())];
+
+    let old = fleet(tmp.path(), &["--repo", &url, "--ref", &first[..10], "validate"], &env);
+    assert_eq!(old.code, 0, "{}", old.stderr);
+    let head = fleet(tmp.path(), &["--repo", &url, "validate"], &env);
+    assert_eq!(head.code, 1);
+    assert!(head.stderr.starts_with(&format!("Reading commit {}", &second[..7])), "{}", head.stderr);
+
+    // A new commit on the remote is seen on the next run.
+    write(tmp.path(), "fleet.yaml", GOOD);
+    let third = commit(tmp.path(), "Revert to zones a and b");
+    git(tmp.path(), &["push", "-q", bare.to_str().unwrap(), "main"]);
+    let fixed = fleet(tmp.path(), &["--repo", &url, "validate"], &env);
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    assert!(fixed.stdout.contains(&third[..7]));
+    assert!(cache.path().join("repos").read_dir().unwrap().count() == 1);
+}
+
+#[test]
+fn uncommitted_edits_are_pointed_out_and_read_with_worktree() {
+    let (tmp, _, _) = two_commit_repo();
+    write(tmp.path(), "fleet.yaml", GOOD);
+    let head = fleet(tmp.path(), &["validate"], &[]);
+    assert_eq!(head.code, 1);
+    assert!(
+        head.stderr.contains("note: uncommitted changes are not read (fleet.yaml); commit them, or pass --worktree"),
+        "{}",
+        head.stderr
+    );
+    let worktree = fleet(tmp.path(), &["validate", "--worktree"], &[]);
+    assert_eq!(worktree.code, 0, "{}", worktree.stderr);
+    assert!(worktree.stderr.starts_with("Reading working tree, uncommitted changes included"));
+}
+
+#[test]
+fn a_project_in_a_subdirectory_is_read_from_the_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    git(tmp.path(), &["init", "-q"]);
+    write(tmp.path(), "deploy/prod/fleet.yaml", GOOD);
+    write(tmp.path(), "deploy/prod/web.env", "A=1\n");
+    commit(tmp.path(), "Add prod");
+    let out = fleet(tmp.path(), &["-C", "deploy/prod", "validate"], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains(" (HEAD) in deploy/prod"), "{}", out.stderr);
+}
+
+#[test]
+fn outside_a_repository_validate_explains_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "fleet.yaml", GOOD);
+    let out = fleet(tmp.path(), &["validate"], &[]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "error: `.` is not inside a git repository\nhint: fleet reads the desired state from a commit: run `git init && git add -A && git commit`, or pass --worktree to read the files as they are\n"
+    );
+    let worktree = fleet(tmp.path(), &["validate", "--worktree"], &[]);
+    assert_eq!(worktree.code, 0, "{}", worktree.stderr);
+}
+
+#[test]
+fn json_output_carries_every_diagnostic_and_the_commit() {
+    let (tmp, _, second) = two_commit_repo();
+    let out = fleet(tmp.path(), &["validate", "--format", "json"], &[]);
+    assert_eq!(out.code, 1);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["errors"], 2);
+    assert_eq!(report["revision"]["commit"], second.as_str());
+    let first = &report["diagnostics"][0];
+    assert_eq!(first["file"], "fleet.yaml");
+    assert_eq!(first["line"], 8);
+    assert_eq!(first["column"], 25);
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["field"], "services.web.deploy.replicas");
+}
+
+#[test]
+fn unknown_revision_and_bad_flags_exit_1() {
+    let (tmp, _, _) = two_commit_repo();
+    let out = fleet(tmp.path(), &["validate", "--ref", "no-such-branch"], &[]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.starts_with("error: revision `no-such-branch` was not found"), "{}", out.stderr);
+    let out = fleet(tmp.path(), &["validate", "--no-such-flag"], &[]);
+    assert_eq!(out.code, 1);
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn the_examples_are_valid() {
+    for example in ["examples/quickstart", "examples/multi-host"] {
+        let out = fleet(&repo_root(), &["-C", example, "--worktree", "validate"], &[]);
+        assert_eq!(out.code, 0, "{example}: {}", out.stderr);
+        assert!(!out.stderr.contains("warning"), "{example}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn committed_completions_are_up_to_date() {
+    for (shell, file) in [
+        ("bash", "fleet.bash"),
+        ("zsh", "_fleet"),
+        ("fish", "fleet.fish"),
+        ("powershell", "_fleet.ps1"),
+        ("elvish", "fleet.elv"),
+    ] {
+        let out = fleet(&repo_root(), &["completions", shell], &[]);
+        assert_eq!(out.code, 0);
+        let committed = std::fs::read_to_string(repo_root().join("completions").join(file)).unwrap_or_default();
+        assert!(
+            committed == out.stdout,
+            "completions/{file} is stale: run `cargo run -- completions {shell} > completions/{file}`"
+        );
+    }
+}
+
+#[test]
+fn schema_is_json_and_names_the_top_level_keys() {
+    let out = fleet(&repo_root(), &["schema"], &[]);
+    assert_eq!(out.code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(schema["required"][0], "project");
+    assert!(schema["properties"]["services"].is_object());
+}
