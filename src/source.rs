@@ -63,15 +63,25 @@ impl Revision {
             (Some(id), None) => id.to_string(),
             _ => String::new(),
         };
-        let place = if self.path == "." { String::new() } else { format!(" in {}", self.path) };
+        let place = if self.path == "." {
+            String::new()
+        } else {
+            format!(" in {}", self.path)
+        };
         match self.kind {
             RevisionKind::Commit => {
                 let rev = self.rev.as_deref().unwrap_or("HEAD");
                 format!("commit {commit} ({rev}){place}")
             }
-            RevisionKind::Worktree if self.repository.is_none() => format!("working tree{place} (not a git repository)"),
-            RevisionKind::Worktree if commit.is_empty() => format!("working tree{place} (no commits yet)"),
-            RevisionKind::Worktree => format!("working tree{place}, uncommitted changes included (HEAD is {commit})"),
+            RevisionKind::Worktree if self.repository.is_none() => {
+                format!("working tree{place} (not a git repository)")
+            }
+            RevisionKind::Worktree if commit.is_empty() => {
+                format!("working tree{place} (no commits yet)")
+            }
+            RevisionKind::Worktree => {
+                format!("working tree{place}, uncommitted changes included (HEAD is {commit})")
+            }
         }
     }
 }
@@ -178,7 +188,9 @@ pub fn open(request: &Request) -> Result<Snapshot, SourceError> {
             let mut snapshot = if request.worktree {
                 let workdir = repository
                     .workdir()
-                    .ok_or_else(|| SourceError::BareWorktree { path: path.display().to_string() })?
+                    .ok_or_else(|| SourceError::BareWorktree {
+                        path: path.display().to_string(),
+                    })?
                     .to_path_buf();
                 read_worktree(Some(&repository), &workdir, "")?
             } else {
@@ -188,17 +200,27 @@ pub fn open(request: &Request) -> Result<Snapshot, SourceError> {
             Ok(snapshot)
         }
         None => {
-            let dir = request.dir.canonicalize().map_err(|source| SourceError::Io {
-                path: request.dir.clone(),
-                source,
-            })?;
+            let dir = request
+                .dir
+                .canonicalize()
+                .map_err(|source| SourceError::Io {
+                    path: request.dir.clone(),
+                    source,
+                })?;
             let repository = match Repository::discover(&dir) {
                 Ok(r) => Some(r),
                 Err(_) if request.worktree => None,
-                Err(_) => return Err(SourceError::NotARepository { dir: request.dir.clone() }),
+                Err(_) => {
+                    return Err(SourceError::NotARepository {
+                        dir: request.dir.clone(),
+                    });
+                }
             };
             let prefix = match repository.as_ref().and_then(Repository::workdir) {
-                Some(workdir) => relative_prefix(&workdir.canonicalize().unwrap_or(workdir.to_path_buf()), &dir),
+                Some(workdir) => relative_prefix(
+                    &workdir.canonicalize().unwrap_or(workdir.to_path_buf()),
+                    &dir,
+                ),
                 None => String::new(),
             };
             match repository {
@@ -213,7 +235,8 @@ pub fn open(request: &Request) -> Result<Snapshot, SourceError> {
                 }
                 repository => {
                     let mut snapshot = read_worktree(repository.as_ref(), &dir, &prefix)?;
-                    snapshot.revision.repository = repository.map(|r| r.path().display().to_string());
+                    snapshot.revision.repository =
+                        repository.map(|r| r.path().display().to_string());
                     Ok(snapshot)
                 }
             }
@@ -237,37 +260,64 @@ fn relative_prefix(workdir: &Path, dir: &Path) -> String {
 }
 
 fn display_prefix(prefix: &str) -> String {
-    if prefix.is_empty() { ".".into() } else { prefix.to_string() }
+    if prefix.is_empty() {
+        ".".into()
+    } else {
+        prefix.to_string()
+    }
 }
 
 fn head_commit(repository: &Repository) -> Option<(String, Option<String>)> {
     let commit = repository.head().ok()?.peel_to_commit().ok()?;
-    Some((commit.id().to_string(), commit.summary_bytes().map(|b| String::from_utf8_lossy(b).into_owned())))
+    Some((
+        commit.id().to_string(),
+        commit
+            .summary_bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned()),
+    ))
 }
 
-fn read_commit(repository: &Repository, prefix: &str, rev: Option<&str>) -> Result<Snapshot, SourceError> {
+fn read_commit(
+    repository: &Repository,
+    prefix: &str,
+    rev: Option<&str>,
+) -> Result<Snapshot, SourceError> {
     let path = repository.path().display().to_string();
     let asked = rev.unwrap_or("HEAD");
     let object = match repository.revparse_single(asked) {
         Ok(o) => o,
-        Err(_) if rev.is_none() && repository.head().is_err() => return Err(SourceError::NoCommits { path }),
-        Err(source) => return Err(SourceError::RevisionNotFound { rev: asked.to_string(), source }),
+        Err(_) if rev.is_none() && repository.head().is_err() => {
+            return Err(SourceError::NoCommits { path });
+        }
+        Err(source) => {
+            return Err(SourceError::RevisionNotFound {
+                rev: asked.to_string(),
+                source,
+            });
+        }
     };
     let commit = object
         .peel_to_commit()
-        .map_err(|source| SourceError::RevisionNotFound { rev: asked.to_string(), source })?;
+        .map_err(|source| SourceError::RevisionNotFound {
+            rev: asked.to_string(),
+            source,
+        })?;
     let mut tree = commit.tree()?;
     if !prefix.is_empty() {
-        let entry = tree.get_path(Path::new(prefix)).map_err(|_| SourceError::DirectoryMissing {
-            dir: prefix.to_string(),
-            commit: commit.id().to_string(),
-        })?;
+        let entry =
+            tree.get_path(Path::new(prefix))
+                .map_err(|_| SourceError::DirectoryMissing {
+                    dir: prefix.to_string(),
+                    commit: commit.id().to_string(),
+                })?;
         tree = entry.to_object(repository)?.peel_to_tree()?;
     }
     let revision = Revision {
         kind: RevisionKind::Commit,
         commit: Some(commit.id().to_string()),
-        subject: commit.summary_bytes().map(|b| String::from_utf8_lossy(b).into_owned()),
+        subject: commit
+            .summary_bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned()),
         rev: Some(asked.to_string()),
         path: display_prefix(prefix),
         repository: None,
@@ -283,9 +333,16 @@ fn read_commit(repository: &Repository, prefix: &str, rev: Option<&str>) -> Resu
     })
 }
 
-fn read_worktree(repository: Option<&Repository>, dir: &Path, prefix: &str) -> Result<Snapshot, SourceError> {
+fn read_worktree(
+    repository: Option<&Repository>,
+    dir: &Path,
+    prefix: &str,
+) -> Result<Snapshot, SourceError> {
     let head = repository.and_then(head_commit);
-    let root = dir.canonicalize().map_err(|source| SourceError::Io { path: dir.to_path_buf(), source })?;
+    let root = dir.canonicalize().map_err(|source| SourceError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     Ok(Snapshot {
         revision: Revision {
             kind: RevisionKind::Worktree,
@@ -303,19 +360,26 @@ fn read_worktree(repository: Option<&Repository>, dir: &Path, prefix: &str) -> R
 /// Paths under `prefix` with changes not in HEAD (ignored files excluded).
 fn uncommitted(repository: &Repository, prefix: &str) -> Vec<String> {
     let mut options = StatusOptions::new();
-    options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false);
     if !prefix.is_empty() {
         options.pathspec(prefix);
     }
-    let Ok(statuses) = repository.statuses(Some(&mut options)) else { return Vec::new() };
+    let Ok(statuses) = repository.statuses(Some(&mut options)) else {
+        return Vec::new();
+    };
     statuses
         .iter()
         .filter(|s| s.status() != Status::CURRENT && !s.status().contains(Status::IGNORED))
         .filter_map(|s| s.path().ok().map(str::to_string))
-        .map(|p| match p.strip_prefix(prefix).map(|r| r.trim_start_matches('/')) {
-            Some(rel) if !prefix.is_empty() => rel.to_string(),
-            _ => p,
-        })
+        .map(
+            |p| match p.strip_prefix(prefix).map(|r| r.trim_start_matches('/')) {
+                Some(rel) if !prefix.is_empty() => rel.to_string(),
+                _ => p,
+            },
+        )
         .collect()
 }
 
@@ -327,9 +391,16 @@ struct CommitFiles {
 
 impl CommitFiles {
     fn entry(&self, path: &str) -> io::Result<Option<(ObjectType, Oid, i32)>> {
-        let tree = self.repository.find_tree(self.tree).map_err(io::Error::other)?;
+        let tree = self
+            .repository
+            .find_tree(self.tree)
+            .map_err(io::Error::other)?;
         match tree.get_path(Path::new(path)) {
-            Ok(entry) => Ok(Some((entry.kind().unwrap_or(ObjectType::Any), entry.id(), entry.filemode()))),
+            Ok(entry) => Ok(Some((
+                entry.kind().unwrap_or(ObjectType::Any),
+                entry.id(),
+                entry.filemode(),
+            ))),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
             Err(e) => Err(io::Error::other(e)),
         }
@@ -339,7 +410,9 @@ impl CommitFiles {
 const SYMLINK_MODE: i32 = 0o120000;
 
 fn symlink_refused(path: &str) -> io::Error {
-    io::Error::other(format!("`{path}` is a symbolic link; fleet does not follow links in the repository"))
+    io::Error::other(format!(
+        "`{path}` is a symbolic link; fleet does not follow links in the repository"
+    ))
 }
 
 impl Files for CommitFiles {
@@ -374,7 +447,9 @@ impl WorktreeFiles {
         let full = self.root.join(path);
         match full.canonicalize() {
             Ok(real) if real.starts_with(&self.root) => Ok(Some(real)),
-            Ok(_) => Err(io::Error::other(format!("`{path}` links outside the project directory"))),
+            Ok(_) => Err(io::Error::other(format!(
+                "`{path}` links outside the project directory"
+            ))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -384,7 +459,9 @@ impl WorktreeFiles {
 impl Files for WorktreeFiles {
     fn read(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
         match self.resolve(path)? {
-            Some(real) if real.is_dir() => Err(io::Error::other(format!("`{path}` is a directory"))),
+            Some(real) if real.is_dir() => {
+                Err(io::Error::other(format!("`{path}` is a directory")))
+            }
             Some(real) => fs::read(real).map(Some),
             None => Ok(None),
         }
@@ -399,7 +476,9 @@ impl Files for WorktreeFiles {
 fn cache_path(url: &str) -> Result<PathBuf, SourceError> {
     let base = match std::env::var_os("FLEET_CACHE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => dirs::cache_dir().ok_or(SourceError::NoCacheDir)?.join("fleet"),
+        None => dirs::cache_dir()
+            .ok_or(SourceError::NoCacheDir)?
+            .join("fleet"),
     };
     let digest = Sha256::digest(url.as_bytes());
     let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
@@ -409,11 +488,18 @@ fn cache_path(url: &str) -> Result<PathBuf, SourceError> {
 /// Clones (first time) or fetches (afterwards) every branch and tag of `url` into a bare mirror.
 fn mirror(url: &str) -> Result<(Repository, PathBuf), SourceError> {
     let cache = cache_path(url)?;
-    let fetch_error = |source| SourceError::Fetch { url: url.to_string(), cache: cache.clone(), source };
+    let fetch_error = |source| SourceError::Fetch {
+        url: url.to_string(),
+        cache: cache.clone(),
+        source,
+    };
     let repository = match Repository::open_bare(&cache) {
         Ok(r) => r,
         Err(_) => {
-            fs::create_dir_all(&cache).map_err(|source| SourceError::Io { path: cache.clone(), source })?;
+            fs::create_dir_all(&cache).map_err(|source| SourceError::Io {
+                path: cache.clone(),
+                source,
+            })?;
             Repository::init_bare(&cache).map_err(fetch_error)?
         }
     };
@@ -433,7 +519,9 @@ fn mirror(url: &str) -> Result<(Repository, PathBuf), SourceError> {
         if allowed.contains(git2::CredentialType::DEFAULT) {
             return git2::Cred::default();
         }
-        Err(git2::Error::from_str("no usable credentials (tried ssh-agent and git credential helpers)"))
+        Err(git2::Error::from_str(
+            "no usable credentials (tried ssh-agent and git credential helpers)",
+        ))
     });
     let mut options = git2::FetchOptions::new();
     options.remote_callbacks(callbacks);

@@ -12,7 +12,10 @@ struct Output {
 
 fn fleet(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleet"));
-    cmd.current_dir(dir).args(args).env_remove("NO_COLOR").env("TERM", "dumb");
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("NO_COLOR")
+        .env("TERM", "dumb");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -27,13 +30,24 @@ fn fleet(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("HOME", dir)
         .output()
         .expect("git is installed");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -107,38 +121,85 @@ fn validate_reads_an_older_commit_with_ref() {
     let (tmp, first, _) = two_commit_repo();
     let out = fleet(tmp.path(), &["validate", "--ref", "HEAD~1"], &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stdout, format!("Valid: project shop, 2 host(s), 1 service(s) at {}.\n", &first[..7]));
-    assert_eq!(out.stderr, format!("Reading commit {} \"Deploy web with 2 replicas\" (HEAD~1)\n", &first[..7]));
+    assert_eq!(
+        out.stdout,
+        format!(
+            "Valid: project shop, 2 host(s), 1 service(s) at {}.\n",
+            &first[..7]
+        )
+    );
+    assert_eq!(
+        out.stderr,
+        format!(
+            "Reading commit {} \"Deploy web with 2 replicas\" (HEAD~1)\n",
+            &first[..7]
+        )
+    );
 }
 
 #[test]
 fn validate_reads_a_bare_clone_at_an_older_commit() {
     let (tmp, first, _) = two_commit_repo();
     let bare = tmp.path().join("bare.git");
-    git(tmp.path(), &["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    git(
+        tmp.path(),
+        &["clone", "-q", "--bare", ".", bare.to_str().unwrap()],
+    );
     let elsewhere = tempfile::tempdir().unwrap();
-    let at_old = fleet(elsewhere.path(), &["--repo", bare.to_str().unwrap(), "--ref", &first, "validate"], &[]);
+    let at_old = fleet(
+        elsewhere.path(),
+        &[
+            "--repo",
+            bare.to_str().unwrap(),
+            "--ref",
+            &first,
+            "validate",
+        ],
+        &[],
+    );
     assert_eq!(at_old.code, 0, "{}", at_old.stderr);
     assert!(at_old.stdout.contains(&first[..7]));
-    let at_head = fleet(elsewhere.path(), &["--repo", bare.to_str().unwrap(), "validate"], &[]);
+    let at_head = fleet(
+        elsewhere.path(),
+        &["--repo", bare.to_str().unwrap(), "validate"],
+        &[],
+    );
     assert_eq!(at_head.code, 1);
-    assert!(at_head.stderr.contains("fleet.yaml:9:5: error: services.web.helthcheck"), "{}", at_head.stderr);
+    assert!(
+        at_head
+            .stderr
+            .contains("fleet.yaml:9:5: error: services.web.helthcheck"),
+        "{}",
+        at_head.stderr
+    );
 }
 
 #[test]
 fn validate_mirrors_a_remote_url_and_fetches_new_commits() {
     let (tmp, first, second) = two_commit_repo();
     let bare = tmp.path().join("remote.git");
-    git(tmp.path(), &["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    git(
+        tmp.path(),
+        &["clone", "-q", "--bare", ".", bare.to_str().unwrap()],
+    );
     let cache = tempfile::tempdir().unwrap();
     let url = format!("file://{}", bare.display());
     let env = [("FLEET_CACHE_DIR", cache.path())];
 
-    let old = fleet(tmp.path(), &["--repo", &url, "--ref", &first[..10], "validate"], &env);
+    let old = fleet(
+        tmp.path(),
+        &["--repo", &url, "--ref", &first[..10], "validate"],
+        &env,
+    );
     assert_eq!(old.code, 0, "{}", old.stderr);
     let head = fleet(tmp.path(), &["--repo", &url, "validate"], &env);
     assert_eq!(head.code, 1);
-    assert!(head.stderr.starts_with(&format!("Reading commit {}", &second[..7])), "{}", head.stderr);
+    assert!(
+        head.stderr
+            .starts_with(&format!("Reading commit {}", &second[..7])),
+        "{}",
+        head.stderr
+    );
 
     // A new commit on the remote is seen on the next run.
     write(tmp.path(), "fleet.yaml", GOOD);
@@ -157,13 +218,19 @@ fn uncommitted_edits_are_pointed_out_and_read_with_worktree() {
     let head = fleet(tmp.path(), &["validate"], &[]);
     assert_eq!(head.code, 1);
     assert!(
-        head.stderr.contains("note: uncommitted changes are not read (fleet.yaml); commit them, or pass --worktree"),
+        head.stderr.contains(
+            "note: uncommitted changes are not read (fleet.yaml); commit them, or pass --worktree"
+        ),
         "{}",
         head.stderr
     );
     let worktree = fleet(tmp.path(), &["validate", "--worktree"], &[]);
     assert_eq!(worktree.code, 0, "{}", worktree.stderr);
-    assert!(worktree.stderr.starts_with("Reading working tree, uncommitted changes included"));
+    assert!(
+        worktree
+            .stderr
+            .starts_with("Reading working tree, uncommitted changes included")
+    );
 }
 
 #[test]
@@ -175,7 +242,11 @@ fn a_project_in_a_subdirectory_is_read_from_the_commit() {
     commit(tmp.path(), "Add prod");
     let out = fleet(tmp.path(), &["-C", "deploy/prod", "validate"], &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains(" (HEAD) in deploy/prod"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(" (HEAD) in deploy/prod"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -214,7 +285,12 @@ fn unknown_revision_and_bad_flags_exit_1() {
     let (tmp, _, _) = two_commit_repo();
     let out = fleet(tmp.path(), &["validate", "--ref", "no-such-branch"], &[]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.starts_with("error: revision `no-such-branch` was not found"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("error: revision `no-such-branch` was not found"),
+        "{}",
+        out.stderr
+    );
     let out = fleet(tmp.path(), &["validate", "--no-such-flag"], &[]);
     assert_eq!(out.code, 1);
 }
@@ -226,7 +302,11 @@ fn repo_root() -> PathBuf {
 #[test]
 fn the_examples_are_valid() {
     for example in ["examples/quickstart", "examples/multi-host"] {
-        let out = fleet(&repo_root(), &["-C", example, "--worktree", "validate"], &[]);
+        let out = fleet(
+            &repo_root(),
+            &["-C", example, "--worktree", "validate"],
+            &[],
+        );
         assert_eq!(out.code, 0, "{example}: {}", out.stderr);
         assert!(!out.stderr.contains("warning"), "{example}: {}", out.stderr);
     }
@@ -243,7 +323,8 @@ fn committed_completions_are_up_to_date() {
     ] {
         let out = fleet(&repo_root(), &["completions", shell], &[]);
         assert_eq!(out.code, 0);
-        let committed = std::fs::read_to_string(repo_root().join("completions").join(file)).unwrap_or_default();
+        let committed =
+            std::fs::read_to_string(repo_root().join("completions").join(file)).unwrap_or_default();
         assert!(
             committed == out.stdout,
             "completions/{file} is stale: run `cargo run -- completions {shell} > completions/{file}`"

@@ -13,8 +13,15 @@ hosts:
 /// Loads the files and returns the first line of every diagnostic, in order.
 fn problems(files: &[(&str, &str)]) -> Vec<String> {
     let loaded = load(&MemoryFiles::new(files.iter().copied()));
-    if loaded.diagnostics.iter().any(|d| d.severity == Severity::Error) {
-        assert!(loaded.desired.is_none(), "a desired state came back despite errors");
+    if loaded
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Error)
+    {
+        assert!(
+            loaded.desired.is_none(),
+            "a desired state came back despite errors"
+        );
     }
     loaded
         .diagnostics
@@ -34,7 +41,11 @@ struct Case {
 }
 
 fn case(name: &'static str, fleet_yaml: String, expected: &[&'static str]) -> Case {
-    Case { name, files: vec![("fleet.yaml", fleet_yaml)], expected: expected.to_vec() }
+    Case {
+        name,
+        files: vec![("fleet.yaml", fleet_yaml)],
+        expected: expected.to_vec(),
+    }
 }
 
 #[test]
@@ -43,7 +54,9 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
         case(
             "yaml syntax",
             "project: shop\nservices:\n  web: [unclosed\n".into(),
-            &["fleet.yaml:4:1: error: invalid YAML: while parsing a flow sequence, expected ',' or ']'"],
+            &[
+                "fleet.yaml:4:1: error: invalid YAML: while parsing a flow sequence, expected ',' or ']'",
+            ],
         ),
         case(
             "yaml duplicate key",
@@ -53,41 +66,62 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
         case(
             "wrong type",
             with_services("  web:\n    image: nginx\n    deploy: { replicas: two }\n"),
-            &["fleet.yaml:9:25: error: services.web.deploy.replicas: found a string; expected a whole number from 0 to 10000"],
+            &[
+                "fleet.yaml:9:25: error: services.web.deploy.replicas: found a string; expected a whole number from 0 to 10000",
+            ],
         ),
         case(
             "unknown key",
-            with_services("  web:\n    image: nginx\n    replicas: 2\n"),
-            &["fleet.yaml:9:5: error: services.web.replicas: unknown key `replicas`; expected one of image, command, entrypoint, environment, env_file, ports, volumes, networks, labels, healthcheck, restart, user, working_dir, stop_grace_period, stop_signal, init, read_only, cap_add, cap_drop, extra_hosts, depends_on, deploy"],
+            with_services("  web:\n    image: nginx\n    replicas: 2\n    imgae: x\n"),
+            &[
+                "fleet.yaml:9:5: error: services.web.replicas: unknown key `replicas`",
+                "fleet.yaml:10:5: error: services.web.imgae: unknown key `imgae`; expected one of image, command, entrypoint, environment, env_file, ports, volumes, networks, labels, healthcheck, restart, user, working_dir, stop_grace_period, stop_signal, init, read_only, cap_add, cap_drop, extra_hosts, depends_on, deploy",
+            ],
         ),
         case(
             "unknown top-level key",
             format!("{HOSTS}servics: {{}}\n"),
-            &["fleet.yaml:6:1: error: servics: unknown key `servics`; expected one of project, hosts, services, include, volumes, networks"],
+            &[
+                "fleet.yaml:6:1: error: servics: unknown key `servics`; expected one of project, hosts, services, include, volumes, networks",
+            ],
         ),
         case(
             "missing image",
             with_services("  web:\n    ports: [\"80\"]\n"),
-            &["fleet.yaml:7:3: error: services.web.image: service `web` has no image; expected an image reference such as nginx:1.27 or registry.example.com/app:1.4.2"],
+            &[
+                "fleet.yaml:7:3: error: services.web.image: service `web` has no image; expected an image reference such as nginx:1.27 or registry.example.com/app:1.4.2",
+            ],
         ),
         case(
             "bad duration",
             with_services("  web:\n    image: nginx\n    stop_grace_period: 10\n"),
-            &["fleet.yaml:9:24: error: services.web.stop_grace_period: `10` is not a duration; expected a duration such as 10s, 1m30s or 500ms (units us, ms, s, m, h)"],
+            &[
+                "fleet.yaml:9:24: error: services.web.stop_grace_period: `10` is not a duration; expected a duration such as 10s, 1m30s or 500ms (units us, ms, s, m, h)",
+            ],
         ),
         case(
             "bad size",
-            with_services("  web:\n    image: nginx\n    deploy: { resources: { limits: { memory: 12qb } } }\n"),
-            &["fleet.yaml:9:46: error: services.web.deploy.resources.limits.memory: `12qb` is not a size; expected a size such as 512m, 1g or a number of bytes (units b, k, m, g)"],
+            with_services(
+                "  web:\n    image: nginx\n    deploy: { resources: { limits: { memory: 12qb } } }\n",
+            ),
+            &[
+                "fleet.yaml:9:46: error: services.web.deploy.resources.limits.memory: `12qb` is not a size; expected a size such as 512m, 1g or a number of bytes (units b, k, m, g)",
+            ],
         ),
         case(
             "bad port",
-            with_services("  web:\n    image: nginx\n    ports:\n      - \"8080:80\"\n      - \"70000:80\"\n"),
-            &["fleet.yaml:11:9: error: services.web.ports[1]: `70000` is not a port or port range; expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp] with ports 1-65535, e.g. 8080:80"],
+            with_services(
+                "  web:\n    image: nginx\n    ports:\n      - \"8080:80\"\n      - \"70000:80\"\n",
+            ),
+            &[
+                "fleet.yaml:11:9: error: services.web.ports[1]: `70000` is not a port or port range; expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp] with ports 1-65535, e.g. 8080:80",
+            ],
         ),
         case(
             "constraint on a label no host has",
-            with_services("  web:\n    image: nginx\n    deploy:\n      placement:\n        constraints: [\"node.labels.region == eu\"]\n"),
+            with_services(
+                "  web:\n    image: nginx\n    deploy:\n      placement:\n        constraints: [\"node.labels.region == eu\"]\n",
+            ),
             &[
                 "fleet.yaml:7:3: error: services.web.deploy.replicas: no host satisfies the placement constraints of `web`; expected constraints that at least one host satisfies",
                 "fleet.yaml:11:23: warning: services.web.deploy.placement.constraints[0]: no host has the label `region`",
@@ -95,71 +129,114 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
         ),
         case(
             "placement impossible by construction",
-            with_services("  web:\n    image: nginx\n    deploy:\n      replicas: 5\n      placement:\n        constraints: [node.labels.role == web]\n        max_replicas_per_node: 2\n"),
-            &["fleet.yaml:10:17: error: services.web.deploy.replicas: 5 replicas cannot be placed: 2 eligible host(s) × max_replicas_per_node 2 = 4; expected at most 4 replicas"],
+            with_services(
+                "  web:\n    image: nginx\n    deploy:\n      replicas: 5\n      placement:\n        constraints: [node.labels.role == web]\n        max_replicas_per_node: 2\n",
+            ),
+            &[
+                "fleet.yaml:10:17: error: services.web.deploy.replicas: 5 replicas cannot be placed: 2 eligible host(s) × max_replicas_per_node 2 = 4; expected at most 4 replicas",
+            ],
         ),
         case(
             "fixed host port with more replicas than hosts",
-            with_services("  web:\n    image: nginx\n    ports: [\"80:80\"]\n    deploy: { replicas: 4 }\n"),
-            &["fleet.yaml:10:25: error: services.web.deploy.replicas: 4 replicas cannot each bind host port 80: only 3 eligible host(s), and a fixed host port fits one replica per host; expected at most 3 replicas"],
+            with_services(
+                "  web:\n    image: nginx\n    ports: [\"80:80\"]\n    deploy: { replicas: 4 }\n",
+            ),
+            &[
+                "fleet.yaml:10:25: error: services.web.deploy.replicas: 4 replicas cannot each bind host port 80: only 3 eligible host(s), and a fixed host port fits one replica per host; expected at most 3 replicas",
+            ],
         ),
         case(
             "env_file escaping the repo",
             with_services("  web:\n    image: nginx\n    env_file: ../secrets.env\n"),
-            &["fleet.yaml:9:15: error: services.web.env_file: `../secrets.env` is outside the repository; expected a path relative to the file it is written in, inside the repository"],
+            &[
+                "fleet.yaml:9:15: error: services.web.env_file: `../secrets.env` is outside the repository; expected a path relative to the file it is written in, inside the repository",
+            ],
         ),
         case(
             "bind mount escaping the repo",
             with_services("  web:\n    image: nginx\n    volumes: [\"../../etc:/etc/app\"]\n"),
-            &["fleet.yaml:9:15: error: services.web.volumes[0]: `../../etc` is outside the repository; expected a path relative to the file it is written in, inside the repository"],
+            &[
+                "fleet.yaml:9:15: error: services.web.volumes[0]: `../../etc` is outside the repository; expected a path relative to the file it is written in, inside the repository",
+            ],
         ),
         case(
             "bad host address",
             "project: shop\nhosts:\n  a1: { address: \"a1:22\" }\nservices: {}\n".into(),
-            &["fleet.yaml:3:18: error: hosts.a1.address: `a1:22` is not a host address; expected ssh://[user@]host[:port] or unix:///path/to/docker.sock"],
+            &[
+                "fleet.yaml:3:18: error: hosts.a1.address: `a1:22` is not a host address; expected ssh://[user@]host[:port] or unix:///path/to/docker.sock",
+            ],
         ),
         case(
             "bad project name",
             "project: Shop_1\n".into(),
-            &["fleet.yaml:1:10: error: project: `Shop_1` is not a valid project name; expected 1 to 40 characters of a-z, 0-9 and `-`, not starting or ending with `-`"],
+            &[
+                "fleet.yaml:1:10: error: project: `Shop_1` is not a valid project name; expected 1 to 40 characters of a-z, 0-9 and `-`, not starting or ending with `-`",
+            ],
         ),
         case(
             "undeclared volume",
-            with_services("  db:\n    image: postgres:16\n    volumes: [\"pgdata:/var/lib/postgresql/data\"]\n"),
-            &["fleet.yaml:9:15: error: services.db.volumes[0]: volume `pgdata` is not declared; expected a volume declared under the top-level `volumes`"],
+            with_services(
+                "  db:\n    image: postgres:16\n    volumes: [\"pgdata:/var/lib/postgresql/data\"]\n",
+            ),
+            &[
+                "fleet.yaml:9:15: error: services.db.volumes[0]: volume `pgdata` is not declared; expected a volume declared under the top-level `volumes`",
+            ],
         ),
         case(
             "dependency cycle",
-            with_services("  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n"),
-            &["fleet.yaml:12:18: error: services.b.depends_on[0]: dependency cycle: a -> b -> a; expected dependencies without cycles"],
+            with_services(
+                "  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n",
+            ),
+            &[
+                "fleet.yaml:12:18: error: services.b.depends_on[0]: dependency cycle: a -> b -> a; expected dependencies without cycles",
+            ],
         ),
         case(
             "interpolation",
             with_services("  web:\n    image: \"nginx:${TAG}\"\n"),
-            &["fleet.yaml:8:12: error: services.web.image: variable interpolation (`$TAG`) is not supported; expected a literal value"],
+            &[
+                "fleet.yaml:8:12: error: services.web.image: variable interpolation (`$TAG`) is not supported; expected a literal value",
+            ],
         ),
         case(
             "reserved label",
             with_services("  web:\n    image: nginx\n    labels: { fleet.project: other }\n"),
-            &["fleet.yaml:9:15: error: services.web.labels.fleet.project: the label key `fleet.project` is reserved; expected a key not starting with `fleet.`"],
+            &[
+                "fleet.yaml:9:15: error: services.web.labels.fleet.project: the label key `fleet.project` is reserved; expected a key not starting with `fleet.`",
+            ],
         ),
         case(
             "missing project",
             "services: {}\n".into(),
-            &["fleet.yaml:1:1: error: project: missing `project`; expected a name of lowercase letters, digits and `-`"],
+            &[
+                "fleet.yaml:1:1: error: project: missing `project`; expected a name of lowercase letters, digits and `-`",
+            ],
         ),
         Case {
             name: "duplicate service across files",
             files: vec![
-                ("fleet.yaml", format!("{HOSTS}include: [compose/app.yaml]\nservices:\n  web: {{ image: nginx }}\n")),
-                ("compose/app.yaml", "services:\n  api: { image: api }\n  web: { image: other }\n".into()),
+                (
+                    "fleet.yaml",
+                    format!(
+                        "{HOSTS}include: [compose/app.yaml]\nservices:\n  web: {{ image: nginx }}\n"
+                    ),
+                ),
+                (
+                    "compose/app.yaml",
+                    "services:\n  api: { image: api }\n  web: { image: other }\n".into(),
+                ),
             ],
-            expected: vec!["compose/app.yaml:3:3: error: services.web: service `web` is defined twice; expected each service defined once"],
+            expected: vec![
+                "compose/app.yaml:3:3: error: services.web: service `web` is defined twice; expected each service defined once",
+            ],
         },
         Case {
             name: "env_file missing, and errors inside an env file",
             files: vec![
-                ("fleet.yaml", with_services("  web:\n    image: nginx\n    env_file: [web.env, nope.env]\n")),
+                (
+                    "fleet.yaml",
+                    with_services("  web:\n    image: nginx\n    env_file: [web.env, nope.env]\n"),
+                ),
                 ("web.env", "OK=1\nthis is wrong\n".into()),
             ],
             expected: vec![
@@ -169,8 +246,13 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
         },
         Case {
             name: "include missing",
-            files: vec![("fleet.yaml", format!("{HOSTS}include:\n  - docker-compose.yml\n"))],
-            expected: vec!["fleet.yaml:7:5: error: include: `docker-compose.yml` does not exist in the repository; expected a compose file committed in the repository"],
+            files: vec![(
+                "fleet.yaml",
+                format!("{HOSTS}include:\n  - docker-compose.yml\n"),
+            )],
+            expected: vec![
+                "fleet.yaml:7:5: error: include: `docker-compose.yml` does not exist in the repository; expected a compose file committed in the repository",
+            ],
         },
     ];
     let mut failures = Vec::new();
@@ -178,7 +260,10 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
         let files: Vec<(&str, &str)> = case.files.iter().map(|(p, c)| (*p, c.as_str())).collect();
         let got = problems(&files);
         if got != case.expected {
-            failures.push(format!("case `{}`:\n  expected {:#?}\n  got      {:#?}", case.name, case.expected, got));
+            failures.push(format!(
+                "case `{}`:\n  expected {:#?}\n  got      {:#?}",
+                case.name, case.expected, got
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -188,17 +273,34 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
 fn every_problem_is_reported_in_one_run_not_just_the_first() {
     let got = problems(&[(
         "fleet.yaml",
-        &with_services("  web:\n    imag: nginx\n    ports: [\"x\"]\n  api:\n    image: api\n    stop_grace_period: soon\n    restart: sometimes\n"),
+        &with_services(
+            "  web:\n    imag: nginx\n    ports: [\"x\"]\n  api:\n    image: api\n    stop_grace_period: soon\n    restart: sometimes\n",
+        ),
     )]);
     assert_eq!(got.len(), 5, "{got:#?}");
     let lines: Vec<&str> = got.iter().map(|l| l.split(": ").next().unwrap()).collect();
-    assert_eq!(lines, vec!["fleet.yaml:7:3", "fleet.yaml:8:5", "fleet.yaml:9:13", "fleet.yaml:12:24", "fleet.yaml:13:14"]);
+    assert_eq!(
+        lines,
+        vec![
+            "fleet.yaml:7:3",
+            "fleet.yaml:8:5",
+            "fleet.yaml:9:13",
+            "fleet.yaml:12:24",
+            "fleet.yaml:13:14"
+        ]
+    );
 }
 
 #[test]
 fn typos_get_a_did_you_mean_hint() {
-    let loaded = load(&MemoryFiles::new([("fleet.yaml", with_services("  web:\n    image: nginx\n    helthcheck: { test: true }\n").as_str())]));
-    assert_eq!(loaded.diagnostics[0].hint.as_deref(), Some("did you mean `healthcheck`?"));
+    let loaded = load(&MemoryFiles::new([(
+        "fleet.yaml",
+        with_services("  web:\n    image: nginx\n    helthcheck: { test: true }\n").as_str(),
+    )]));
+    assert_eq!(
+        loaded.diagnostics[0].hint.as_deref(),
+        Some("did you mean `healthcheck`?")
+    );
 }
 
 #[test]
@@ -220,29 +322,52 @@ fn a_valid_state_decodes_compose_keys_into_typed_values() {
       update_config: { parallelism: 2, order: start-first, failure_action: rollback, monitor: 1m }
 ",
     );
-    let loaded = load(&MemoryFiles::new([("fleet.yaml", yaml.as_str()), ("web.env", "A=from-file\nC=3\n")]));
+    let loaded = load(&MemoryFiles::new([
+        ("fleet.yaml", yaml.as_str()),
+        ("web.env", "A=from-file\nC=3\n"),
+    ]));
     assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
     let desired = loaded.desired.unwrap();
     let web = &desired.services["web"];
-    assert_eq!(web.command.as_deref(), Some(&["nginx".to_string(), "-g".into(), "daemon off;".into()][..]));
+    assert_eq!(
+        web.command.as_deref(),
+        Some(&["nginx".to_string(), "-g".into(), "daemon off;".into()][..])
+    );
     // `environment` wins over env_file, as in Compose.
     assert_eq!(web.environment["A"], "1");
     assert_eq!(web.environment["C"], "3");
     assert_eq!(web.ports.len(), 2);
     assert_eq!(web.ports[1].published, None);
-    assert_eq!(web.healthcheck.as_ref().unwrap().test, vec!["CMD-SHELL", "wget -qO- localhost"]);
-    assert_eq!(web.restart, fleet::spec::model::Restart::OnFailure { max_retries: Some(3) });
+    assert_eq!(
+        web.healthcheck.as_ref().unwrap().test,
+        vec!["CMD-SHELL", "wget -qO- localhost"]
+    );
+    assert_eq!(
+        web.restart,
+        fleet::spec::model::Restart::OnFailure {
+            max_retries: Some(3)
+        }
+    );
     assert_eq!(web.deploy.replicas, 2);
     assert_eq!(web.deploy.placement.spread, vec!["zone"]);
     assert_eq!(web.deploy.update_config.parallelism, 2);
-    assert_eq!(web.deploy.update_config.monitor, std::time::Duration::from_secs(60));
+    assert_eq!(
+        web.deploy.update_config.monitor,
+        std::time::Duration::from_secs(60)
+    );
     assert_eq!(desired.hosts.len(), 3);
 }
 
 #[test]
 fn no_hosts_means_the_local_engine() {
-    let loaded = load(&MemoryFiles::new([("fleet.yaml", "project: p\nservices:\n  web: { image: nginx }\n")]));
+    let loaded = load(&MemoryFiles::new([(
+        "fleet.yaml",
+        "project: p\nservices:\n  web: { image: nginx }\n",
+    )]));
     let desired = loaded.desired.expect("valid");
     assert_eq!(desired.hosts.keys().collect::<Vec<_>>(), vec!["local"]);
-    assert_eq!(desired.hosts["local"].address, fleet::spec::model::Address::Local);
+    assert_eq!(
+        desired.hosts["local"].address,
+        fleet::spec::model::Address::Local
+    );
 }

@@ -41,14 +41,25 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalOptions {
     /// Run as if started in DIR: the project directory (holding fleet.yaml)
-    #[arg(short = 'C', long = "directory", value_name = "DIR", global = true, default_value = ".")]
+    #[arg(
+        short = 'C',
+        long = "directory",
+        value_name = "DIR",
+        global = true,
+        default_value = "."
+    )]
     pub dir: PathBuf,
     /// Read from this repository (a path, bare or not, or a remote URL) instead of the one
     /// holding DIR; remote URLs are mirrored into the user's cache directory
     #[arg(long, value_name = "PATH|URL", global = true)]
     pub repo: Option<String>,
     /// Read the desired state at this revision (branch, tag or commit) [default: HEAD]
-    #[arg(long = "ref", value_name = "REV", global = true, conflicts_with = "worktree")]
+    #[arg(
+        long = "ref",
+        value_name = "REV",
+        global = true,
+        conflicts_with = "worktree"
+    )]
     pub rev: Option<String>,
     /// Read the files on disk, uncommitted changes included, instead of a commit
     #[arg(long, global = true)]

@@ -39,7 +39,11 @@ impl Printer {
                     && std::io::stderr().is_terminal()
             }
         };
-        Printer { color, quiet, verbose }
+        Printer {
+            color,
+            quiet,
+            verbose,
+        }
     }
 
     fn paint(&self, style: Style, text: &str) -> String {
@@ -77,7 +81,11 @@ impl Printer {
         } else {
             format!("{}:", d.file)
         };
-        let mut line = format!("{} {}: ", self.paint(BOLD, &location), self.paint(style, word));
+        let mut line = format!(
+            "{} {}: ",
+            self.paint(BOLD, &location),
+            self.paint(style, word)
+        );
         if !d.field.is_empty() {
             line.push_str(&format!("{}: ", d.field));
         }

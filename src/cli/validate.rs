@@ -35,16 +35,29 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
     };
     printer.info(&format!("Reading {}", snapshot.revision.describe()));
     if !snapshot.uncommitted.is_empty() {
-        let shown: Vec<&str> = snapshot.uncommitted.iter().take(5).map(String::as_str).collect();
+        let shown: Vec<&str> = snapshot
+            .uncommitted
+            .iter()
+            .take(5)
+            .map(String::as_str)
+            .collect();
         let more = snapshot.uncommitted.len().saturating_sub(shown.len());
-        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
         printer.info(&format!(
             "note: uncommitted changes are not read ({}{more}); commit them, or pass --worktree",
             shown.join(", ")
         ));
     }
     let loaded = spec::load(snapshot.files());
-    let errors = loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let warnings = loaded.diagnostics.len() - errors;
 
     match global.format {
@@ -73,7 +86,11 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
                             service.image, service.deploy.mode, service.deploy.replicas
                         ));
                     }
-                    let warn = if warnings > 0 { format!(" with {} warning(s)", warnings) } else { String::new() };
+                    let warn = if warnings > 0 {
+                        format!(" with {} warning(s)", warnings)
+                    } else {
+                        String::new()
+                    };
                     println!(
                         "Valid{warn}: project {}, {} host(s), {} service(s) at {}.",
                         desired.project,
@@ -84,10 +101,18 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
                 }
                 None => printer.info(&format!(
                     "Invalid: {errors} error(s){}.",
-                    if warnings > 0 { format!(", {warnings} warning(s)") } else { String::new() }
+                    if warnings > 0 {
+                        format!(", {warnings} warning(s)")
+                    } else {
+                        String::new()
+                    }
                 )),
             }
         }
     }
-    if errors == 0 { ExitCode::Success } else { ExitCode::Failure }
+    if errors == 0 {
+        ExitCode::Success
+    } else {
+        ExitCode::Failure
+    }
 }

@@ -70,19 +70,42 @@ impl<'d> Cx<'d> {
         hint: impl Into<String>,
     ) {
         let expected = (!expected.is_empty()).then(|| expected.to_string());
-        self.report(Severity::Error, pos, field, message, expected, Some(hint.into()));
+        self.report(
+            Severity::Error,
+            pos,
+            field,
+            message,
+            expected,
+            Some(hint.into()),
+        );
     }
 
-    pub fn warning(&mut self, pos: Pos, field: &str, message: impl Into<String>, hint: Option<String>) {
+    pub fn warning(
+        &mut self,
+        pos: Pos,
+        field: &str,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
         self.report(Severity::Warning, pos, field, message, None, hint);
     }
 
     fn wrong_type(&mut self, node: &Node, field: &str, expected: &str) {
-        self.error(node.pos, field, format!("found {}", node.type_name()), expected);
+        self.error(
+            node.pos,
+            field,
+            format!("found {}", node.type_name()),
+            expected,
+        );
     }
 
     /// A mapping's entries with their keys as text. Non-scalar keys are reported and skipped.
-    pub fn map<'n>(&mut self, field: &str, node: &'n Node, expected: &str) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
+    pub fn map<'n>(
+        &mut self,
+        field: &str,
+        node: &'n Node,
+        expected: &str,
+    ) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
         match &node.kind {
             Kind::Map(entries) => Some(
                 entries
@@ -90,7 +113,12 @@ impl<'d> Cx<'d> {
                     .filter_map(|(k, v)| match k.scalar_text() {
                         Some(text) => Some((text, k, v)),
                         None => {
-                            self.error(k.pos, field, "a mapping key must be a plain value", "a name");
+                            self.error(
+                                k.pos,
+                                field,
+                                "a mapping key must be a plain value",
+                                "a name",
+                            );
                             None
                         }
                     })
@@ -115,8 +143,8 @@ impl<'d> Cx<'d> {
 
     /// Reports a key the format does not have, suggesting the closest known one.
     pub fn unknown_key(&mut self, key: &Node, field: &str, name: &str, known: &[&str]) {
-        let hint = did_you_mean(name, known.iter().copied())
-            .map(|k| format!("did you mean `{k}`?"));
+        let hint =
+            did_you_mean(name, known.iter().copied()).map(|k| format!("did you mean `{k}`?"));
         let expected = format!("one of {}", known.join(", "));
         self.report(
             Severity::Error,
@@ -191,7 +219,12 @@ impl<'d> Cx<'d> {
         if value.is_finite() && (min..=max).contains(&value) {
             Some(value)
         } else {
-            self.error(node.pos, field, format!("{value} is out of range"), &expected);
+            self.error(
+                node.pos,
+                field,
+                format!("{value} is out of range"),
+                &expected,
+            );
             None
         }
     }
@@ -321,7 +354,7 @@ pub fn parse_size(text: &str) -> Option<u64> {
         _ => return None,
     };
     let bytes = number * factor;
-    (bytes.is_finite() && bytes < u64::MAX as f64).then(|| bytes as u64)
+    (bytes.is_finite() && bytes < u64::MAX as f64).then_some(bytes as u64)
 }
 
 #[cfg(test)]

@@ -29,7 +29,11 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, String>, Vec<(u32, String)>>
             Err(why) => errors.push((line_no, why)),
         }
     }
-    if errors.is_empty() { Ok(vars) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(vars)
+    } else {
+        Err(errors)
+    }
 }
 
 fn unquote(value: &str) -> Result<String, String> {
@@ -70,7 +74,8 @@ mod tests {
 
     #[test]
     fn reads_compose_env_files() {
-        let vars = parse("# c\nA=1\nexport B = two \nC='x # y'\nD=\"a\\nb\"\nE=v # note\nF=\n").unwrap();
+        let vars =
+            parse("# c\nA=1\nexport B = two \nC='x # y'\nD=\"a\\nb\"\nE=v # note\nF=\n").unwrap();
         assert_eq!(vars["A"], "1");
         assert_eq!(vars["B"], "two");
         assert_eq!(vars["C"], "x # y");

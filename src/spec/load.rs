@@ -6,23 +6,32 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::Files;
 use super::decode::{Cx, index, join};
 use super::diag::{Diagnostic, Diagnostics, did_you_mean};
 use super::model::{
-    Address, ConstraintOp, ConstraintSubject, DEFAULT_DOCKER_SOCKET, Desired, Host, LOCAL_HOST, Mode, Network,
-    Service, Volume,
+    Address, ConstraintOp, ConstraintSubject, DEFAULT_DOCKER_SOCKET, Desired, Host, LOCAL_HOST,
+    Mode, Network, Service, Volume,
 };
 use super::paths::{RepoPath, resolve_in_repo};
 use super::service::{self, Decoded, labels_of};
 use super::yaml::{self, Kind, Node, Pos};
-use super::Files;
 
 pub const ROOT_FILE: &str = "fleet.yaml";
-pub const ROOT_KEYS: &[&str] = &["project", "hosts", "services", "include", "volumes", "networks"];
+pub const ROOT_KEYS: &[&str] = &[
+    "project", "hosts", "services", "include", "volumes", "networks",
+];
 pub const HOST_KEYS: &[&str] = &["address", "labels", "docker_socket"];
 pub const COMPOSE_KEYS: &[&str] = &["services", "volumes", "networks", "include", "version"];
 pub const VOLUME_KEYS: &[&str] = &["driver", "driver_opts", "labels", "external", "name"];
-pub const NETWORK_KEYS: &[&str] = &["driver", "driver_opts", "labels", "external", "internal", "name"];
+pub const NETWORK_KEYS: &[&str] = &[
+    "driver",
+    "driver_opts",
+    "labels",
+    "external",
+    "internal",
+    "name",
+];
 
 /// Included files deeper than this are refused (a cycle is reported before it gets there).
 const MAX_INCLUDE_DEPTH: usize = 16;
@@ -59,7 +68,13 @@ pub fn load(files: &dyn Files) -> Loaded {
     }
 }
 
-fn read_yaml(files: &dyn Files, path: &RepoPath, diags: &mut Diagnostics, cx_file: &str, missing: impl FnOnce(&mut Diagnostics)) -> Option<Node> {
+fn read_yaml(
+    files: &dyn Files,
+    path: &RepoPath,
+    diags: &mut Diagnostics,
+    cx_file: &str,
+    missing: impl FnOnce(&mut Diagnostics),
+) -> Option<Node> {
     let bytes = match files.read(path.as_str()) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => {
@@ -67,7 +82,12 @@ fn read_yaml(files: &dyn Files, path: &RepoPath, diags: &mut Diagnostics, cx_fil
             return None;
         }
         Err(e) => {
-            Cx::new(cx_file, diags).error(Pos::default(), "", format!("cannot read the file: {e}"), "");
+            Cx::new(cx_file, diags).error(
+                Pos::default(),
+                "",
+                format!("cannot read the file: {e}"),
+                "",
+            );
             return None;
         }
     };
@@ -79,7 +99,10 @@ fn read_yaml(files: &dyn Files, path: &RepoPath, diags: &mut Diagnostics, cx_fil
             let line = upto.iter().filter(|b| **b == b'\n').count() + 1;
             let col = upto.iter().rev().take_while(|b| **b != b'\n').count() + 1;
             cx.error(
-                Pos { line: line as u32, col: col as u32 },
+                Pos {
+                    line: line as u32,
+                    col: col as u32,
+                },
                 "",
                 "the file is not valid UTF-8",
                 "UTF-8 text",
@@ -97,7 +120,12 @@ fn read_yaml(files: &dyn Files, path: &RepoPath, diags: &mut Diagnostics, cx_fil
     match parsed.root {
         Some(root) if !root.is_null() => Some(root),
         _ => {
-            cx.error(Pos { line: 1, col: 1 }, "", "the file is empty", "a mapping of top-level keys");
+            cx.error(
+                Pos { line: 1, col: 1 },
+                "",
+                "the file is empty",
+                "a mapping of top-level keys",
+            );
             None
         }
     }
@@ -172,8 +200,16 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             .into_iter()
             .map(|(name, entry)| (name, entry.decoded.service))
             .collect(),
-        volumes: state.volumes.into_iter().map(|(k, (v, _, _))| (k, v)).collect(),
-        networks: state.networks.into_iter().map(|(k, (v, _, _))| (k, v)).collect(),
+        volumes: state
+            .volumes
+            .into_iter()
+            .map(|(k, (v, _, _))| (k, v))
+            .collect(),
+        networks: state
+            .networks
+            .into_iter()
+            .map(|(k, (v, _, _))| (k, v))
+            .collect(),
     })
 }
 
@@ -185,7 +221,9 @@ fn project_name(cx: &mut Cx, node: &Node) -> Option<String> {
     let name = cx.string("project", node)?;
     let valid = !name.is_empty()
         && name.len() <= 40
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
     if valid {
@@ -197,7 +235,8 @@ fn project_name(cx: &mut Cx, node: &Node) -> Option<String> {
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
         let suggestion = suggestion.trim_matches('-').to_string();
-        let hint = (!suggestion.is_empty() && suggestion.len() <= 40).then(|| format!("did you mean `{suggestion}`?"));
+        let hint = (!suggestion.is_empty() && suggestion.len() <= 40)
+            .then(|| format!("did you mean `{suggestion}`?"));
         cx.report(
             super::diag::Severity::Error,
             node.pos,
@@ -216,14 +255,21 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-const NAME_EXPECTED: &str = "1 to 63 characters of letters, digits, `_`, `.` and `-`, starting with a letter or digit";
+const NAME_EXPECTED: &str =
+    "1 to 63 characters of letters, digits, `_`, `.` and `-`, starting with a letter or digit";
 
 fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
     let mut hosts = BTreeMap::new();
-    let Some(entries) = cx.map("hosts", node, "a mapping of host name to { address, labels }") else {
+    let Some(entries) = cx.map(
+        "hosts",
+        node,
+        "a mapping of host name to { address, labels }",
+    ) else {
         return hosts;
     };
     if entries.is_empty() {
@@ -239,17 +285,28 @@ fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
     for (name, key, value) in entries {
         let field = join("hosts", name);
         if !valid_name(name) {
-            cx.error(key.pos, &field, format!("`{name}` is not a valid host name"), NAME_EXPECTED);
+            cx.error(
+                key.pos,
+                &field,
+                format!("`{name}` is not a valid host name"),
+                NAME_EXPECTED,
+            );
             continue;
         }
-        let Some(host_entries) = cx.map(&field, value, "a mapping with address and labels") else { continue };
+        let Some(host_entries) = cx.map(&field, value, "a mapping with address and labels") else {
+            continue;
+        };
         let mut address = None;
         let mut socket = None;
         let mut labels = BTreeMap::new();
         for (k, kn, v) in host_entries {
             let f = join(&field, k);
             match k {
-                "address" => address = cx.string(&f, v).and_then(|a| parse_address(cx, &f, v.pos, &a)),
+                "address" => {
+                    address = cx
+                        .string(&f, v)
+                        .and_then(|a| parse_address(cx, &f, v.pos, &a))
+                }
                 "labels" => labels = labels_of(cx, &f, v, false),
                 "docker_socket" => {
                     socket = cx.string(&f, v).and_then(|s| {
@@ -267,7 +324,12 @@ fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
         }
         let Some(mut address) = address else {
             if !root_has(value, "address") {
-                cx.error(key.pos, &join(&field, "address"), "missing `address`", "ssh://[user@]host[:port] or unix:///path/to/docker.sock");
+                cx.error(
+                    key.pos,
+                    &join(&field, "address"),
+                    "missing `address`",
+                    "ssh://[user@]host[:port] or unix:///path/to/docker.sock",
+                );
             }
             continue;
         };
@@ -283,7 +345,12 @@ fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
             }
         }
         let identity = match &address {
-            Address::Ssh { host, port, docker_socket, .. } => format!("ssh://{host}:{}{docker_socket}", port.unwrap_or(22)),
+            Address::Ssh {
+                host,
+                port,
+                docker_socket,
+                ..
+            } => format!("ssh://{host}:{}{docker_socket}", port.unwrap_or(22)),
             Address::Unix { path } => format!("unix://{path}"),
             Address::Local => "local".to_string(),
         };
@@ -308,9 +375,16 @@ const ADDRESS_EXPECTED: &str = "ssh://[user@]host[:port] or unix:///path/to/dock
 fn parse_address(cx: &mut Cx, field: &str, pos: Pos, text: &str) -> Option<Address> {
     if let Some(path) = text.strip_prefix("unix://") {
         if path.starts_with('/') {
-            return Some(Address::Unix { path: path.to_string() });
+            return Some(Address::Unix {
+                path: path.to_string(),
+            });
         }
-        cx.error(pos, field, format!("`{text}` does not name an absolute socket path"), ADDRESS_EXPECTED);
+        cx.error(
+            pos,
+            field,
+            format!("`{text}` does not name an absolute socket path"),
+            ADDRESS_EXPECTED,
+        );
         return None;
     }
     let Some(rest) = text.strip_prefix("ssh://") else {
@@ -333,7 +407,12 @@ fn parse_address(cx: &mut Cx, field: &str, pos: Pos, text: &str) -> Option<Addre
     let (user, hostport) = match rest.rsplit_once('@') {
         Some((u, h)) if !u.is_empty() => (Some(u.to_string()), h),
         Some(_) => {
-            cx.error(pos, field, format!("`{text}` has an empty user name"), ADDRESS_EXPECTED);
+            cx.error(
+                pos,
+                field,
+                format!("`{text}` has an empty user name"),
+                ADDRESS_EXPECTED,
+            );
             return None;
         }
         None => (None, rest),
@@ -352,7 +431,12 @@ fn parse_address(cx: &mut Cx, field: &str, pos: Pos, text: &str) -> Option<Addre
     };
     let bad_host = host.is_empty() || host.contains('/') || host.chars().any(char::is_whitespace);
     if bad_host {
-        cx.error(pos, field, format!("`{text}` has no valid host"), ADDRESS_EXPECTED);
+        cx.error(
+            pos,
+            field,
+            format!("`{text}` has no valid host"),
+            ADDRESS_EXPECTED,
+        );
         return None;
     }
     let port = match port {
@@ -360,7 +444,12 @@ fn parse_address(cx: &mut Cx, field: &str, pos: Pos, text: &str) -> Option<Addre
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 => Some(n),
             _ => {
-                cx.error(pos, field, format!("`{p}` is not a port"), "a port from 1 to 65535");
+                cx.error(
+                    pos,
+                    field,
+                    format!("`{p}` is not a port"),
+                    "a port from 1 to 65535",
+                );
                 return None;
             }
         },
@@ -374,7 +463,9 @@ fn parse_address(cx: &mut Cx, field: &str, pos: Pos, text: &str) -> Option<Addre
 }
 
 fn include_list(cx: &mut Cx, field: &str, node: &Node) -> Vec<(String, Pos)> {
-    let Some(items) = cx.seq(field, node, "a list of compose files") else { return Vec::new() };
+    let Some(items) = cx.seq(field, node, "a list of compose files") else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let f = index(field, i);
@@ -410,16 +501,31 @@ fn include_file(
     state: &mut State,
     depth: usize,
 ) {
-    let from_dir = RepoPath::root().join(from_file).map(|p| p.parent()).unwrap_or_default();
+    let from_dir = RepoPath::root()
+        .join(from_file)
+        .map(|p| p.parent())
+        .unwrap_or_default();
     let path = {
         let mut cx = Cx::new(from_file, diags);
-        let Some(path) = resolve_in_repo(&mut cx, "include", pos, &from_dir, written) else { return };
+        let Some(path) = resolve_in_repo(&mut cx, "include", pos, &from_dir, written) else {
+            return;
+        };
         if state.included.contains(&path) {
-            cx.error(pos, "include", format!("`{written}` is included more than once (or includes itself)"), "each file included once");
+            cx.error(
+                pos,
+                "include",
+                format!("`{written}` is included more than once (or includes itself)"),
+                "each file included once",
+            );
             return;
         }
         if depth > MAX_INCLUDE_DEPTH {
-            cx.error(pos, "include", "includes nest too deeply", format!("at most {MAX_INCLUDE_DEPTH} levels").as_str());
+            cx.error(
+                pos,
+                "include",
+                "includes nest too deeply",
+                format!("at most {MAX_INCLUDE_DEPTH} levels").as_str(),
+            );
             return;
         }
         path
@@ -439,7 +545,9 @@ fn include_file(
     };
     let file = path.to_string();
     let mut cx = Cx::new(file.clone(), diags);
-    let Some(entries) = cx.map("", &root, "a compose file: a mapping with `services`") else { return };
+    let Some(entries) = cx.map("", &root, "a compose file: a mapping with `services`") else {
+        return;
+    };
     let mut nested = Vec::new();
     for (key, key_node, value) in entries {
         match key {
@@ -480,11 +588,18 @@ fn decode_services(cx: &mut Cx, files: &dyn Files, dir: &RepoPath, node: &Node, 
     if node.is_null() {
         return;
     }
-    let Some(entries) = cx.map("services", node, "a mapping of service name to service") else { return };
+    let Some(entries) = cx.map("services", node, "a mapping of service name to service") else {
+        return;
+    };
     for (name, key, value) in entries {
         let field = join("services", name);
         if !valid_name(name) {
-            cx.error(key.pos, &field, format!("`{name}` is not a valid service name"), NAME_EXPECTED);
+            cx.error(
+                key.pos,
+                &field,
+                format!("`{name}` is not a valid service name"),
+                NAME_EXPECTED,
+            );
             continue;
         }
         if let Some(first) = state.services.get(name) {
@@ -513,7 +628,10 @@ fn decode_services(cx: &mut Cx, files: &dyn Files, dir: &RepoPath, node: &Node, 
 
 fn string_map(cx: &mut Cx, field: &str, node: &Node) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for (k, _, v) in cx.map(field, node, "a mapping of option to value").unwrap_or_default() {
+    for (k, _, v) in cx
+        .map(field, node, "a mapping of option to value")
+        .unwrap_or_default()
+    {
         if let Some(text) = cx.text(&join(field, k), v, "a string") {
             out.insert(k.to_string(), text);
         }
@@ -525,16 +643,26 @@ fn decode_volumes(cx: &mut Cx, node: &Node, state: &mut State) {
     if node.is_null() {
         return;
     }
-    let Some(entries) = cx.map("volumes", node, "a mapping of volume name to options") else { return };
+    let Some(entries) = cx.map("volumes", node, "a mapping of volume name to options") else {
+        return;
+    };
     for (name, key, value) in entries {
         let field = join("volumes", name);
         if !valid_name(name) {
-            cx.error(key.pos, &field, format!("`{name}` is not a valid volume name"), NAME_EXPECTED);
+            cx.error(
+                key.pos,
+                &field,
+                format!("`{name}` is not a valid volume name"),
+                NAME_EXPECTED,
+            );
             continue;
         }
         let mut volume = Volume::default();
         if !value.is_null() {
-            for (k, kn, v) in cx.map(&field, value, "a mapping of volume options").unwrap_or_default() {
+            for (k, kn, v) in cx
+                .map(&field, value, "a mapping of volume options")
+                .unwrap_or_default()
+            {
                 let f = join(&field, k);
                 match k {
                     "driver" => volume.driver = cx.string(&f, v),
@@ -555,16 +683,26 @@ fn decode_networks(cx: &mut Cx, node: &Node, state: &mut State) {
     if node.is_null() {
         return;
     }
-    let Some(entries) = cx.map("networks", node, "a mapping of network name to options") else { return };
+    let Some(entries) = cx.map("networks", node, "a mapping of network name to options") else {
+        return;
+    };
     for (name, key, value) in entries {
         let field = join("networks", name);
         if !valid_name(name) {
-            cx.error(key.pos, &field, format!("`{name}` is not a valid network name"), NAME_EXPECTED);
+            cx.error(
+                key.pos,
+                &field,
+                format!("`{name}` is not a valid network name"),
+                NAME_EXPECTED,
+            );
             continue;
         }
         let mut network = Network::default();
         if !value.is_null() {
-            for (k, kn, v) in cx.map(&field, value, "a mapping of network options").unwrap_or_default() {
+            for (k, kn, v) in cx
+                .map(&field, value, "a mapping of network options")
+                .unwrap_or_default()
+            {
                 let f = join(&field, k);
                 match k {
                     "driver" => network.driver = cx.string(&f, v),
@@ -594,7 +732,10 @@ fn merge_named<T: PartialEq>(
     match into.get(name) {
         Some((existing, _, _)) if *existing == value => {}
         Some((_, file, first)) => {
-            let hint = format!("it is first declared at {file}:{}; make the two the same or rename one", first.line);
+            let hint = format!(
+                "it is first declared at {file}:{}; make the two the same or rename one",
+                first.line
+            );
             cx.error_hint(
                 pos,
                 &format!("{what}s.{name}"),
@@ -612,7 +753,10 @@ fn merge_named<T: PartialEq>(
 /// Checks that need every service and host: references, dependency cycles and placement that
 /// cannot work whatever the hosts run.
 fn cross_check(diags: &mut Diagnostics, hosts: &BTreeMap<String, Host>, state: &State) {
-    let all_labels: BTreeSet<&str> = hosts.values().flat_map(|h| h.labels.keys().map(String::as_str)).collect();
+    let all_labels: BTreeSet<&str> = hosts
+        .values()
+        .flat_map(|h| h.labels.keys().map(String::as_str))
+        .collect();
     for (name, entry) in &state.services {
         let mut cx = Cx::new(entry.file.clone(), diags);
         let d = &entry.decoded;
@@ -621,7 +765,13 @@ fn cross_check(diags: &mut Diagnostics, hosts: &BTreeMap<String, Host>, state: &
                 let hint = did_you_mean(volume, state.volumes.keys().map(String::as_str))
                     .map(|v| format!("did you mean `{v}`?"))
                     .unwrap_or_else(|| format!("declare it under the top-level `volumes:` (`volumes: {{ {volume}: {{}} }}`)"));
-                cx.error_hint(*pos, field, format!("volume `{volume}` is not declared"), "a volume declared under the top-level `volumes`", hint);
+                cx.error_hint(
+                    *pos,
+                    field,
+                    format!("volume `{volume}` is not declared"),
+                    "a volume declared under the top-level `volumes`",
+                    hint,
+                );
             }
         }
         for (network, pos, field) in &d.network_refs {
@@ -629,15 +779,34 @@ fn cross_check(diags: &mut Diagnostics, hosts: &BTreeMap<String, Host>, state: &
                 let hint = did_you_mean(network, state.networks.keys().map(String::as_str))
                     .map(|v| format!("did you mean `{v}`?"))
                     .unwrap_or_else(|| "declare it under the top-level `networks:`".into());
-                cx.error_hint(*pos, field, format!("network `{network}` is not declared"), "a network declared under the top-level `networks`, or `default`", hint);
+                cx.error_hint(
+                    *pos,
+                    field,
+                    format!("network `{network}` is not declared"),
+                    "a network declared under the top-level `networks`, or `default`",
+                    hint,
+                );
             }
         }
         for (dep, pos, field) in &d.depends_refs {
             if dep == name {
-                cx.error(*pos, field, format!("service `{name}` depends on itself"), "another service");
+                cx.error(
+                    *pos,
+                    field,
+                    format!("service `{name}` depends on itself"),
+                    "another service",
+                );
             } else if !state.services.contains_key(dep) {
-                let hint = did_you_mean(dep, state.services.keys().map(String::as_str)).map(|v| format!("did you mean `{v}`?"));
-                cx.report(super::diag::Severity::Error, *pos, field, format!("service `{dep}` does not exist"), Some("the name of a service".into()), hint);
+                let hint = did_you_mean(dep, state.services.keys().map(String::as_str))
+                    .map(|v| format!("did you mean `{v}`?"));
+                cx.report(
+                    super::diag::Severity::Error,
+                    *pos,
+                    field,
+                    format!("service `{dep}` does not exist"),
+                    Some("the name of a service".into()),
+                    hint,
+                );
             }
         }
         check_placement(&mut cx, name, entry, hosts, &all_labels);
@@ -645,29 +814,48 @@ fn cross_check(diags: &mut Diagnostics, hosts: &BTreeMap<String, Host>, state: &
     report_dependency_cycles(diags, state);
 }
 
-fn check_placement(cx: &mut Cx, name: &str, entry: &ServiceEntry, hosts: &BTreeMap<String, Host>, all_labels: &BTreeSet<&str>) {
+fn check_placement(
+    cx: &mut Cx,
+    name: &str,
+    entry: &ServiceEntry,
+    hosts: &BTreeMap<String, Host>,
+    all_labels: &BTreeSet<&str>,
+) {
     let d = &entry.decoded;
     let service: &Service = &d.service;
     let placement = &service.deploy.placement;
     let field = format!("services.{name}.deploy.placement.constraints");
-    for (i, (constraint, pos)) in placement.constraints.iter().zip(&d.constraint_pos).enumerate() {
+    for (i, (constraint, pos)) in placement
+        .constraints
+        .iter()
+        .zip(&d.constraint_pos)
+        .enumerate()
+    {
         let f = index(&field, i);
         match &constraint.subject {
             ConstraintSubject::Label(key) if !all_labels.contains(key.as_str()) => cx.warning(
                 *pos,
                 &f,
                 format!("no host has the label `{key}`"),
-                did_you_mean(key, all_labels.iter().copied()).map(|k| format!("did you mean `node.labels.{k}`?")),
+                did_you_mean(key, all_labels.iter().copied())
+                    .map(|k| format!("did you mean `node.labels.{k}`?")),
             ),
             ConstraintSubject::Label(key) if constraint.op == ConstraintOp::Eq => {
-                let values: BTreeSet<&str> = hosts.values().filter_map(|h| h.labels.get(key).map(String::as_str)).collect();
+                let values: BTreeSet<&str> = hosts
+                    .values()
+                    .filter_map(|h| h.labels.get(key).map(String::as_str))
+                    .collect();
                 if !values.contains(constraint.value.as_str()) {
                     let listed = values.iter().copied().collect::<Vec<_>>().join(", ");
                     cx.warning(
                         *pos,
                         &f,
-                        format!("no host has the label `{key}` with value `{}` (hosts have: {listed})", constraint.value),
-                        did_you_mean(&constraint.value, values.iter().copied()).map(|v| format!("did you mean `{v}`?")),
+                        format!(
+                            "no host has the label `{key}` with value `{}` (hosts have: {listed})",
+                            constraint.value
+                        ),
+                        did_you_mean(&constraint.value, values.iter().copied())
+                            .map(|v| format!("did you mean `{v}`?")),
                     );
                 }
             }
@@ -675,7 +863,8 @@ fn check_placement(cx: &mut Cx, name: &str, entry: &ServiceEntry, hosts: &BTreeM
                 *pos,
                 &f,
                 format!("no host is named `{}`", constraint.value),
-                did_you_mean(&constraint.value, hosts.keys().map(String::as_str)).map(|h| format!("did you mean `{h}`?")),
+                did_you_mean(&constraint.value, hosts.keys().map(String::as_str))
+                    .map(|h| format!("did you mean `{h}`?")),
             ),
             _ => {}
         }
@@ -692,12 +881,24 @@ fn check_placement(cx: &mut Cx, name: &str, entry: &ServiceEntry, hosts: &BTreeM
     }
     let eligible = hosts
         .iter()
-        .filter(|(host, h)| placement.constraints.iter().all(|c| c.matches(host, &h.labels)))
+        .filter(|(host, h)| {
+            placement
+                .constraints
+                .iter()
+                .all(|c| c.matches(host, &h.labels))
+        })
         .count() as u64;
     let replicas_field = format!("services.{name}.deploy.replicas");
     if service.deploy.mode == Mode::Global {
         if eligible == 0 {
-            cx.warning(d.replicas_pos, &field, format!("no host satisfies the constraints, so global service `{name}` runs nowhere"), None);
+            cx.warning(
+                d.replicas_pos,
+                &field,
+                format!(
+                    "no host satisfies the constraints, so global service `{name}` runs nowhere"
+                ),
+                None,
+            );
         }
         return;
     }
@@ -711,7 +912,10 @@ fn check_placement(cx: &mut Cx, name: &str, entry: &ServiceEntry, hosts: &BTreeM
             &replicas_field,
             format!("no host satisfies the placement constraints of `{name}`"),
             "constraints that at least one host satisfies",
-            format!("hosts: {}", hosts.keys().cloned().collect::<Vec<_>>().join(", ")),
+            format!(
+                "hosts: {}",
+                hosts.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
         );
         return;
     }
@@ -752,7 +956,13 @@ fn report_dependency_cycles(diags: &mut Diagnostics, state: &State) {
         visit(start, state, &mut path, &mut done, diags);
     }
 
-    fn visit<'a>(name: &'a str, state: &'a State, path: &mut Vec<&'a str>, done: &mut BTreeSet<&'a str>, diags: &mut Diagnostics) {
+    fn visit<'a>(
+        name: &'a str,
+        state: &'a State,
+        path: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+        diags: &mut Diagnostics,
+    ) {
         if done.contains(name) {
             return;
         }
@@ -767,11 +977,18 @@ fn report_dependency_cycles(diags: &mut Diagnostics, state: &State) {
                     .find(|(dep, _, _)| dep == name)
                     .map(|(_, p, f)| (*p, f.clone()))
                     .unwrap_or((entry.name_pos, format!("services.{last}.depends_on")));
-                Cx::new(entry.file.clone(), diags).error(pos, &field, format!("dependency cycle: {}", cycle.join(" -> ")), "dependencies without cycles");
+                Cx::new(entry.file.clone(), diags).error(
+                    pos,
+                    &field,
+                    format!("dependency cycle: {}", cycle.join(" -> ")),
+                    "dependencies without cycles",
+                );
             }
             return;
         }
-        let Some(entry) = state.services.get(name) else { return };
+        let Some(entry) = state.services.get(name) else {
+            return;
+        };
         path.push(name);
         for dep in entry.decoded.service.depends_on.keys() {
             visit(dep, state, path, done, diags);

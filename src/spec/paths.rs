@@ -59,7 +59,13 @@ impl fmt::Display for RepoPath {
 
 /// Resolves a path written in a file in `dir`, reporting it when it is absolute or escapes the
 /// project root.
-pub fn resolve_in_repo(cx: &mut Cx, field: &str, pos: Pos, dir: &RepoPath, written: &str) -> Option<RepoPath> {
+pub fn resolve_in_repo(
+    cx: &mut Cx,
+    field: &str,
+    pos: Pos,
+    dir: &RepoPath,
+    written: &str,
+) -> Option<RepoPath> {
     match dir.join(written) {
         Some(path) if !path.as_str().is_empty() => Some(path),
         _ => {
@@ -87,6 +93,9 @@ mod tests {
         assert_eq!(dir.join("../../../etc/passwd"), None);
         assert_eq!(dir.join("/etc/passwd"), None);
         assert_eq!(dir.parent().as_str(), "compose");
-        assert_eq!(RepoPath::root().join("a").unwrap().parent(), RepoPath::root());
+        assert_eq!(
+            RepoPath::root().join("a").unwrap().parent(),
+            RepoPath::root()
+        );
     }
 }

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 pub fn schema() -> Value {
     let duration = json!({"type": "string", "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$", "description": "A duration such as 10s, 1m30s or 500ms"});
-    let string_or_list = json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]});
+    let string_or_list =
+        json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]});
     let scalar = json!({"type": ["string", "number", "boolean"]});
     let labels = json!({"oneOf": [
         {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
@@ -204,7 +205,12 @@ mod tests {
     use crate::spec::{load, service};
 
     fn keys(v: &Value) -> Vec<String> {
-        let mut k: Vec<String> = v["properties"].as_object().unwrap().keys().cloned().collect();
+        let mut k: Vec<String> = v["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         k.sort();
         k
     }
@@ -219,20 +225,53 @@ mod tests {
     fn schema_lists_exactly_the_keys_the_loader_accepts() {
         let s = schema();
         assert_eq!(keys(&s), sorted(load::ROOT_KEYS));
-        assert_eq!(keys(&s["properties"]["hosts"]["additionalProperties"]), sorted(load::HOST_KEYS));
+        assert_eq!(
+            keys(&s["properties"]["hosts"]["additionalProperties"]),
+            sorted(load::HOST_KEYS)
+        );
         let svc = &s["properties"]["services"]["additionalProperties"];
         assert_eq!(keys(svc), sorted(service::SERVICE_KEYS));
         let deploy = &svc["properties"]["deploy"];
         assert_eq!(keys(deploy), sorted(service::DEPLOY_KEYS));
-        assert_eq!(keys(&deploy["properties"]["placement"]), sorted(service::PLACEMENT_KEYS));
-        assert_eq!(keys(&deploy["properties"]["update_config"]), sorted(service::UPDATE_KEYS));
-        assert_eq!(keys(&deploy["properties"]["restart_policy"]), sorted(service::RESTART_POLICY_KEYS));
-        assert_eq!(keys(&deploy["properties"]["resources"]), sorted(service::RESOURCES_KEYS));
-        assert_eq!(keys(&deploy["properties"]["resources"]["properties"]["limits"]), sorted(service::LIMITS_KEYS));
-        assert_eq!(keys(&svc["properties"]["healthcheck"]), sorted(service::HEALTHCHECK_KEYS));
-        assert_eq!(keys(&svc["properties"]["ports"]["items"]["oneOf"][2]), sorted(service::PORT_KEYS));
-        assert_eq!(keys(&svc["properties"]["volumes"]["items"]["oneOf"][1]), sorted(service::MOUNT_KEYS));
-        assert_eq!(keys(&s["properties"]["volumes"]["additionalProperties"]["oneOf"][1]), sorted(load::VOLUME_KEYS));
-        assert_eq!(keys(&s["properties"]["networks"]["additionalProperties"]["oneOf"][1]), sorted(load::NETWORK_KEYS));
+        assert_eq!(
+            keys(&deploy["properties"]["placement"]),
+            sorted(service::PLACEMENT_KEYS)
+        );
+        assert_eq!(
+            keys(&deploy["properties"]["update_config"]),
+            sorted(service::UPDATE_KEYS)
+        );
+        assert_eq!(
+            keys(&deploy["properties"]["restart_policy"]),
+            sorted(service::RESTART_POLICY_KEYS)
+        );
+        assert_eq!(
+            keys(&deploy["properties"]["resources"]),
+            sorted(service::RESOURCES_KEYS)
+        );
+        assert_eq!(
+            keys(&deploy["properties"]["resources"]["properties"]["limits"]),
+            sorted(service::LIMITS_KEYS)
+        );
+        assert_eq!(
+            keys(&svc["properties"]["healthcheck"]),
+            sorted(service::HEALTHCHECK_KEYS)
+        );
+        assert_eq!(
+            keys(&svc["properties"]["ports"]["items"]["oneOf"][2]),
+            sorted(service::PORT_KEYS)
+        );
+        assert_eq!(
+            keys(&svc["properties"]["volumes"]["items"]["oneOf"][1]),
+            sorted(service::MOUNT_KEYS)
+        );
+        assert_eq!(
+            keys(&s["properties"]["volumes"]["additionalProperties"]["oneOf"][1]),
+            sorted(load::VOLUME_KEYS)
+        );
+        assert_eq!(
+            keys(&s["properties"]["networks"]["additionalProperties"]["oneOf"][1]),
+            sorted(load::NETWORK_KEYS)
+        );
     }
 }

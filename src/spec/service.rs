@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use super::decode::{Cx, index, join};
 use super::model::{
-    Constraint, ConstraintOp, ConstraintSubject, Deploy, DependsOn, FailureAction, Healthcheck,
+    Constraint, ConstraintOp, ConstraintSubject, DependsOn, Deploy, FailureAction, Healthcheck,
     Mode, Mount, Origin, Placement, Port, Protocol, Resources, Restart, Service, ServiceNetwork,
     UpdateConfig, UpdateOrder,
 };
@@ -98,17 +98,65 @@ fn unsupported_service_key(key: &str) -> Option<&'static str> {
         "secrets" | "configs" => "Compose secrets and configs are not supported by fleet yet",
         "profiles" => "every service in the desired state is deployed; remove it or move it out",
         "pull_policy" => "fleet pulls an image when a host lacks the exact tag or digest",
-        "platform" | "hostname" | "domainname" | "dns" | "dns_search" | "dns_opt" | "devices"
-        | "privileged" | "pid" | "ipc" | "ulimits" | "sysctls" | "logging" | "security_opt"
-        | "tmpfs" | "shm_size" | "mem_limit" | "memswap_limit" | "cpus" | "cpu_shares"
-        | "cpuset" | "mac_address" | "userns_mode" | "group_add" | "isolation" | "cgroup"
-        | "cgroup_parent" | "runtime" | "storage_opt" | "stdin_open" | "tty" | "attach"
-        | "blkio_config" | "cpu_count" | "cpu_percent" | "cpu_period" | "cpu_quota"
-        | "cpu_rt_period" | "cpu_rt_runtime" | "device_cgroup_rules" | "env_from"
-        | "extends" | "annotations" | "oom_kill_disable" | "oom_score_adj" | "pids_limit"
-        | "label_file" | "develop" | "gpus" | "models" | "provider" | "use_api_socket"
-        | "volumes_from" | "credential_spec" | "post_start" | "pre_stop" | "mem_reservation"
-        | "mem_swappiness" | "lifecycle" => "fleet does not support this Compose key yet",
+        "platform"
+        | "hostname"
+        | "domainname"
+        | "dns"
+        | "dns_search"
+        | "dns_opt"
+        | "devices"
+        | "privileged"
+        | "pid"
+        | "ipc"
+        | "ulimits"
+        | "sysctls"
+        | "logging"
+        | "security_opt"
+        | "tmpfs"
+        | "shm_size"
+        | "mem_limit"
+        | "memswap_limit"
+        | "cpus"
+        | "cpu_shares"
+        | "cpuset"
+        | "mac_address"
+        | "userns_mode"
+        | "group_add"
+        | "isolation"
+        | "cgroup"
+        | "cgroup_parent"
+        | "runtime"
+        | "storage_opt"
+        | "stdin_open"
+        | "tty"
+        | "attach"
+        | "blkio_config"
+        | "cpu_count"
+        | "cpu_percent"
+        | "cpu_period"
+        | "cpu_quota"
+        | "cpu_rt_period"
+        | "cpu_rt_runtime"
+        | "device_cgroup_rules"
+        | "env_from"
+        | "extends"
+        | "annotations"
+        | "oom_kill_disable"
+        | "oom_score_adj"
+        | "pids_limit"
+        | "label_file"
+        | "develop"
+        | "gpus"
+        | "models"
+        | "provider"
+        | "use_api_socket"
+        | "volumes_from"
+        | "credential_spec"
+        | "post_start"
+        | "pre_stop"
+        | "mem_reservation"
+        | "mem_swappiness"
+        | "lifecycle" => "fleet does not support this Compose key yet",
         _ => return None,
     })
 }
@@ -125,6 +173,13 @@ fn refuse_key(cx: &mut Cx, key_node: &Node, field: &str, key: &str, known: &[&st
             format!("the Compose key `{key}` is not supported"),
             "",
             reason,
+        ),
+        None if known == SERVICE_KEYS && DEPLOY_KEYS.contains(&key) => cx.error_hint(
+            key_node.pos,
+            field,
+            format!("unknown key `{key}`"),
+            "",
+            format!("`{key}` belongs under `deploy:` (`deploy.{key}`), as in Compose"),
         ),
         None => cx.unknown_key(key_node, field, key, known),
     }
@@ -205,7 +260,11 @@ pub fn decode(
     for (key, key_node, value) in entries {
         let f = join(field, key);
         match key {
-            "image" => image = cx.string(&f, value).and_then(|i| check_image(cx, &f, value, i)),
+            "image" => {
+                image = cx
+                    .string(&f, value)
+                    .and_then(|i| check_image(cx, &f, value, i))
+            }
             "command" => s.command = command(cx, &f, value),
             "entrypoint" => s.entrypoint = command(cx, &f, value),
             "environment" => environment = env_map(cx, &f, value),
@@ -398,7 +457,12 @@ fn env_map(cx: &mut Cx, field: &str, node: &Node) -> BTreeMap<String, String> {
             for (name, key, value) in cx.map(field, node, "").unwrap_or_default() {
                 let f = join(field, name);
                 if !valid_env_name(name) {
-                    cx.error(key.pos, &f, format!("`{name}` is not a variable name"), "a name without `=` or spaces");
+                    cx.error(
+                        key.pos,
+                        &f,
+                        format!("`{name}` is not a variable name"),
+                        "a name without `=` or spaces",
+                    );
                     continue;
                 }
                 if value.is_null() {
@@ -415,13 +479,20 @@ fn env_map(cx: &mut Cx, field: &str, node: &Node) -> BTreeMap<String, String> {
         Kind::Seq(items) => {
             for (i, item) in items.iter().enumerate() {
                 let f = index(field, i);
-                let Some(entry) = cx.string(&f, item) else { continue };
+                let Some(entry) = cx.string(&f, item) else {
+                    continue;
+                };
                 let (name, value) = match entry.split_once('=') {
                     Some((n, v)) => (n.to_string(), Some(v.to_string())),
                     None => (entry.clone(), None),
                 };
                 if !valid_env_name(&name) {
-                    cx.error(item.pos, &f, format!("`{entry}` is not NAME=value"), "NAME=value");
+                    cx.error(
+                        item.pos,
+                        &f,
+                        format!("`{entry}` is not NAME=value"),
+                        "NAME=value",
+                    );
                     continue;
                 }
                 let Some(value) = value else {
@@ -469,7 +540,12 @@ fn env_files(
                     }
                     match path {
                         Some((p, pos)) => entries.push((p, required, pos, join(&f, "path"))),
-                        None => cx.error(item.pos, &f, "missing `path`", "path: <file in the repository>"),
+                        None => cx.error(
+                            item.pos,
+                            &f,
+                            "missing `path`",
+                            "path: <file in the repository>",
+                        ),
                     }
                 } else if let Some(p) = cx.string(&f, item) {
                     entries.push((p, true, item.pos, f));
@@ -484,7 +560,9 @@ fn env_files(
     }
     let mut vars = BTreeMap::new();
     for (path, required, pos, f) in entries {
-        let Some(repo_path) = paths::resolve_in_repo(cx, &f, pos, dir, &path) else { continue };
+        let Some(repo_path) = paths::resolve_in_repo(cx, &f, pos, dir, &path) else {
+            continue;
+        };
         match files.read(repo_path.as_str()) {
             Ok(Some(bytes)) => {
                 let text = String::from_utf8_lossy(&bytes);
@@ -493,7 +571,12 @@ fn env_files(
                     Err(errors) => {
                         let saved = std::mem::replace(&mut cx.file, repo_path.to_string());
                         for (line, message) in errors {
-                            cx.error(Pos { line, col: 1 }, "", message, "NAME=value, a # comment or an empty line");
+                            cx.error(
+                                Pos { line, col: 1 },
+                                "",
+                                message,
+                                "NAME=value, a # comment or an empty line",
+                            );
                         }
                         cx.file = saved;
                     }
@@ -507,7 +590,12 @@ fn env_files(
                 "a file committed in the repository",
                 "commit the file, fix the path, or mark it `required: false`",
             ),
-            Err(e) => cx.error(pos, &f, format!("cannot read `{path}`: {e}"), "a readable file"),
+            Err(e) => cx.error(
+                pos,
+                &f,
+                format!("cannot read `{path}`: {e}"),
+                "a readable file",
+            ),
         }
     }
     vars
@@ -540,7 +628,9 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
     };
     // An IPv6 host address is written in brackets: [::1]:8080:80.
     let (host_ip, rest) = if let Some(after) = body.strip_prefix('[') {
-        let (ip, rest) = after.split_once("]:").ok_or("unclosed `[` around an IPv6 address")?;
+        let (ip, rest) = after
+            .split_once("]:")
+            .ok_or("unclosed `[` around an IPv6 address")?;
         (Some(ip), rest)
     } else {
         let parts: Vec<&str> = body.split(':').collect();
@@ -561,14 +651,17 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
         Some((p, t)) => (if p.is_empty() { None } else { Some(p) }, t),
         None => (None, rest),
     };
-    let (t0, t1) = port_range(target).ok_or_else(|| format!("`{target}` is not a port or port range"))?;
+    let (t0, t1) =
+        port_range(target).ok_or_else(|| format!("`{target}` is not a port or port range"))?;
     let published = match published {
         Some(p) => Some(port_range(p).ok_or_else(|| format!("`{p}` is not a port or port range"))?),
         None => None,
     };
     if let Some((p0, p1)) = published {
         if p1 - p0 != t1 - t0 {
-            return Err(format!("`{spec}`: the host and container port ranges differ in length"));
+            return Err(format!(
+                "`{spec}`: the host and container port ranges differ in length"
+            ));
         }
     }
     Ok((0..=(t1 - t0))
@@ -582,7 +675,9 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
 }
 
 fn ports(cx: &mut Cx, field: &str, node: &Node) -> Vec<Port> {
-    let Some(items) = cx.seq(field, node, "a list of ports") else { return Vec::new() };
+    let Some(items) = cx.seq(field, node, "a list of ports") else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let f = index(field, i);
@@ -593,7 +688,12 @@ fn ports(cx: &mut Cx, field: &str, node: &Node) -> Vec<Port> {
                     Some(Resolved::Int(n)) => n.to_string(),
                     Some(Resolved::Str(s)) => s.to_string(),
                     _ => {
-                        cx.error(item.pos, &f, format!("found {}", item.type_name()), PORT_EXPECTED);
+                        cx.error(
+                            item.pos,
+                            &f,
+                            format!("found {}", item.type_name()),
+                            PORT_EXPECTED,
+                        );
                         continue;
                     }
                 };
@@ -627,7 +727,12 @@ fn port_long(cx: &mut Cx, field: &str, node: &Node) -> Option<Port> {
                 match port_number(text) {
                     Some(p) => port.published = Some(p),
                     None => {
-                        cx.error(v.pos, &f, format!("`{text}` is not a port"), "a port from 1 to 65535");
+                        cx.error(
+                            v.pos,
+                            &f,
+                            format!("`{text}` is not a port"),
+                            "a port from 1 to 65535",
+                        );
                         ok = false;
                     }
                 }
@@ -644,7 +749,12 @@ fn port_long(cx: &mut Cx, field: &str, node: &Node) -> Option<Port> {
                 Some("tcp") => port.protocol = Protocol::Tcp,
                 Some("udp") => port.protocol = Protocol::Udp,
                 Some(other) => {
-                    cx.error(v.pos, &f, format!("unknown protocol `{other}`"), "tcp or udp");
+                    cx.error(
+                        v.pos,
+                        &f,
+                        format!("unknown protocol `{other}`"),
+                        "tcp or udp",
+                    );
                     ok = false;
                 }
                 None => ok = false,
@@ -670,7 +780,12 @@ fn port_long(cx: &mut Cx, field: &str, node: &Node) -> Option<Port> {
         }
     }
     if port.target == 0 && ok {
-        cx.error(node.pos, &join(field, "target"), "missing `target`", "the container port");
+        cx.error(
+            node.pos,
+            &join(field, "target"),
+            "missing `target`",
+            "the container port",
+        );
         return None;
     }
     ok.then_some(port)
@@ -680,7 +795,12 @@ fn mount_target(cx: &mut Cx, field: &str, pos: Pos, target: &str) -> bool {
     if target.starts_with('/') {
         true
     } else {
-        cx.error(pos, field, format!("`{target}` is not an absolute path in the container"), "an absolute path such as /data");
+        cx.error(
+            pos,
+            field,
+            format!("`{target}` is not an absolute path in the container"),
+            "an absolute path such as /data",
+        );
         false
     }
 }
@@ -693,7 +813,9 @@ fn mounts(
     node: &Node,
     volume_refs: &mut Vec<(String, Pos, String)>,
 ) -> Vec<Mount> {
-    let Some(items) = cx.seq(field, node, "a list of volumes") else { return Vec::new() };
+    let Some(items) = cx.seq(field, node, "a list of volumes") else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let f = index(field, i);
@@ -708,7 +830,12 @@ fn mounts(
                     match k {
                         "type" => match cx.string(&kf, v).as_deref() {
                             Some(t @ ("volume" | "bind" | "tmpfs")) => kind = Some(t.to_string()),
-                            Some(other) => cx.error(v.pos, &kf, format!("unknown mount type `{other}`"), "volume, bind or tmpfs"),
+                            Some(other) => cx.error(
+                                v.pos,
+                                &kf,
+                                format!("unknown mount type `{other}`"),
+                                "volume, bind or tmpfs",
+                            ),
                             None => {}
                         },
                         "source" => source = cx.string(&kf, v),
@@ -722,24 +849,41 @@ fn mounts(
                     }
                 }
                 let Some(kind) = kind else {
-                    cx.error(item.pos, &join(&f, "type"), "missing `type`", "volume, bind or tmpfs");
+                    cx.error(
+                        item.pos,
+                        &join(&f, "type"),
+                        "missing `type`",
+                        "volume, bind or tmpfs",
+                    );
                     continue;
                 };
                 let Some(target) = target else {
-                    cx.error(item.pos, &join(&f, "target"), "missing `target`", "an absolute path in the container");
+                    cx.error(
+                        item.pos,
+                        &join(&f, "target"),
+                        "missing `target`",
+                        "an absolute path in the container",
+                    );
                     continue;
                 };
                 (kind, source, target, read_only)
             }
             _ => {
-                let Some(spec) = cx.string(&f, item) else { continue };
+                let Some(spec) = cx.string(&f, item) else {
+                    continue;
+                };
                 let parts: Vec<&str> = spec.split(':').collect();
                 let (source, target, mode) = match parts.as_slice() {
                     [t] => (None, t.to_string(), None),
                     [s, t] => (Some(s.to_string()), t.to_string(), None),
                     [s, t, m] => (Some(s.to_string()), t.to_string(), Some(*m)),
                     _ => {
-                        cx.error(item.pos, &f, format!("`{spec}` has too many `:`"), "[SOURCE:]TARGET[:ro|rw]");
+                        cx.error(
+                            item.pos,
+                            &f,
+                            format!("`{spec}` has too many `:`"),
+                            "[SOURCE:]TARGET[:ro|rw]",
+                        );
                         continue;
                     }
                 };
@@ -747,7 +891,12 @@ fn mounts(
                     None | Some("rw") => false,
                     Some("ro") => true,
                     Some(other) => {
-                        cx.error(item.pos, &f, format!("unsupported mount option `{other}`"), "ro or rw");
+                        cx.error(
+                            item.pos,
+                            &f,
+                            format!("unsupported mount option `{other}`"),
+                            "ro or rw",
+                        );
                         continue;
                     }
                 };
@@ -767,13 +916,26 @@ fn mounts(
                 if let Some(name) = &source {
                     volume_refs.push((name.clone(), item.pos, f.clone()));
                 }
-                Mount::Volume { source, target, read_only }
+                Mount::Volume {
+                    source,
+                    target,
+                    read_only,
+                }
             }
             (_, None) => {
-                cx.error(item.pos, &join(&f, "source"), "a bind mount needs a `source`", "a path");
+                cx.error(
+                    item.pos,
+                    &join(&f, "source"),
+                    "a bind mount needs a `source`",
+                    "a path",
+                );
                 continue;
             }
-            (_, Some(source)) if source.starts_with('/') => Mount::Bind { source, target, read_only },
+            (_, Some(source)) if source.starts_with('/') => Mount::Bind {
+                source,
+                target,
+                read_only,
+            },
             (_, Some(source)) if source.starts_with('~') => {
                 cx.error_hint(
                     item.pos,
@@ -785,7 +947,9 @@ fn mounts(
                 continue;
             }
             (_, Some(source)) => {
-                let Some(path) = paths::resolve_in_repo(cx, &f, item.pos, dir, &source) else { continue };
+                let Some(path) = paths::resolve_in_repo(cx, &f, item.pos, dir, &source) else {
+                    continue;
+                };
                 match files.exists(path.as_str()) {
                     Ok(true) => {}
                     Ok(false) => {
@@ -799,11 +963,20 @@ fn mounts(
                         continue;
                     }
                     Err(e) => {
-                        cx.error(item.pos, &f, format!("cannot read `{source}`: {e}"), "a readable path");
+                        cx.error(
+                            item.pos,
+                            &f,
+                            format!("cannot read `{source}`: {e}"),
+                            "a readable path",
+                        );
                         continue;
                     }
                 }
-                Mount::RepoBind { source: path.to_string(), target, read_only }
+                Mount::RepoBind {
+                    source: path.to_string(),
+                    target,
+                    read_only,
+                }
             }
         };
         out.push(mount);
@@ -834,7 +1007,10 @@ fn networks(
                 refs.push((name.to_string(), key.pos, f.clone()));
                 let mut net = ServiceNetwork::default();
                 if !value.is_null() {
-                    for (k, kn, v) in cx.map(&f, value, "a mapping with `aliases`").unwrap_or_default() {
+                    for (k, kn, v) in cx
+                        .map(&f, value, "a mapping with `aliases`")
+                        .unwrap_or_default()
+                    {
                         match k {
                             "aliases" => net.aliases = string_list(cx, &join(&f, k), v),
                             _ => {
@@ -859,7 +1035,12 @@ fn networks(
 }
 
 /// Labels given as a mapping or as a list of `key=value`, with fleet's own prefix refused.
-pub fn labels_of(cx: &mut Cx, field: &str, node: &Node, reserved_check: bool) -> BTreeMap<String, String> {
+pub fn labels_of(
+    cx: &mut Cx,
+    field: &str,
+    node: &Node,
+    reserved_check: bool,
+) -> BTreeMap<String, String> {
     let mut pairs: Vec<(String, String, Pos, String)> = Vec::new();
     match &node.kind {
         Kind::Map(_) => {
@@ -894,7 +1075,12 @@ pub fn labels_of(cx: &mut Cx, field: &str, node: &Node, reserved_check: bool) ->
     let mut out = BTreeMap::new();
     for (k, v, pos, f) in pairs {
         if k.is_empty() || k.chars().any(char::is_whitespace) {
-            cx.error(pos, &f, format!("`{k}` is not a label key"), "a key without spaces");
+            cx.error(
+                pos,
+                &f,
+                format!("`{k}` is not a label key"),
+                "a key without spaces",
+            );
         } else if reserved_check && k.starts_with(labels::PREFIX) {
             cx.error_hint(
                 pos,
@@ -924,7 +1110,11 @@ fn healthcheck(cx: &mut Cx, field: &str, node: &Node) -> Option<Healthcheck> {
         start_interval: None,
     };
     let mut disabled = false;
-    for (k, kn, v) in cx.map(field, node, "a mapping with test, interval, timeout, retries, start_period")? {
+    for (k, kn, v) in cx.map(
+        field,
+        node,
+        "a mapping with test, interval, timeout, retries, start_period",
+    )? {
         let f = join(field, k);
         match k {
             "test" => hc.test = health_test(cx, &f, v).unwrap_or_default(),
@@ -944,7 +1134,12 @@ fn healthcheck(cx: &mut Cx, field: &str, node: &Node) -> Option<Healthcheck> {
     if disabled {
         hc.test = vec!["NONE".into()];
     } else if hc.test.is_empty() {
-        cx.error(node.pos, &join(field, "test"), "missing `test`", "a command, e.g. [\"CMD\", \"wget\", \"-qO-\", \"http://127.0.0.1:8080/\"]");
+        cx.error(
+            node.pos,
+            &join(field, "test"),
+            "missing `test`",
+            "a command, e.g. [\"CMD\", \"wget\", \"-qO-\", \"http://127.0.0.1:8080/\"]",
+        );
         return None;
     }
     Some(hc)
@@ -980,9 +1175,16 @@ fn restart(cx: &mut Cx, field: &str, node: &Node) -> Option<Restart> {
         "unless-stopped" => Restart::UnlessStopped,
         "on-failure" => Restart::OnFailure { max_retries: None },
         other => match other.strip_prefix("on-failure:").map(str::parse::<u32>) {
-            Some(Ok(n)) => Restart::OnFailure { max_retries: Some(n) },
+            Some(Ok(n)) => Restart::OnFailure {
+                max_retries: Some(n),
+            },
             _ => {
-                cx.error(node.pos, field, format!("unknown restart policy `{other}`"), EXPECTED);
+                cx.error(
+                    node.pos,
+                    field,
+                    format!("unknown restart policy `{other}`"),
+                    EXPECTED,
+                );
                 return None;
             }
         },
@@ -995,25 +1197,41 @@ fn absolute_path(cx: &mut Cx, field: &str, node: &Node) -> Option<String> {
     if path.starts_with('/') {
         Some(path)
     } else {
-        cx.error(node.pos, field, format!("`{path}` is not an absolute path"), "an absolute path in the container");
+        cx.error(
+            node.pos,
+            field,
+            format!("`{path}` is not an absolute path"),
+            "an absolute path in the container",
+        );
         None
     }
 }
 
 fn stop_signal(cx: &mut Cx, field: &str, node: &Node) -> Option<String> {
     let signal = cx.text(field, node, "a signal name such as SIGTERM")?;
-    let valid = signal.starts_with("SIG") && signal.len() > 3 && signal[3..].chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '+')
+    let valid = signal.starts_with("SIG")
+        && signal.len() > 3
+        && signal[3..]
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '+')
         || signal.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n));
     if valid {
         Some(signal)
     } else {
-        cx.error(node.pos, field, format!("`{signal}` is not a signal"), "a signal name such as SIGTERM, or its number");
+        cx.error(
+            node.pos,
+            field,
+            format!("`{signal}` is not a signal"),
+            "a signal name such as SIGTERM, or its number",
+        );
         None
     }
 }
 
 fn string_list(cx: &mut Cx, field: &str, node: &Node) -> Vec<String> {
-    let Some(items) = cx.seq(field, node, "a list of strings") else { return Vec::new() };
+    let Some(items) = cx.seq(field, node, "a list of strings") else {
+        return Vec::new();
+    };
     items
         .iter()
         .enumerate()
@@ -1031,21 +1249,41 @@ fn extra_hosts(cx: &mut Cx, field: &str, node: &Node) -> Vec<String> {
                     if ip.parse::<IpAddr>().is_ok() || ip == "host-gateway" {
                         out.push(format!("{host}:{ip}"));
                     } else {
-                        cx.error(v.pos, &f, format!("`{ip}` is not an IP address"), "an IP address or host-gateway");
+                        cx.error(
+                            v.pos,
+                            &f,
+                            format!("`{ip}` is not an IP address"),
+                            "an IP address or host-gateway",
+                        );
                     }
                 }
             }
         }
         _ => {
-            for (i, item) in cx.seq(field, node, "a list of HOST:IP, or a mapping of host to IP").unwrap_or_default().iter().enumerate() {
+            for (i, item) in cx
+                .seq(field, node, "a list of HOST:IP, or a mapping of host to IP")
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
                 let f = index(field, i);
-                let Some(entry) = cx.string(&f, item) else { continue };
+                let Some(entry) = cx.string(&f, item) else {
+                    continue;
+                };
                 let split = entry.split_once('=').or_else(|| entry.split_once(':'));
                 match split {
-                    Some((host, ip)) if !host.is_empty() && (ip.parse::<IpAddr>().is_ok() || ip == "host-gateway") => {
+                    Some((host, ip))
+                        if !host.is_empty()
+                            && (ip.parse::<IpAddr>().is_ok() || ip == "host-gateway") =>
+                    {
                         out.push(format!("{host}:{ip}"));
                     }
-                    _ => cx.error(item.pos, &f, format!("`{entry}` is not HOST:IP"), "HOST:IP, e.g. db.internal:10.0.0.5"),
+                    _ => cx.error(
+                        item.pos,
+                        &f,
+                        format!("`{entry}` is not HOST:IP"),
+                        "HOST:IP, e.g. db.internal:10.0.0.5",
+                    ),
                 }
             }
         }
@@ -1075,7 +1313,10 @@ fn depends_on(
                 let f = join(field, name);
                 refs.push((name.to_string(), key.pos, f.clone()));
                 let mut condition = DependsOn::ServiceStarted;
-                for (k, kn, v) in cx.map(&f, value, "a mapping with `condition`").unwrap_or_default() {
+                for (k, kn, v) in cx
+                    .map(&f, value, "a mapping with `condition`")
+                    .unwrap_or_default()
+                {
                     let kf = join(&f, k);
                     match k {
                         "condition" => match cx.string(&kf, v).as_deref() {
@@ -1114,7 +1355,12 @@ fn depends_on(
 
 type RestartFromPolicy = Option<(Pos, Restart)>;
 
-fn deploy(cx: &mut Cx, field: &str, node: &Node, decoded: &mut Decoded) -> Option<(Deploy, RestartFromPolicy)> {
+fn deploy(
+    cx: &mut Cx,
+    field: &str,
+    node: &Node,
+    decoded: &mut Decoded,
+) -> Option<(Deploy, RestartFromPolicy)> {
     let mut deploy = Deploy {
         mode: Mode::Replicated,
         replicas: 1,
@@ -1131,7 +1377,12 @@ fn deploy(cx: &mut Cx, field: &str, node: &Node, decoded: &mut Decoded) -> Optio
             "mode" => match cx.string(&f, v).as_deref() {
                 Some("replicated") => deploy.mode = Mode::Replicated,
                 Some("global") => deploy.mode = Mode::Global,
-                Some(other) => cx.error(v.pos, &f, format!("unknown mode `{other}`"), "replicated or global"),
+                Some(other) => cx.error(
+                    v.pos,
+                    &f,
+                    format!("unknown mode `{other}`"),
+                    "replicated or global",
+                ),
                 None => {}
             },
             "replicas" => {
@@ -1142,8 +1393,14 @@ fn deploy(cx: &mut Cx, field: &str, node: &Node, decoded: &mut Decoded) -> Optio
                 }
             }
             "placement" => deploy.placement = placement(cx, &f, v, &mut decoded.constraint_pos),
-            "update_config" => deploy.update_config = update_config(cx, &f, v, UpdateConfig::update_default(), true),
-            "rollback_config" => deploy.rollback_config = update_config(cx, &f, v, UpdateConfig::rollback_default(), false),
+            "update_config" => {
+                deploy.update_config =
+                    update_config(cx, &f, v, UpdateConfig::update_default(), true)
+            }
+            "rollback_config" => {
+                deploy.rollback_config =
+                    update_config(cx, &f, v, UpdateConfig::rollback_default(), false)
+            }
             "restart_policy" => policy = restart_policy(cx, &f, v).map(|p| (kn.pos, p)),
             "resources" => deploy.resources = resources(cx, &f, v),
             _ => {
@@ -1154,18 +1411,35 @@ fn deploy(cx: &mut Cx, field: &str, node: &Node, decoded: &mut Decoded) -> Optio
         }
     }
     if let (Mode::Global, Some(pos)) = (deploy.mode, replicas_set) {
-        cx.error(pos, &join(field, "replicas"), "`replicas` cannot be set with `mode: global`", "one of them");
+        cx.error(
+            pos,
+            &join(field, "replicas"),
+            "`replicas` cannot be set with `mode: global`",
+            "one of them",
+        );
     }
     Some((deploy, policy))
 }
 
 fn placement(cx: &mut Cx, field: &str, node: &Node, positions: &mut Vec<Pos>) -> Placement {
     let mut placement = Placement::default();
-    for (k, kn, v) in cx.map(field, node, "a mapping with constraints, preferences, max_replicas_per_node").unwrap_or_default() {
+    for (k, kn, v) in cx
+        .map(
+            field,
+            node,
+            "a mapping with constraints, preferences, max_replicas_per_node",
+        )
+        .unwrap_or_default()
+    {
         let f = join(field, k);
         match k {
             "constraints" => {
-                for (i, item) in cx.seq(&f, v, "a list of constraints").unwrap_or_default().iter().enumerate() {
+                for (i, item) in cx
+                    .seq(&f, v, "a list of constraints")
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
                     let cf = index(&f, i);
                     if let Some(text) = cx.string(&cf, item) {
                         match parse_constraint(&text) {
@@ -1184,9 +1458,17 @@ fn placement(cx: &mut Cx, field: &str, node: &Node, positions: &mut Vec<Pos>) ->
                 }
             }
             "preferences" => {
-                for (i, item) in cx.seq(&f, v, "a list of `spread: node.labels.KEY`").unwrap_or_default().iter().enumerate() {
+                for (i, item) in cx
+                    .seq(&f, v, "a list of `spread: node.labels.KEY`")
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
                     let pf = index(&f, i);
-                    for (pk, pkn, pv) in cx.map(&pf, item, "a mapping `spread: node.labels.KEY`").unwrap_or_default() {
+                    for (pk, pkn, pv) in cx
+                        .map(&pf, item, "a mapping `spread: node.labels.KEY`")
+                        .unwrap_or_default()
+                    {
                         let pkf = join(&pf, pk);
                         if pk != "spread" {
                             cx.unknown_key(pkn, &pkf, pk, &["spread"]);
@@ -1194,8 +1476,15 @@ fn placement(cx: &mut Cx, field: &str, node: &Node, positions: &mut Vec<Pos>) ->
                         }
                         if let Some(text) = cx.string(&pkf, pv) {
                             match text.trim().strip_prefix("node.labels.") {
-                                Some(key) if !key.is_empty() => placement.spread.push(key.to_string()),
-                                _ => cx.error(pv.pos, &pkf, format!("cannot spread over `{text}`"), "node.labels.KEY"),
+                                Some(key) if !key.is_empty() => {
+                                    placement.spread.push(key.to_string())
+                                }
+                                _ => cx.error(
+                                    pv.pos,
+                                    &pkf,
+                                    format!("cannot spread over `{text}`"),
+                                    "node.labels.KEY",
+                                ),
                             }
                         }
                     }
@@ -1241,8 +1530,17 @@ pub fn parse_constraint(text: &str) -> Result<Constraint, String> {
     })
 }
 
-fn update_config(cx: &mut Cx, field: &str, node: &Node, mut config: UpdateConfig, allow_rollback: bool) -> UpdateConfig {
-    for (k, kn, v) in cx.map(field, node, "a mapping of rollout settings").unwrap_or_default() {
+fn update_config(
+    cx: &mut Cx,
+    field: &str,
+    node: &Node,
+    mut config: UpdateConfig,
+    allow_rollback: bool,
+) -> UpdateConfig {
+    for (k, kn, v) in cx
+        .map(field, node, "a mapping of rollout settings")
+        .unwrap_or_default()
+    {
         let f = join(field, k);
         match k {
             "parallelism" => {
@@ -1255,21 +1553,39 @@ fn update_config(cx: &mut Cx, field: &str, node: &Node, mut config: UpdateConfig
             "order" => match cx.string(&f, v).as_deref() {
                 Some("stop-first") => config.order = UpdateOrder::StopFirst,
                 Some("start-first") => config.order = UpdateOrder::StartFirst,
-                Some(other) => cx.error(v.pos, &f, format!("unknown order `{other}`"), "stop-first or start-first"),
+                Some(other) => cx.error(
+                    v.pos,
+                    &f,
+                    format!("unknown order `{other}`"),
+                    "stop-first or start-first",
+                ),
                 None => {}
             },
             "failure_action" => match cx.string(&f, v).as_deref() {
-                Some("rollback") if allow_rollback => config.failure_action = FailureAction::Rollback,
+                Some("rollback") if allow_rollback => {
+                    config.failure_action = FailureAction::Rollback
+                }
                 Some("pause") => config.failure_action = FailureAction::Pause,
                 Some("continue") => config.failure_action = FailureAction::Continue,
                 Some(other) => {
-                    let expected = if allow_rollback { "rollback, pause or continue" } else { "pause or continue" };
-                    cx.error(v.pos, &f, format!("unknown failure action `{other}`"), expected);
+                    let expected = if allow_rollback {
+                        "rollback, pause or continue"
+                    } else {
+                        "pause or continue"
+                    };
+                    cx.error(
+                        v.pos,
+                        &f,
+                        format!("unknown failure action `{other}`"),
+                        expected,
+                    );
                 }
                 None => {}
             },
             "max_failure_ratio" => {
-                config.max_failure_ratio = cx.float(&f, v, 0.0, 1.0).unwrap_or(config.max_failure_ratio);
+                config.max_failure_ratio = cx
+                    .float(&f, v, 0.0, 1.0)
+                    .unwrap_or(config.max_failure_ratio);
             }
             _ => {
                 if !k.starts_with("x-") {
@@ -1309,7 +1625,9 @@ fn restart_policy(cx: &mut Cx, field: &str, node: &Node) -> Option<Restart> {
     }
     Some(match condition.as_ref().map(|(c, _)| c.as_str()) {
         Some("none") => Restart::No,
-        Some("on-failure") => Restart::OnFailure { max_retries: max_attempts },
+        Some("on-failure") => Restart::OnFailure {
+            max_retries: max_attempts,
+        },
         // Swarm's default condition is `any`.
         _ => Restart::Always,
     })
@@ -1317,7 +1635,10 @@ fn restart_policy(cx: &mut Cx, field: &str, node: &Node) -> Option<Restart> {
 
 fn resources(cx: &mut Cx, field: &str, node: &Node) -> Resources {
     let mut resources = Resources::default();
-    for (k, kn, v) in cx.map(field, node, "a mapping with `limits`").unwrap_or_default() {
+    for (k, kn, v) in cx
+        .map(field, node, "a mapping with `limits`")
+        .unwrap_or_default()
+    {
         let f = join(field, k);
         match k {
             "limits" => {
@@ -1372,7 +1693,10 @@ mod tests {
         assert_eq!(p("80")[0].published, None);
         assert_eq!(p("8080:80")[0].published, Some(8080));
         assert_eq!(p("8080:80")[0].target, 80);
-        assert_eq!(p("127.0.0.1:8080:80")[0].host_ip, Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(
+            p("127.0.0.1:8080:80")[0].host_ip,
+            Some("127.0.0.1".parse().unwrap())
+        );
         assert_eq!(p("127.0.0.1::80")[0].published, None);
         assert_eq!(p("[::1]:8080:80")[0].host_ip, Some("::1".parse().unwrap()));
         assert_eq!(p("53:53/udp")[0].protocol, Protocol::Udp);

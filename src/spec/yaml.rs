@@ -48,7 +48,10 @@ pub struct Node {
 pub enum Kind {
     /// A scalar as written. `plain` is false for quoted and block scalars and for `!!str`,
     /// which are always strings.
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -223,11 +226,7 @@ pub fn parse(text: &str) -> Parsed {
                 let plain = match tag.as_deref() {
                     None => plain,
                     Some(t) if t.handle == "tag:yaml.org,2002:" || t.handle == "!!" => {
-                        if t.suffix == "str" {
-                            false
-                        } else {
-                            plain
-                        }
+                        if t.suffix == "str" { false } else { plain }
                     }
                     Some(t) => {
                         out.errors.push(SyntaxError {
@@ -442,9 +441,13 @@ mod tests {
     #[test]
     fn positions_are_one_based_line_and_column() {
         let node = root("a:\n  b: 1\n");
-        let Kind::Map(entries) = &node.kind else { panic!("map expected") };
+        let Kind::Map(entries) = &node.kind else {
+            panic!("map expected")
+        };
         let (_, inner) = &entries[0];
-        let Kind::Map(inner) = &inner.kind else { panic!("map expected") };
+        let Kind::Map(inner) = &inner.kind else {
+            panic!("map expected")
+        };
         assert_eq!(inner[0].0.pos, Pos { line: 2, col: 3 });
         assert_eq!(inner[0].1.pos, Pos { line: 2, col: 6 });
     }
@@ -452,7 +455,9 @@ mod tests {
     #[test]
     fn plain_scalars_resolve_by_core_schema_and_quoted_stay_strings() {
         let node = root("[1, '1', true, \"true\", ~, 1.5, 0x10, abc]");
-        let Kind::Seq(items) = &node.kind else { panic!("seq expected") };
+        let Kind::Seq(items) = &node.kind else {
+            panic!("seq expected")
+        };
         let got: Vec<_> = items.iter().map(|n| n.resolve().unwrap()).collect();
         assert_eq!(
             got,
@@ -472,8 +477,12 @@ mod tests {
     #[test]
     fn merge_keys_fill_in_without_overriding_explicit_keys() {
         let node = root("base: &b {x: 1, y: 2}\nuse:\n  <<: *b\n  y: 3\n");
-        let Kind::Map(entries) = &node.kind else { panic!() };
-        let Kind::Map(used) = &entries[1].1.kind else { panic!() };
+        let Kind::Map(entries) = &node.kind else {
+            panic!()
+        };
+        let Kind::Map(used) = &entries[1].1.kind else {
+            panic!()
+        };
         let pairs: Vec<_> = used
             .iter()
             .map(|(k, v)| (k.scalar_text().unwrap(), v.scalar_text().unwrap()))
@@ -503,7 +512,11 @@ mod tests {
             ));
         }
         let parsed = parse(&text);
-        assert!(parsed.errors[0].message.contains("aliases expand"), "{:?}", parsed.errors);
+        assert!(
+            parsed.errors[0].message.contains("aliases expand"),
+            "{:?}",
+            parsed.errors
+        );
     }
 
     #[test]
