@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check the desired state and report every problem with file, line and column')
+            [CompletionResult]::new('hosts', 'hosts', [CompletionResultType]::ParameterValue, 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -49,6 +50,28 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format on stdout')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr (NO_COLOR is respected with `auto`)')
+            [CompletionResult]::new('--worktree', '--worktree', [CompletionResultType]::ParameterName, 'Read the files on disk, uncommitted changes included, instead of a commit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'fleet;hosts' {
+            [CompletionResult]::new('--known-hosts', '--known-hosts', [CompletionResultType]::ParameterName, 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each host to connect and log in')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'Hosts contacted at once')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr (NO_COLOR is respected with `auto`)')
+            [CompletionResult]::new('--accept-new-host-keys', '--accept-new-host-keys', [CompletionResultType]::ParameterName, 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing')
             [CompletionResult]::new('--worktree', '--worktree', [CompletionResultType]::ParameterName, 'Read the files on disk, uncommitted changes included, instead of a commit')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more')
@@ -98,12 +121,16 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
         }
         'fleet;help' {
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check the desired state and report every problem with file, line and column')
+            [CompletionResult]::new('hosts', 'hosts', [CompletionResultType]::ParameterValue, 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'fleet;help;validate' {
+            break
+        }
+        'fleet;help;hosts' {
             break
         }
         'fleet;help;schema' {

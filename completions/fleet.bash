@@ -22,6 +22,9 @@ _fleet() {
             fleet,help)
                 cmd="fleet__subcmd__help"
                 ;;
+            fleet,hosts)
+                cmd="fleet__subcmd__hosts"
+                ;;
             fleet,schema)
                 cmd="fleet__subcmd__schema"
                 ;;
@@ -33,6 +36,9 @@ _fleet() {
                 ;;
             fleet__subcmd__help,help)
                 cmd="fleet__subcmd__help__subcmd__help"
+                ;;
+            fleet__subcmd__help,hosts)
+                cmd="fleet__subcmd__help__subcmd__hosts"
                 ;;
             fleet__subcmd__help,schema)
                 cmd="fleet__subcmd__help__subcmd__schema"
@@ -47,7 +53,7 @@ _fleet() {
 
     case "${cmd}" in
         fleet)
-            opts="-C -v -q -h -V --directory --repo --ref --worktree --format --color --verbose --quiet --help --version validate schema completions help"
+            opts="-C -v -q -h -V --directory --repo --ref --worktree --format --color --verbose --quiet --help --version validate hosts schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -123,7 +129,7 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__help)
-            opts="validate schema completions help"
+            opts="validate hosts schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -164,6 +170,20 @@ _fleet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fleet__subcmd__help__subcmd__hosts)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fleet__subcmd__help__subcmd__schema)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -185,6 +205,56 @@ _fleet() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__hosts)
+            opts="-C -v -q -h -V --known-hosts --accept-new-host-keys --connect-timeout --parallel --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --known-hosts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --directory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ref)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

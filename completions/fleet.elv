@@ -34,6 +34,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand validate 'Check the desired state and report every problem with file, line and column'
+            cand hosts 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -45,6 +46,27 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
             cand --format 'Output format on stdout'
             cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;hosts'= {
+            cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
+            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --parallel 'Hosts contacted at once'
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --accept-new-host-keys 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
             cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
             cand -v 'Say more'
             cand --verbose 'Say more'
@@ -91,11 +113,14 @@ set edit:completion:arg-completer[fleet] = {|@words|
         }
         &'fleet;help'= {
             cand validate 'Check the desired state and report every problem with file, line and column'
+            cand hosts 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fleet;help;validate'= {
+        }
+        &'fleet;help;hosts'= {
         }
         &'fleet;help;schema'= {
         }

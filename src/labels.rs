@@ -5,3 +5,6 @@
 
 /// Prefix of every label key fleet owns.
 pub const PREFIX: &str = "fleet.";
+
+/// The project a container or other object belongs to.
+pub const PROJECT: &str = "fleet.project";

@@ -6,6 +6,8 @@
 //! into typed values. The CLI in `cli` wires them together and owns all output.
 
 pub mod cli;
+pub mod docker;
 pub mod labels;
 pub mod source;
 pub mod spec;
+pub mod ssh;

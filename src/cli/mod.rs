@@ -3,6 +3,7 @@
 //! stdout carries the command's result (the validation summary, JSON, a schema); stderr carries
 //! what was read, diagnostics, errors and hints. Exit codes come from [`ExitCode`] only.
 
+mod hosts;
 mod output;
 mod validate;
 
@@ -88,6 +89,11 @@ pub enum Format {
 pub enum Command {
     /// Check the desired state and report every problem with file, line and column
     Validate,
+    /// Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers
+    Hosts {
+        #[command(flatten)]
+        connect: hosts::ConnectOptions,
+    },
     /// Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)
     Schema,
     /// Print a shell completion script
@@ -117,6 +123,7 @@ where
     let printer = Printer::new(cli.global.color, cli.global.quiet, cli.global.verbose);
     let code = match &cli.command {
         Command::Validate => validate::run(&cli.global, &printer),
+        Command::Hosts { connect } => hosts::run(&cli.global, connect, &printer),
         Command::Schema => print_json(&crate::spec::schema::schema()),
         Command::Completions { shell } => {
             completions(*shell, &mut std::io::stdout());
@@ -124,6 +131,23 @@ where
         }
     };
     code as i32
+}
+
+/// Reads and validates the desired state for a command that needs it, printing what was read
+/// and any diagnostics. `None` when it is invalid or unreadable (already reported).
+fn load_desired(global: &GlobalOptions, printer: &Printer) -> Option<crate::spec::Desired> {
+    let snapshot = validate::open_source(global, printer)?;
+    let loaded = crate::spec::load(snapshot.files());
+    for d in &loaded.diagnostics {
+        printer.diagnostic(d);
+    }
+    if loaded.desired.is_none() {
+        let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+        printer.info(&format!(
+            "Invalid: {errors} error(s); run `fleet validate` for details."
+        ));
+    }
+    loaded.desired
 }
 
 fn print_json(value: &serde_json::Value) -> ExitCode {

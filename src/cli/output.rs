@@ -99,6 +99,15 @@ impl Printer {
         let _ = writeln!(std::io::stderr(), "{line}");
     }
 
+    /// A failure tied to one host: `error: host `name`: message`, then its hint.
+    pub fn host_error(&self, host: &str, message: &str, hint: Option<&str>) {
+        let mut out = format!("{} host `{host}`: {message}", self.paint(ERROR, "error:"));
+        if let Some(hint) = hint {
+            out.push_str(&format!("\n{} {hint}", self.paint(HINT, "hint:")));
+        }
+        let _ = writeln!(std::io::stderr(), "{out}");
+    }
+
     /// `error: …`, each cause on a `Caused by:` line, then the hint.
     pub fn error(&self, error: &dyn Error, hint: Option<&str>) {
         let mut out = format!("{} {error}", self.paint(ERROR, "error:"));

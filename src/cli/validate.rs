@@ -19,7 +19,8 @@ struct Report<'a> {
     desired: Option<&'a Desired>,
 }
 
-pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
+/// Opens the requested revision and says what is being read. `None` after reporting an error.
+pub fn open_source(global: &GlobalOptions, printer: &Printer) -> Option<source::Snapshot> {
     let request = source::Request {
         dir: global.dir.clone(),
         repo: global.repo.clone(),
@@ -30,7 +31,7 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             printer.error(&e, e.hint().as_deref());
-            return ExitCode::Failure;
+            return None;
         }
     };
     printer.info(&format!("Reading {}", snapshot.revision.describe()));
@@ -52,6 +53,13 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
             shown.join(", ")
         ));
     }
+    Some(snapshot)
+}
+
+pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
+    let Some(snapshot) = open_source(global, printer) else {
+        return ExitCode::Failure;
+    };
     let loaded = spec::load(snapshot.files());
     let errors = loaded
         .diagnostics

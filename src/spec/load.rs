@@ -21,7 +21,7 @@ pub const ROOT_FILE: &str = "fleet.yaml";
 pub const ROOT_KEYS: &[&str] = &[
     "project", "hosts", "services", "include", "volumes", "networks",
 ];
-pub const HOST_KEYS: &[&str] = &["address", "labels", "docker_socket"];
+pub const HOST_KEYS: &[&str] = &["address", "labels", "docker_socket", "identity_file"];
 pub const COMPOSE_KEYS: &[&str] = &["services", "volumes", "networks", "include", "version"];
 pub const VOLUME_KEYS: &[&str] = &["driver", "driver_opts", "labels", "external", "name"];
 pub const NETWORK_KEYS: &[&str] = &[
@@ -186,6 +186,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             Host {
                 address: Address::Local,
                 labels: BTreeMap::new(),
+                identity_file: None,
             },
         )])
     });
@@ -298,6 +299,7 @@ fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
         };
         let mut address = None;
         let mut socket = None;
+        let mut identity_file: Option<(String, Pos)> = None;
         let mut labels = BTreeMap::new();
         for (k, kn, v) in host_entries {
             let f = join(&field, k);
@@ -318,6 +320,7 @@ fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
                         }
                     });
                 }
+                "identity_file" => identity_file = cx.string(&f, v).map(|p| (p, v.pos)),
                 k if k.starts_with("x-") => {}
                 _ => cx.unknown_key(kn, &f, k, HOST_KEYS),
             }
@@ -344,6 +347,14 @@ fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
                 ),
             }
         }
+        if let (Some((_, pos)), false) = (&identity_file, matches!(address, Address::Ssh { .. })) {
+            cx.error(
+                *pos,
+                &join(&field, "identity_file"),
+                "`identity_file` only applies to ssh:// hosts",
+                "an ssh:// address",
+            );
+        }
         let identity = match &address {
             Address::Ssh {
                 host,
@@ -365,7 +376,14 @@ fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
         } else {
             seen_addresses.insert(identity, (name.to_string(), value.pos));
         }
-        hosts.insert(name.to_string(), Host { address, labels });
+        hosts.insert(
+            name.to_string(),
+            Host {
+                address,
+                labels,
+                identity_file: identity_file.map(|(p, _)| p),
+            },
+        );
     }
     hosts
 }

@@ -26,6 +26,8 @@ pub struct Desired {
 pub struct Host {
     pub address: Address,
     pub labels: BTreeMap<String, String>,
+    /// Private key for this ssh host, on the machine running fleet (`~` expanded at connect).
+    pub identity_file: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

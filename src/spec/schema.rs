@@ -185,7 +185,8 @@ pub fn schema() -> Value {
                 "properties": {
                     "address": {"type": "string", "pattern": "^(ssh://|unix:///)"},
                     "labels": labels,
-                    "docker_socket": {"type": "string", "pattern": "^/"}
+                    "docker_socket": {"type": "string", "pattern": "^/"},
+                    "identity_file": {"type": "string"}
                 }
             }},
             "services": {"type": "object", "additionalProperties": service},
