@@ -196,6 +196,8 @@ pub enum SshError {
     },
     #[error("connection refused by {target}")]
     Refused { target: String },
+    #[error("no route to {target}")]
+    Unreachable { target: String },
     #[error("no answer from {target} within {after:?}")]
     Timeout { target: String, after: Duration },
     #[error("cannot connect to {target}")]
@@ -245,6 +247,7 @@ impl SshError {
             SshError::Resolve { .. } => "unknown host name",
             SshError::Refused { .. } => "connection refused",
             SshError::Timeout { .. } => "timeout",
+            SshError::Unreachable { .. } => "unreachable",
             SshError::Connect { .. } => "connect failed",
             SshError::UnknownHostKey { .. } => "unknown host key",
             SshError::HostKeyChanged { .. } => "host key changed",
@@ -268,7 +271,7 @@ impl SshError {
             SshError::AuthFailed { .. } => Some(
                 "load a key into ssh-agent, set `identity_file` for the host in fleet.yaml, or IdentityFile in ~/.ssh/config; FLEET_SSH_PASSPHRASE unlocks an encrypted key".into(),
             ),
-            SshError::Timeout { .. } => Some("check that the host is up and reachable; --connect-timeout changes the wait".into()),
+            SshError::Timeout { .. } | SshError::Unreachable { .. } => Some("check that the host is up and reachable; --connect-timeout changes the wait".into()),
             SshError::Refused { .. } => Some("is sshd running on that host and port?".into()),
             _ => None,
         }
