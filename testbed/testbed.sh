@@ -54,6 +54,9 @@ net_up() {
   # Traffic for a host whose link is down must be dropped here, never sent out of the machine
   # through the default route: a black-holed host then looks exactly like one.
   ip route replace blackhole 10.250.0.0/16
+  # Hosts reach each other (ProxyJump tests) through this namespace, and nothing else.
+  sysctl -qw net.ipv4.ip_forward=1
+  iptables -C FORWARD -i fh+ ! -d 10.250.0.0/16 -j DROP 2>/dev/null || iptables -A FORWARD -i fh+ ! -d 10.250.0.0/16 -j DROP
   ip netns list | grep -qw "$ns" || ip netns add "$ns"
   if ! ip link show "$veth" >/dev/null 2>&1; then
     ip netns exec "$ns" ip link del eth0 2>/dev/null || true

@@ -20,6 +20,10 @@ pub struct ConnectOptions {
     /// known_hosts file to check host keys against [default: ~/.ssh/known_hosts]
     #[arg(long, value_name = "FILE", env = "FLEET_KNOWN_HOSTS")]
     pub known_hosts: Option<PathBuf>,
+    /// OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump)
+    /// [default: ~/.ssh/config]
+    #[arg(long, value_name = "FILE", env = "FLEET_SSH_CONFIG")]
+    pub ssh_config: Option<PathBuf>,
     /// Trust on first use: record unknown host keys in the known_hosts file instead of refusing
     #[arg(long)]
     pub accept_new_host_keys: bool,
@@ -33,11 +37,15 @@ pub struct ConnectOptions {
 
 impl ConnectOptions {
     pub fn ssh_options(&self) -> SshOptions {
-        SshOptions::from_env(
+        let mut options = SshOptions::from_env(
             self.known_hosts.clone(),
             self.accept_new_host_keys,
             Duration::from_secs(self.connect_timeout.max(1)),
-        )
+        );
+        if let Some(path) = &self.ssh_config {
+            options.config_file = Some(path.clone());
+        }
+        options
     }
 }
 

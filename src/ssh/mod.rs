@@ -19,6 +19,9 @@ use russh::{ChannelStream, Disconnect};
 use ssh2_config::{ParseRule, SshConfig};
 use thiserror::Error;
 
+pub mod known_hosts;
+use known_hosts::Verdict;
+
 /// How to connect: where trust comes from, and how long to wait.
 #[derive(Clone, Debug)]
 pub struct SshOptions {
@@ -221,6 +224,13 @@ pub enum SshError {
         known_hosts: PathBuf,
         fingerprint: String,
     },
+    #[error("the host key of {host} ({fingerprint}) is revoked at line {line} of {known_hosts}")]
+    HostKeyRevoked {
+        host: String,
+        line: usize,
+        known_hosts: PathBuf,
+        fingerprint: String,
+    },
     #[error("authentication failed for {user}@{host} (tried: {tried})")]
     AuthFailed {
         user: String,
@@ -251,6 +261,7 @@ impl SshError {
             SshError::Connect { .. } => "connect failed",
             SshError::UnknownHostKey { .. } => "unknown host key",
             SshError::HostKeyChanged { .. } => "host key changed",
+            SshError::HostKeyRevoked { .. } => "host key revoked",
             SshError::AuthFailed { .. } => "auth failed",
             SshError::KeyFile { .. } => "key file unreadable",
             SshError::Channel { .. } => "channel refused",
@@ -268,6 +279,10 @@ impl SshError {
                 "someone may be intercepting the connection, or the host was reinstalled; check with the host's owner, then replace line {line} of {}",
                 known_hosts.display()
             )),
+            SshError::HostKeyRevoked { line, known_hosts, .. } => Some(format!(
+                "the owner of {} revoked this key (line {line}); do not connect until the host has a new key",
+                known_hosts.display()
+            )),
             SshError::AuthFailed { .. } => Some(
                 "load a key into ssh-agent, set `identity_file` for the host in fleet.yaml, or IdentityFile in ~/.ssh/config; FLEET_SSH_PASSPHRASE unlocks an encrypted key".into(),
             ),
@@ -283,6 +298,7 @@ impl SshError {
 enum HostKeyVerdict {
     Unknown { line: String, fingerprint: String },
     Changed { line: usize, fingerprint: String },
+    Revoked { line: usize, fingerprint: String },
     Unsupported,
 }
 
@@ -307,36 +323,22 @@ impl client::Handler for Client {
             return Ok(false);
         };
         let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
-        match keys::check_known_hosts_path(&self.host, self.port, key, &self.known_hosts) {
-            Ok(true) => Ok(true),
-            Ok(false) if self.accept_new => {
-                keys::known_hosts::learn_known_hosts_path(
-                    &self.host,
-                    self.port,
-                    key,
-                    &self.known_hosts,
-                )
-                .map_err(russh::Error::from)?;
-                Ok(true)
+        let verdict = match known_hosts::check(&self.known_hosts, &self.host, self.port, key) {
+            Ok(Verdict::Known) => return Ok(true),
+            Ok(Verdict::Unknown) if self.accept_new => {
+                known_hosts::learn(&self.known_hosts, &self.host, self.port, key)?;
+                return Ok(true);
             }
-            Ok(false) => {
-                let host_entry = if self.port == 22 {
-                    self.host.clone()
-                } else {
-                    format!("[{}]:{}", self.host, self.port)
-                };
-                let line = format!("{host_entry} {}", key.to_openssh().unwrap_or_default());
-                *self.verdict.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some(HostKeyVerdict::Unknown { line, fingerprint });
-                Ok(false)
-            }
-            Err(keys::Error::KeyChanged { line }) => {
-                *self.verdict.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some(HostKeyVerdict::Changed { line, fingerprint });
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
+            Ok(Verdict::Unknown) => HostKeyVerdict::Unknown {
+                line: known_hosts::line_for(&self.host, self.port, key),
+                fingerprint,
+            },
+            Ok(Verdict::Changed { line }) => HostKeyVerdict::Changed { line, fingerprint },
+            Ok(Verdict::Revoked { line }) => HostKeyVerdict::Revoked { line, fingerprint },
+            Err(e) => return Err(russh::Error::IO(e)),
+        };
+        *self.verdict.lock().unwrap_or_else(|e| e.into_inner()) = Some(verdict);
+        Ok(false)
     }
 }
 
@@ -355,10 +357,9 @@ pub type Stream = ChannelStream<Msg>;
 fn preferred_host_key_algorithms(known_hosts: &Path, host: &str, port: u16) -> Vec<Algorithm> {
     let defaults = client::Config::default().preferred.key.to_vec();
     let mut known: Vec<Algorithm> = Vec::new();
-    for (_, key) in
-        keys::known_hosts::known_host_keys_path(host, port, known_hosts).unwrap_or_default()
-    {
-        match key.algorithm() {
+    for algorithm in known_hosts::algorithms(known_hosts, host, port) {
+        match algorithm {
+            // An `ssh-rsa` entry is verified with the SHA-2 signature algorithms, never SHA-1.
             Algorithm::Rsa { .. } => {
                 known.push(Algorithm::Rsa {
                     hash: Some(keys::ssh_key::HashAlg::Sha512),
@@ -501,6 +502,14 @@ impl Session {
                 }
                 (_, Some(HostKeyVerdict::Changed { line, fingerprint })) => {
                     return Err(SshError::HostKeyChanged {
+                        host: target.host.clone(),
+                        line,
+                        known_hosts: options.known_hosts.clone(),
+                        fingerprint,
+                    });
+                }
+                (_, Some(HostKeyVerdict::Revoked { line, fingerprint })) => {
+                    return Err(SshError::HostKeyRevoked {
                         host: target.host.clone(),
                         line,
                         known_hosts: options.known_hosts.clone(),
@@ -751,6 +760,17 @@ mod tests {
         .unwrap();
         assert_eq!((t.user.as_str(), t.port), ("root", 22));
         assert_eq!(t.identity_files[0], PathBuf::from("/k"));
+    }
+
+    #[test]
+    fn wildcard_sections_add_identity_files_to_aliases() {
+        let cfg = config(
+            "Host behind-fh1\n  HostName 10.250.2.2\n  User root\n  ProxyJump root@10.250.1.2\n\nHost *\n  IdentityFile /keys/all\n",
+        );
+        let t = resolve_with(&cfg, "behind-fh1", None, None, None, 0).unwrap();
+        assert_eq!(t.host, "10.250.2.2");
+        assert_eq!(t.identity_files, vec![PathBuf::from("/keys/all")]);
+        assert_eq!(t.proxy_jump.unwrap().host, "10.250.1.2");
     }
 
     #[test]

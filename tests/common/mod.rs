@@ -1,0 +1,154 @@
+//! Shared helpers for tests that run against the real testbed (testbed/testbed.sh).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The running testbed. Tests that need it fail (never skip) when it is not up, with the
+/// command that brings it up.
+pub struct Testbed {
+    pub dir: PathBuf,
+    pub hosts: usize,
+}
+
+impl Testbed {
+    pub fn get() -> Testbed {
+        let dir = PathBuf::from(
+            std::env::var("FLEET_TESTBED_DIR").unwrap_or_else(|_| "/tmp/fleet-testbed".into()),
+        );
+        let hosts: usize = std::fs::read_to_string(dir.join("hosts"))
+            .ok()
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("the testbed is not up at {}: run `testbed/testbed.sh up 6` (scripts/test does)", dir.display()));
+        assert!(
+            hosts >= 6,
+            "these tests need 6 testbed hosts; run `testbed/testbed.sh up 6`"
+        );
+        Testbed { dir, hosts }
+    }
+
+    pub fn known_hosts(&self) -> PathBuf {
+        self.dir.join("known_hosts")
+    }
+
+    pub fn identity(&self) -> PathBuf {
+        self.dir.join("client/id_ed25519")
+    }
+
+    pub fn address(&self, i: usize) -> String {
+        format!("10.250.{i}.2")
+    }
+
+    pub fn socket(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("fh{i}/docker.sock"))
+    }
+
+    /// fleet.yaml `hosts:` entries for the given testbed hosts.
+    pub fn hosts_yaml(&self, hosts: &[usize]) -> String {
+        let mut out = String::from("hosts:\n");
+        for i in hosts {
+            out.push_str(&format!(
+                "  fh{i}:\n    address: ssh://root@{}\n    docker_socket: {}\n    identity_file: {}\n    labels: {{ zone: z{i} }}\n",
+                self.address(*i),
+                self.socket(*i).display(),
+                self.identity().display()
+            ));
+        }
+        out
+    }
+
+    /// Runs a testbed fault helper (`sshd-stop 4`, ...).
+    pub fn fault(&self, args: &[&str]) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testbed/testbed.sh");
+        let status = Command::new(script)
+            .args(args)
+            .env("FLEET_TESTBED_DIR", &self.dir)
+            .status()
+            .expect("run testbed.sh");
+        assert!(status.success(), "testbed.sh {args:?} failed");
+    }
+
+    /// The docker CLI against one host's engine directly (test setup only).
+    pub fn docker(&self, i: usize, args: &[&str]) -> String {
+        let out = Command::new("docker")
+            .arg("-H")
+            .arg(format!("unix://{}", self.socket(i).display()))
+            .args(args)
+            .output()
+            .expect("docker CLI");
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// How many logins host `i`'s sshd has accepted so far.
+    pub fn accepted_logins(&self, i: usize) -> usize {
+        std::fs::read_to_string(self.dir.join(format!("fh{i}/sshd.log")))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("Accepted publickey"))
+            .count()
+    }
+}
+
+/// Restores a testbed fault when the test ends, even when it fails.
+pub struct Restore<'a> {
+    pub testbed: &'a Testbed,
+    pub args: Vec<&'static str>,
+    pub host: String,
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        let mut args: Vec<&str> = self.args.clone();
+        args.push(&self.host);
+        self.testbed.fault(&args);
+    }
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+/// Runs the fleet binary in `dir` with a clean SSH environment (no agent, no user config).
+pub fn fleet(dir: &Path, args: &[&str]) -> Output {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("FLEET_KNOWN_HOSTS")
+        .env("FLEET_SSH_CONFIG", "/dev/null")
+        .env("TERM", "dumb")
+        .output()
+        .expect("run fleet");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// A project directory with this fleet.yaml, read with --worktree.
+pub fn project(yaml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fleet.yaml"), yaml).unwrap();
+    dir
+}
+
+/// A project name no other test uses, so label counts are exact.
+pub fn unique_project(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
