@@ -63,6 +63,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
         }
         'fleet;hosts' {
             [CompletionResult]::new('--known-hosts', '--known-hosts', [CompletionResultType]::ParameterName, 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]')
+            [CompletionResult]::new('--ssh-config', '--ssh-config', [CompletionResultType]::ParameterName, 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each host to connect and log in')
             [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'Hosts contacted at once')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')

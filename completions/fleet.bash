@@ -213,13 +213,17 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__hosts)
-            opts="-C -v -q -h -V --known-hosts --accept-new-host-keys --connect-timeout --parallel --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
+            opts="-C -v -q -h -V --known-hosts --ssh-config --accept-new-host-keys --connect-timeout --parallel --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --known-hosts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssh-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

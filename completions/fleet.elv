@@ -58,6 +58,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
         }
         &'fleet;hosts'= {
             cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
+            cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
             cand --connect-timeout 'Seconds to wait for each host to connect and log in'
             cand --parallel 'Hosts contacted at once'
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'

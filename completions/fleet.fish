@@ -56,6 +56,7 @@ complete -c fleet -n "__fish_fleet_using_subcommand validate" -s q -l quiet -d '
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l connect-timeout -d 'Seconds to wait for each host to connect and log in' -r
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l parallel -d 'Hosts contacted at once' -r
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F

@@ -115,6 +115,8 @@ UsePAM no
 PidFile $dir/sshd.pid
 AllowTcpForwarding yes
 AllowStreamLocalForwarding yes
+# For clients that run the docker CLI on the host (docker -H ssh://, dial-stdio).
+SetEnv DOCKER_HOST=unix://$dir/docker.sock
 EOF
   nsenter --net="/var/run/netns/fh$i" /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
   for _ in $(seq 1 50); do pid_alive "$dir/sshd.pid" && return 0; sleep 0.1; done
