@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Restore, Testbed, fleet, project, unique_project};
+use common::{Restore, Testbed, fleet, fleet_env, project, unique_project};
 use fleet::docker::{Endpoint, Engine};
 use fleet::ssh::{self, SshOptions};
 
@@ -457,4 +457,141 @@ async fn an_events_stream_survives_sixty_idle_seconds() {
     let event = event.expect("the events stream failed while idle");
     assert_eq!(event.action.as_deref(), Some("create"));
     engine.close().await;
+}
+
+#[test]
+fn encrypted_keys_open_with_fleet_ssh_passphrase() {
+    let testbed = Testbed::get();
+    let dir = project("");
+    let key = dir.path().join("locked");
+    let status = std::process::Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "open sesame",
+            "-f",
+            key.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Authorise the key on fh1 (appending does not disturb the testbed's own key).
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let authorized = testbed.dir.join("fh1/authorized_keys");
+    let mut keys = std::fs::read_to_string(&authorized).unwrap();
+    keys.push_str(&public);
+    std::fs::write(&authorized, keys).unwrap();
+    let yaml = fleet_yaml(&testbed, "locked-key", &[1])
+        .replace(testbed.identity().to_str().unwrap(), key.to_str().unwrap());
+    std::fs::write(dir.path().join("fleet.yaml"), yaml).unwrap();
+    let args = hosts_cmd(&testbed, &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    let without = fleet(dir.path(), &args);
+    assert_eq!(without.code, 1);
+    assert!(
+        without
+            .stderr
+            .contains("(encrypted; set FLEET_SSH_PASSPHRASE)"),
+        "{}",
+        without.stderr
+    );
+    let wrong = fleet_env(dir.path(), &args, &[("FLEET_SSH_PASSPHRASE", "guess")]);
+    assert_eq!(wrong.code, 1);
+    assert!(
+        wrong.stdout.contains("key file unreadable"),
+        "{}",
+        wrong.stdout
+    );
+    let right = fleet_env(
+        dir.path(),
+        &args,
+        &[("FLEET_SSH_PASSPHRASE", "open sesame")],
+    );
+    assert_eq!(right.code, 0, "{}", right.stderr);
+}
+
+#[test]
+fn a_server_that_forbids_socket_forwarding_is_reached_through_dial_stdio() {
+    let testbed = Testbed::get();
+    let dir = project("");
+    let host_dir = testbed.dir.join("fh3");
+    // A second sshd on fh3, port 2222, with socket forwarding disabled.
+    let config = dir.path().join("sshd_config");
+    let pid = dir.path().join("sshd.pid");
+    std::fs::write(
+        &config,
+        format!(
+            "ListenAddress 10.250.3.2:2222\nHostKey {}\nAuthorizedKeysFile {}\nPasswordAuthentication no\nPermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\nPidFile {}\nAllowStreamLocalForwarding no\nSetEnv DOCKER_HOST=unix://{}\n",
+            host_dir.join("host_key").display(),
+            host_dir.join("authorized_keys").display(),
+            pid.display(),
+            testbed.socket(3).display()
+        ),
+    )
+    .unwrap();
+    let status = std::process::Command::new("nsenter")
+        .args([
+            "--net=/var/run/netns/fh3",
+            "/usr/sbin/sshd",
+            "-f",
+            config.to_str().unwrap(),
+            "-E",
+        ])
+        .arg(dir.path().join("sshd.log"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "could not start a second sshd on fh3");
+    struct Kill(std::path::PathBuf);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            if let Ok(pid) = std::fs::read_to_string(&self.0) {
+                let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+            }
+        }
+    }
+    let _kill = Kill(pid.clone());
+    for _ in 0..50 {
+        if pid.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let key = std::fs::read_to_string(host_dir.join("host_key.pub")).unwrap();
+    let key: Vec<&str> = key.split_whitespace().take(2).collect();
+    let known = dir.path().join("known_hosts");
+    std::fs::write(&known, format!("[10.250.3.2]:2222 {} {}\n", key[0], key[1])).unwrap();
+    std::fs::write(
+        dir.path().join("fleet.yaml"),
+        format!(
+            "project: stdio\nhosts:\n  fh3:\n    address: ssh://root@10.250.3.2:2222\n    docker_socket: {}\n    identity_file: {}\nservices: {{}}\n",
+            testbed.socket(3).display(),
+            testbed.identity().display()
+        ),
+    )
+    .unwrap();
+    let out = fleet(
+        dir.path(),
+        &[
+            "--worktree",
+            "hosts",
+            "--known-hosts",
+            known.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.lines().nth(1).unwrap().contains(" ok "),
+        "{}",
+        out.stdout
+    );
+    let log = std::fs::read_to_string(dir.path().join("sshd.log")).unwrap_or_default();
+    assert!(
+        log.contains("refused streamlocal")
+            || log.contains("streamlocal")
+            || log.contains("prohibited"),
+        "the server should have refused forwarding:\n{log}"
+    );
 }

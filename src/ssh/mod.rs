@@ -348,8 +348,17 @@ pub struct Session {
     target: Target,
     /// Kept alive for as long as this session uses a channel through it.
     _jump: Option<Box<Session>>,
-    /// Set once the server refused socket forwarding; later streams use dial-stdio.
-    dial_stdio: Mutex<bool>,
+    /// How streams to the engine are carried on this session, once known.
+    transport: Mutex<Transport>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Transport {
+    Unknown,
+    /// `direct-streamlocal@openssh.com` forwarding worked.
+    Streamlocal,
+    /// The server refused forwarding; `docker system dial-stdio` runs on the host instead.
+    DialStdio,
 }
 
 pub type Stream = ChannelStream<Msg>;
@@ -536,7 +545,7 @@ impl Session {
                 handle,
                 target: target.clone(),
                 _jump: jump,
-                dial_stdio: Mutex::new(false),
+                transport: Mutex::new(Transport::Unknown),
             })
         })
     }
@@ -550,22 +559,27 @@ impl Session {
     }
 
     /// A byte stream to the Unix socket at `path` on the host.
+    ///
+    /// OpenSSH answers a forbidden socket forward and a missing socket with the same reason
+    /// code, so they cannot be told apart: until a forward has worked once on this session, a
+    /// refused forward falls back to `docker system dial-stdio` (which fails in turn, and is
+    /// reported as such, when the engine is really down).
     pub async fn open_socket(&self, path: &str) -> Result<Stream, SshError> {
-        let use_stdio = *self.dial_stdio.lock().unwrap_or_else(|e| e.into_inner());
-        if !use_stdio {
+        let mode = *self.transport.lock().unwrap_or_else(|e| e.into_inner());
+        if mode != Transport::DialStdio {
             match self.handle.channel_open_direct_streamlocal(path).await {
-                Ok(channel) => return Ok(channel.into_stream()),
-                Err(russh::Error::ChannelOpenFailure(
-                    russh::ChannelOpenFailure::AdministrativelyProhibited,
-                )) => {
-                    *self.dial_stdio.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                Ok(channel) => {
+                    *self.transport.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Transport::Streamlocal;
+                    return Ok(channel.into_stream());
                 }
-                Err(russh::Error::ChannelOpenFailure(reason)) => {
+                Err(russh::Error::ChannelOpenFailure(reason)) if mode == Transport::Streamlocal => {
                     return Err(SshError::Channel {
                         target: self.target.to_string(),
                         message: format!("cannot reach {path} ({reason:?})"),
                     });
                 }
+                Err(russh::Error::ChannelOpenFailure(_)) => {}
                 Err(source) => {
                     return Err(SshError::Protocol {
                         target: self.target.to_string(),
@@ -574,7 +588,6 @@ impl Session {
                 }
             }
         }
-        // The server forbids socket forwarding: let the docker CLI on the host carry the API.
         let channel =
             self.handle
                 .channel_open_session()
@@ -591,6 +604,7 @@ impl Session {
                 target: self.target.to_string(),
                 source,
             })?;
+        *self.transport.lock().unwrap_or_else(|e| e.into_inner()) = Transport::DialStdio;
         Ok(channel.into_stream())
     }
 

@@ -119,8 +119,13 @@ pub struct Output {
 
 /// Runs the fleet binary in `dir` with a clean SSH environment (no agent, no user config).
 pub fn fleet(dir: &Path, args: &[&str]) -> Output {
+    fleet_env(dir, args, &[])
+}
+
+pub fn fleet_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let start = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .envs(env.iter().copied())
         .current_dir(dir)
         .args(args)
         .env_remove("SSH_AUTH_SOCK")
