@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Restore, Testbed, fleet, fleet_env, project, unique_project};
+use common::{Testbed, fleet, fleet_env, project, unique_project};
 use fleet::docker::{Endpoint, Engine};
 use fleet::ssh::{self, SshOptions};
 
@@ -218,12 +218,7 @@ fn a_key_the_host_does_not_accept_is_refused_clearly() {
 #[test]
 fn stopped_sshd_gives_connection_refused_without_hiding_other_hosts() {
     let testbed = Testbed::get();
-    testbed.fault(&["sshd-stop", "4"]);
-    let _restore = Restore {
-        testbed: &testbed,
-        args: vec!["sshd-start"],
-        host: "4".into(),
-    };
+    let _restore = testbed.inject("sshd-stop", "sshd-start", 4);
     let dir = project(&fleet_yaml(&testbed, "refused", &[1, 4]));
     let out = run(
         dir.path(),
@@ -251,12 +246,7 @@ fn stopped_sshd_gives_connection_refused_without_hiding_other_hosts() {
 #[test]
 fn black_holed_host_times_out_and_never_hangs() {
     let testbed = Testbed::get();
-    testbed.fault(&["link-down", "5"]);
-    let _restore = Restore {
-        testbed: &testbed,
-        args: vec!["link-up"],
-        host: "5".into(),
-    };
+    let _restore = testbed.inject("link-down", "link-up", 5);
     let dir = project(&fleet_yaml(&testbed, "blackhole", &[2, 5]));
     let out = run(
         dir.path(),
@@ -293,12 +283,7 @@ fn black_holed_host_times_out_and_never_hangs() {
 #[test]
 fn stopped_engine_behind_a_live_sshd_is_reported_as_engine_down() {
     let testbed = Testbed::get();
-    testbed.fault(&["dockerd-stop", "6"]);
-    let _restore = Restore {
-        testbed: &testbed,
-        args: vec!["dockerd-start"],
-        host: "6".into(),
-    };
+    let _restore = testbed.inject("dockerd-stop", "dockerd-start", 6);
     let dir = project(&fleet_yaml(&testbed, "engine-down", &[6]));
     let out = run(dir.path(), &hosts_cmd(&testbed, &[]));
     assert_eq!(out.code, 1);

@@ -95,6 +95,19 @@ impl Testbed {
     }
 }
 
+impl Testbed {
+    /// Injects a fault on host `i` (`sshd-stop`, `link-down`, `dockerd-stop`) and undoes it with
+    /// `undo` when the returned guard drops, even when the test fails.
+    pub fn inject(&self, fault: &str, undo: &'static str, i: usize) -> Restore<'_> {
+        self.fault(&[fault, &i.to_string()]);
+        Restore {
+            testbed: self,
+            args: vec![undo],
+            host: i.to_string(),
+        }
+    }
+}
+
 /// Restores a testbed fault when the test ends, even when it fails.
 pub struct Restore<'a> {
     pub testbed: &'a Testbed,
