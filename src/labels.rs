@@ -1,10 +1,90 @@
 //! The label contract: the only state fleet keeps is written as labels on Docker objects.
 //!
 //! Every key fleet writes starts with [`PREFIX`]; users may not set keys under it, so a
-//! container can never look managed by accident.
+//! container can never look managed by accident. A container is this project's when it carries
+//! [`MANAGED`] = `true` and [`PROJECT`] = the project name; everything else is invisible to
+//! planning and never touched.
+
+use std::collections::HashMap;
 
 /// Prefix of every label key fleet owns.
 pub const PREFIX: &str = "fleet.";
 
+/// `true` on every object fleet created.
+pub const MANAGED: &str = "fleet.managed";
 /// The project a container or other object belongs to.
 pub const PROJECT: &str = "fleet.project";
+/// The service a container is a replica of.
+pub const SERVICE: &str = "fleet.service";
+/// The replica index (0-based) within the service.
+pub const SLOT: &str = "fleet.slot";
+/// Hash of the container-shaping part of the service spec; a different hash means "replace".
+pub const SPEC_HASH: &str = "fleet.spec-hash";
+/// The spec itself (compact JSON), so a plan can show field-level differences.
+pub const SPEC: &str = "fleet.spec";
+/// The commit the container was created from.
+pub const COMMIT: &str = "fleet.commit";
+
+/// What the labels of a container say about it, when it is this project's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// Not this project's (no labels, another project, or not created by fleet): never touched.
+    Foreign,
+    /// This project's, with the labels of a replica.
+    Replica { service: String, slot: u32, spec_hash: String, commit: Option<String>, spec: Option<String> },
+    /// Carries this project's labels but not a replica's (hand-made, or damaged): an imposter
+    /// that planning removes.
+    Malformed { why: String },
+}
+
+pub fn ownership(project: &str, labels: &HashMap<String, String>) -> Ownership {
+    if labels.get(PROJECT).map(String::as_str) != Some(project) {
+        return Ownership::Foreign;
+    }
+    if labels.get(MANAGED).map(String::as_str) != Some("true") {
+        return Ownership::Malformed { why: format!("has `{PROJECT}={project}` but not `{MANAGED}=true`") };
+    }
+    let Some(service) = labels.get(SERVICE).filter(|s| !s.is_empty()) else {
+        return Ownership::Malformed { why: format!("has no `{SERVICE}` label") };
+    };
+    let Some(slot) = labels.get(SLOT).and_then(|s| s.parse::<u32>().ok()) else {
+        return Ownership::Malformed { why: format!("has no valid `{SLOT}` label") };
+    };
+    let Some(spec_hash) = labels.get(SPEC_HASH).filter(|s| !s.is_empty()) else {
+        return Ownership::Malformed { why: format!("has no `{SPEC_HASH}` label") };
+    };
+    Ownership::Replica {
+        service: service.clone(),
+        slot,
+        spec_hash: spec_hash.clone(),
+        commit: labels.get(COMMIT).cloned(),
+        spec: labels.get(SPEC).cloned(),
+    }
+}
+
+/// The Docker filter that selects every container of a project.
+pub fn project_filter(project: &str) -> String {
+    format!("{PROJECT}={project}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn only_this_projects_replicas_are_owned() {
+        let full = [(MANAGED, "true"), (PROJECT, "shop"), (SERVICE, "web"), (SLOT, "2"), (SPEC_HASH, "abc")];
+        assert!(matches!(ownership("shop", &labels(&full)), Ownership::Replica { slot: 2, .. }));
+        assert_eq!(ownership("other", &labels(&full)), Ownership::Foreign);
+        assert_eq!(ownership("shop", &labels(&[("app", "x")])), Ownership::Foreign);
+        assert!(matches!(ownership("shop", &labels(&[(PROJECT, "shop")])), Ownership::Malformed { .. }));
+        assert!(matches!(
+            ownership("shop", &labels(&[(MANAGED, "true"), (PROJECT, "shop"), (SERVICE, "web"), (SLOT, "x"), (SPEC_HASH, "a")])),
+            Ownership::Malformed { .. }
+        ));
+    }
+}

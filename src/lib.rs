@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod docker;
 pub mod labels;
+pub mod observe;
 pub mod source;
 pub mod spec;
 pub mod ssh;

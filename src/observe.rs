@@ -1,0 +1,182 @@
+//! Observing: what every host runs for this project, as a plain [`Observed`] value.
+//!
+//! The types are plain data so that planning can be tested on hand-built values; the one async
+//! function here fills them from the Docker edge. Containers that are not this project's are
+//! dropped at the edge of this module and never reach planning.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::docker::{Engine, EngineError};
+use crate::labels::{self, Ownership};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    pub hosts: BTreeMap<String, HostState>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum HostState {
+    Reachable { containers: Vec<Container> },
+    /// Nothing is known of what runs there; its replicas are neither counted as lost nor moved.
+    Unreachable { reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    pub owner: Owner,
+    pub state: RunState,
+    pub health: Option<Health>,
+    pub image_id: String,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Owner {
+    Replica { service: String, slot: u32, spec_hash: String, commit: Option<String>, spec: Option<String> },
+    /// Carries the project's labels but is not a well-formed replica.
+    Malformed { why: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Exited,
+    Dead,
+    Removing,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+impl Observed {
+    /// A stable digest of what was observed, so a saved plan can tell that the world moved.
+    /// Health and creation time are left out: they change without anyone changing anything.
+    pub fn fingerprint(&self) -> String {
+        let mut hasher = Sha256::new();
+        for (host, state) in &self.hosts {
+            hasher.update(host.as_bytes());
+            match state {
+                HostState::Unreachable { .. } => hasher.update(b"\0unreachable"),
+                HostState::Reachable { containers } => {
+                    let mut ids: Vec<String> = containers
+                        .iter()
+                        .map(|c| format!("{}:{:?}:{}", c.id, c.state, c.image_id))
+                        .collect();
+                    ids.sort();
+                    for id in ids {
+                        hasher.update(b"\0");
+                        hasher.update(id.as_bytes());
+                    }
+                }
+            }
+            hasher.update(b"\n");
+        }
+        hasher.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn run_state(state: Option<&str>) -> RunState {
+    match state.unwrap_or_default() {
+        "running" => RunState::Running,
+        "paused" => RunState::Paused,
+        "restarting" => RunState::Restarting,
+        "exited" => RunState::Exited,
+        "dead" => RunState::Dead,
+        "removing" => RunState::Removing,
+        _ => RunState::Created,
+    }
+}
+
+/// Docker reports health only in the status text of a list entry: "Up 3 minutes (healthy)".
+fn health(status: Option<&str>) -> Option<Health> {
+    let status = status?;
+    if status.contains("(healthy)") {
+        Some(Health::Healthy)
+    } else if status.contains("(unhealthy)") {
+        Some(Health::Unhealthy)
+    } else if status.contains("(health: starting)") {
+        Some(Health::Starting)
+    } else {
+        None
+    }
+}
+
+/// Lists this project's containers on one engine.
+pub async fn observe_host(engine: &Engine, project: &str) -> Result<Vec<Container>, EngineError> {
+    let list = engine.list_labelled(&labels::project_filter(project)).await?;
+    let mut out = Vec::with_capacity(list.len());
+    for summary in list {
+        let labels: HashMap<String, String> = summary.labels.clone().unwrap_or_default();
+        let owner = match labels::ownership(project, &labels) {
+            Ownership::Foreign => continue,
+            Ownership::Replica { service, slot, spec_hash, commit, spec } => Owner::Replica { service, slot, spec_hash, commit, spec },
+            Ownership::Malformed { why } => Owner::Malformed { why },
+        };
+        out.push(Container {
+            id: summary.id.clone().unwrap_or_default(),
+            name: summary
+                .names
+                .as_ref()
+                .and_then(|n| n.first())
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_default(),
+            owner,
+            state: run_state(summary.state.as_ref().map(|s| s.to_string()).as_deref()),
+            health: health(summary.status.as_deref()),
+            image_id: summary.image_id.clone().unwrap_or_default(),
+            created: summary.created.unwrap_or_default(),
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_is_read_from_the_status_text() {
+        assert_eq!(health(Some("Up 3 minutes (healthy)")), Some(Health::Healthy));
+        assert_eq!(health(Some("Up 1 second (health: starting)")), Some(Health::Starting));
+        assert_eq!(health(Some("Up 2 hours (unhealthy)")), Some(Health::Unhealthy));
+        assert_eq!(health(Some("Up 2 hours")), None);
+    }
+
+    #[test]
+    fn the_fingerprint_changes_when_a_container_changes_state() {
+        let container = Container {
+            id: "a".into(),
+            name: "p-web-0".into(),
+            owner: Owner::Malformed { why: String::new() },
+            state: RunState::Running,
+            health: None,
+            image_id: "sha256:1".into(),
+            created: 0,
+        };
+        let mut observed = Observed::default();
+        observed.hosts.insert("h".into(), HostState::Reachable { containers: vec![container.clone()] });
+        let before = observed.fingerprint();
+        let mut stopped = container;
+        stopped.state = RunState::Exited;
+        observed.hosts.insert("h".into(), HostState::Reachable { containers: vec![stopped] });
+        assert_ne!(before, observed.fingerprint());
+    }
+}
