@@ -294,14 +294,26 @@ impl Engine {
 
     /// Containers (running or not) carrying this project's label.
     pub async fn count_managed(&self, project: &str) -> Result<usize, EngineError> {
-        Ok(self.list_labelled(&crate::labels::project_filter(project)).await?.len())
+        Ok(self
+            .list_labelled(&crate::labels::project_filter(project))
+            .await?
+            .len())
     }
 
     /// Every container (running or not) with the label `key=value` given as `filter`.
-    pub async fn list_labelled(&self, filter: &str) -> Result<Vec<bollard::models::ContainerSummary>, EngineError> {
+    pub async fn list_labelled(
+        &self,
+        filter: &str,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, EngineError> {
         let filters = HashMap::from([("label".to_string(), vec![filter.to_string()])]);
-        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        self.docker.list_containers(Some(options)).await.map_err(EngineError::Api)
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .map_err(EngineError::Api)
     }
 
     /// The bollard client, for the few callers (tests, benchmarks) that need raw API access.

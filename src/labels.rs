@@ -31,7 +31,13 @@ pub enum Ownership {
     /// Not this project's (no labels, another project, or not created by fleet): never touched.
     Foreign,
     /// This project's, with the labels of a replica.
-    Replica { service: String, slot: u32, spec_hash: String, commit: Option<String>, spec: Option<String> },
+    Replica {
+        service: String,
+        slot: u32,
+        spec_hash: String,
+        commit: Option<String>,
+        spec: Option<String>,
+    },
     /// Carries this project's labels but not a replica's (hand-made, or damaged): an imposter
     /// that planning removes.
     Malformed { why: String },
@@ -42,16 +48,24 @@ pub fn ownership(project: &str, labels: &HashMap<String, String>) -> Ownership {
         return Ownership::Foreign;
     }
     if labels.get(MANAGED).map(String::as_str) != Some("true") {
-        return Ownership::Malformed { why: format!("has `{PROJECT}={project}` but not `{MANAGED}=true`") };
+        return Ownership::Malformed {
+            why: format!("has `{PROJECT}={project}` but not `{MANAGED}=true`"),
+        };
     }
     let Some(service) = labels.get(SERVICE).filter(|s| !s.is_empty()) else {
-        return Ownership::Malformed { why: format!("has no `{SERVICE}` label") };
+        return Ownership::Malformed {
+            why: format!("has no `{SERVICE}` label"),
+        };
     };
     let Some(slot) = labels.get(SLOT).and_then(|s| s.parse::<u32>().ok()) else {
-        return Ownership::Malformed { why: format!("has no valid `{SLOT}` label") };
+        return Ownership::Malformed {
+            why: format!("has no valid `{SLOT}` label"),
+        };
     };
     let Some(spec_hash) = labels.get(SPEC_HASH).filter(|s| !s.is_empty()) else {
-        return Ownership::Malformed { why: format!("has no `{SPEC_HASH}` label") };
+        return Ownership::Malformed {
+            why: format!("has no `{SPEC_HASH}` label"),
+        };
     };
     Ownership::Replica {
         service: service.clone(),
@@ -72,18 +86,45 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn only_this_projects_replicas_are_owned() {
-        let full = [(MANAGED, "true"), (PROJECT, "shop"), (SERVICE, "web"), (SLOT, "2"), (SPEC_HASH, "abc")];
-        assert!(matches!(ownership("shop", &labels(&full)), Ownership::Replica { slot: 2, .. }));
-        assert_eq!(ownership("other", &labels(&full)), Ownership::Foreign);
-        assert_eq!(ownership("shop", &labels(&[("app", "x")])), Ownership::Foreign);
-        assert!(matches!(ownership("shop", &labels(&[(PROJECT, "shop")])), Ownership::Malformed { .. }));
+        let full = [
+            (MANAGED, "true"),
+            (PROJECT, "shop"),
+            (SERVICE, "web"),
+            (SLOT, "2"),
+            (SPEC_HASH, "abc"),
+        ];
         assert!(matches!(
-            ownership("shop", &labels(&[(MANAGED, "true"), (PROJECT, "shop"), (SERVICE, "web"), (SLOT, "x"), (SPEC_HASH, "a")])),
+            ownership("shop", &labels(&full)),
+            Ownership::Replica { slot: 2, .. }
+        ));
+        assert_eq!(ownership("other", &labels(&full)), Ownership::Foreign);
+        assert_eq!(
+            ownership("shop", &labels(&[("app", "x")])),
+            Ownership::Foreign
+        );
+        assert!(matches!(
+            ownership("shop", &labels(&[(PROJECT, "shop")])),
+            Ownership::Malformed { .. }
+        ));
+        assert!(matches!(
+            ownership(
+                "shop",
+                &labels(&[
+                    (MANAGED, "true"),
+                    (PROJECT, "shop"),
+                    (SERVICE, "web"),
+                    (SLOT, "x"),
+                    (SPEC_HASH, "a")
+                ])
+            ),
             Ownership::Malformed { .. }
         ));
     }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod docker;
 pub mod labels;
 pub mod observe;
+pub mod plan;
 pub mod source;
 pub mod spec;
 pub mod ssh;

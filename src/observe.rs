@@ -20,9 +20,13 @@ pub struct Observed {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum HostState {
-    Reachable { containers: Vec<Container> },
+    Reachable {
+        containers: Vec<Container>,
+    },
     /// Nothing is known of what runs there; its replicas are neither counted as lost nor moved.
-    Unreachable { reason: String },
+    Unreachable {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,7 +44,13 @@ pub struct Container {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Owner {
-    Replica { service: String, slot: u32, spec_hash: String, commit: Option<String>, spec: Option<String> },
+    Replica {
+        service: String,
+        slot: u32,
+        spec_hash: String,
+        commit: Option<String>,
+        spec: Option<String>,
+    },
     /// Carries the project's labels but is not a well-formed replica.
     Malformed { why: String },
 }
@@ -88,7 +98,12 @@ impl Observed {
             }
             hasher.update(b"\n");
         }
-        hasher.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+        hasher
+            .finalize()
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
@@ -120,13 +135,27 @@ fn health(status: Option<&str>) -> Option<Health> {
 
 /// Lists this project's containers on one engine.
 pub async fn observe_host(engine: &Engine, project: &str) -> Result<Vec<Container>, EngineError> {
-    let list = engine.list_labelled(&labels::project_filter(project)).await?;
+    let list = engine
+        .list_labelled(&labels::project_filter(project))
+        .await?;
     let mut out = Vec::with_capacity(list.len());
     for summary in list {
         let labels: HashMap<String, String> = summary.labels.clone().unwrap_or_default();
         let owner = match labels::ownership(project, &labels) {
             Ownership::Foreign => continue,
-            Ownership::Replica { service, slot, spec_hash, commit, spec } => Owner::Replica { service, slot, spec_hash, commit, spec },
+            Ownership::Replica {
+                service,
+                slot,
+                spec_hash,
+                commit,
+                spec,
+            } => Owner::Replica {
+                service,
+                slot,
+                spec_hash,
+                commit,
+                spec,
+            },
             Ownership::Malformed { why } => Owner::Malformed { why },
         };
         out.push(Container {
@@ -154,9 +183,18 @@ mod tests {
 
     #[test]
     fn health_is_read_from_the_status_text() {
-        assert_eq!(health(Some("Up 3 minutes (healthy)")), Some(Health::Healthy));
-        assert_eq!(health(Some("Up 1 second (health: starting)")), Some(Health::Starting));
-        assert_eq!(health(Some("Up 2 hours (unhealthy)")), Some(Health::Unhealthy));
+        assert_eq!(
+            health(Some("Up 3 minutes (healthy)")),
+            Some(Health::Healthy)
+        );
+        assert_eq!(
+            health(Some("Up 1 second (health: starting)")),
+            Some(Health::Starting)
+        );
+        assert_eq!(
+            health(Some("Up 2 hours (unhealthy)")),
+            Some(Health::Unhealthy)
+        );
         assert_eq!(health(Some("Up 2 hours")), None);
     }
 
@@ -172,11 +210,21 @@ mod tests {
             created: 0,
         };
         let mut observed = Observed::default();
-        observed.hosts.insert("h".into(), HostState::Reachable { containers: vec![container.clone()] });
+        observed.hosts.insert(
+            "h".into(),
+            HostState::Reachable {
+                containers: vec![container.clone()],
+            },
+        );
         let before = observed.fingerprint();
         let mut stopped = container;
         stopped.state = RunState::Exited;
-        observed.hosts.insert("h".into(), HostState::Reachable { containers: vec![stopped] });
+        observed.hosts.insert(
+            "h".into(),
+            HostState::Reachable {
+                containers: vec![stopped],
+            },
+        );
         assert_ne!(before, observed.fingerprint());
     }
 }

@@ -1,0 +1,368 @@
+//! Planning: `plan(&Desired, &Observed) -> Plan`, pure and deterministic.
+//!
+//! No I/O happens here: the desired state and the observation are passed in, and the result is
+//! a plain, serialisable [`Plan`]. Rendering and executing are separate consumers of that value;
+//! neither may depend on the `reason` text, which is for people.
+
+mod place;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::observe::{Container, HostState, Observed, Owner, RunState};
+use crate::spec::Desired;
+use crate::spec::model::Service;
+
+/// Bumped when the JSON shape of a plan changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub project: String,
+    /// The commit the desired state was read from (absent for a working tree outside git).
+    pub commit: Option<String>,
+    /// Fingerprint of the observation the plan was made from (see `Observed::fingerprint`).
+    pub observed: String,
+    /// Every replica and every container considered, including those left as they are.
+    pub changes: Vec<Change>,
+    /// Hosts that could not be observed.
+    pub unreachable: Vec<Unreachable>,
+    /// Replicas not found on reachable hosts that may be running on an unreachable one: they are
+    /// not recreated elsewhere (moving replicas off a lost host is `fleet watch`'s decision).
+    pub held_back: Vec<HeldBack>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeldBack {
+    pub service: String,
+    pub slots: Vec<u32>,
+    pub hosts: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Unreachable {
+    pub host: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Replace,
+    Start,
+    Remove,
+    /// Matches the desired state; nothing to do.
+    Keep,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub host: String,
+    /// The service, when the container is (or will be) a replica of one.
+    pub service: Option<String>,
+    pub slot: Option<u32>,
+    pub action: Action,
+    /// The existing container (for replace, start, remove and keep).
+    pub container: Option<ContainerRef>,
+    /// The container to create (for create and replace).
+    pub create: Option<NewContainer>,
+    /// Field-level differences between the running spec and the desired one (replace).
+    pub diff: Vec<FieldDiff>,
+    /// Why, for people.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewContainer {
+    pub name: String,
+    pub spec_hash: String,
+    pub spec: Service,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldDiff {
+    /// Dotted path, e.g. `image` or `environment.LOG_LEVEL`.
+    pub field: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum PlanError {
+    #[error("cannot place replica {slot} of service `{service}`: {reason}")]
+    Unplaceable {
+        service: String,
+        slot: u32,
+        reason: String,
+    },
+}
+
+impl Plan {
+    /// The changes that do something.
+    pub fn actions(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| c.action != Action::Keep)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.actions().next().is_none()
+    }
+
+    pub fn count(&self, action: Action) -> usize {
+        self.changes.iter().filter(|c| c.action == action).count()
+    }
+}
+
+/// The part of a service that shapes its containers, as stored in the [`crate::labels::SPEC`]
+/// label. Placement and rollout settings are left out: changing them must not replace replicas.
+pub fn container_spec(service: &Service) -> Value {
+    let mut value = serde_json::to_value(service).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.remove("origin");
+        map.remove("depends_on");
+        if let Some(Value::Object(deploy)) = map.get_mut("deploy") {
+            for key in [
+                "mode",
+                "replicas",
+                "placement",
+                "update_config",
+                "rollback_config",
+            ] {
+                deploy.remove(key);
+            }
+        }
+    }
+    value
+}
+
+/// A short, stable hash of [`container_spec`]: equal hashes mean an identical container.
+pub fn spec_hash(service: &Service) -> String {
+    let text = container_spec(service).to_string();
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The container name for a replica: unique per spec so that a start-first rollout can run the
+/// old and new replica of one slot side by side.
+pub fn container_name(project: &str, service: &str, slot: u32, hash: &str) -> String {
+    format!("{project}-{service}-{slot}-{}", &hash[..hash.len().min(8)])
+}
+
+/// Leaf-level differences between two JSON values, in field order.
+pub fn field_diff(before: &Value, after: &Value) -> Vec<FieldDiff> {
+    let mut out = Vec::new();
+    walk("", before, after, &mut out);
+    out
+}
+
+fn walk(path: &str, before: &Value, after: &Value, out: &mut Vec<FieldDiff>) {
+    if before == after {
+        return;
+    }
+    match (before, after) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                match (a.get(key), b.get(key)) {
+                    (Some(x), Some(y)) => walk(&child, x, y, out),
+                    (x, y) => out.push(FieldDiff {
+                        field: child,
+                        before: x.cloned(),
+                        after: y.cloned(),
+                    }),
+                }
+            }
+        }
+        _ => out.push(FieldDiff {
+            field: path.to_string(),
+            before: Some(before.clone()),
+            after: Some(after.clone()),
+        }),
+    }
+}
+
+fn reference(c: &Container) -> ContainerRef {
+    ContainerRef {
+        id: c.id.clone(),
+        name: c.name.clone(),
+    }
+}
+
+/// Plans the changes that make the observed hosts match the desired state.
+pub fn plan(
+    desired: &Desired,
+    observed: &Observed,
+    commit: Option<&str>,
+) -> Result<Plan, Vec<PlanError>> {
+    let placement = place::place(desired, observed)?;
+    let mut changes = Vec::new();
+
+    for kept in &placement.kept {
+        let service = &desired.services[&kept.service];
+        let hash = spec_hash(service);
+        let Owner::Replica {
+            spec_hash: running_hash,
+            spec: running_spec,
+            ..
+        } = &kept.container.owner
+        else {
+            continue;
+        };
+        let name = container_name(&desired.project, &kept.service, kept.slot, &hash);
+        let base = Change {
+            host: kept.host.clone(),
+            service: Some(kept.service.clone()),
+            slot: Some(kept.slot),
+            action: Action::Keep,
+            container: Some(reference(&kept.container)),
+            create: None,
+            diff: Vec::new(),
+            reason: String::new(),
+        };
+        let change = if *running_hash != hash {
+            let before = running_spec
+                .as_deref()
+                .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                .unwrap_or(Value::Null);
+            let diff = field_diff(&before, &container_spec(service));
+            let reason = if diff.is_empty() {
+                "the spec changed".to_string()
+            } else {
+                format!(
+                    "changed: {}",
+                    diff.iter()
+                        .map(|d| d.field.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            Change {
+                action: Action::Replace,
+                create: Some(NewContainer {
+                    name,
+                    spec_hash: hash,
+                    spec: service.clone(),
+                }),
+                diff,
+                reason,
+                ..base
+            }
+        } else {
+            match kept.container.state {
+                RunState::Running | RunState::Restarting => Change {
+                    reason: "up to date".into(),
+                    ..base
+                },
+                RunState::Dead | RunState::Removing => Change {
+                    action: Action::Replace,
+                    create: Some(NewContainer {
+                        name,
+                        spec_hash: hash,
+                        spec: service.clone(),
+                    }),
+                    reason: format!("container is {:?}", kept.container.state).to_lowercase(),
+                    ..base
+                },
+                state => Change {
+                    action: Action::Start,
+                    reason: format!("container is {state:?}").to_lowercase(),
+                    ..base
+                },
+            }
+        };
+        changes.push(change);
+    }
+
+    for created in &placement.created {
+        let service = &desired.services[&created.service];
+        let hash = spec_hash(service);
+        changes.push(Change {
+            host: created.host.clone(),
+            service: Some(created.service.clone()),
+            slot: Some(created.slot),
+            action: Action::Create,
+            container: None,
+            create: Some(NewContainer {
+                name: container_name(&desired.project, &created.service, created.slot, &hash),
+                spec_hash: hash,
+                spec: service.clone(),
+            }),
+            diff: Vec::new(),
+            reason: created.reason.clone(),
+        });
+    }
+
+    for removed in &placement.removed {
+        let (service, slot) = match &removed.container.owner {
+            Owner::Replica { service, slot, .. } => (Some(service.clone()), Some(*slot)),
+            Owner::Malformed { .. } => (None, None),
+        };
+        changes.push(Change {
+            host: removed.host.clone(),
+            service,
+            slot,
+            action: Action::Remove,
+            container: Some(reference(&removed.container)),
+            create: None,
+            diff: Vec::new(),
+            reason: removed.reason.clone(),
+        });
+    }
+
+    changes.sort_by(|a, b| {
+        (
+            &a.service,
+            &a.host,
+            a.slot,
+            a.action,
+            a.container.as_ref().map(|c| &c.name),
+        )
+            .cmp(&(
+                &b.service,
+                &b.host,
+                b.slot,
+                b.action,
+                b.container.as_ref().map(|c| &c.name),
+            ))
+    });
+    let unreachable = observed
+        .hosts
+        .iter()
+        .filter_map(|(host, state)| match state {
+            HostState::Unreachable { reason } => Some(Unreachable {
+                host: host.clone(),
+                reason: reason.clone(),
+            }),
+            HostState::Reachable { .. } => None,
+        })
+        .collect();
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        project: desired.project.clone(),
+        commit: commit.map(str::to_string),
+        observed: observed.fingerprint(),
+        changes,
+        unreachable,
+        held_back: placement.held_back,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,412 @@
+//! Placement: which replica runs on which host.
+//!
+//! Deterministic and stable: existing replicas stay where they are while their host is still
+//! eligible and within limits (minimal moves); missing replicas go to the eligible, reachable
+//! host that best spreads the service over the preferred label values, then has the fewest
+//! replicas of the service, then the fewest replicas overall, then the first name. A fixed host
+//! port fits one replica per host and is never given to two services on one host.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{HeldBack, PlanError};
+use crate::observe::{Container, Health, HostState, Observed, Owner, RunState};
+use crate::spec::Desired;
+use crate::spec::model::{Mode, Protocol, Service};
+
+pub struct Kept {
+    pub host: String,
+    pub service: String,
+    pub slot: u32,
+    pub container: Container,
+}
+
+pub struct Created {
+    pub host: String,
+    pub service: String,
+    pub slot: u32,
+    pub reason: String,
+}
+
+pub struct Removed {
+    pub host: String,
+    pub container: Container,
+    pub reason: String,
+}
+
+#[derive(Default)]
+pub struct Placement {
+    pub kept: Vec<Kept>,
+    pub created: Vec<Created>,
+    pub removed: Vec<Removed>,
+    pub held_back: Vec<HeldBack>,
+}
+
+type HostPort = (u16, Protocol, Option<std::net::IpAddr>);
+
+fn fixed_ports(service: &Service) -> Vec<HostPort> {
+    service
+        .ports
+        .iter()
+        .filter_map(|p| p.published.map(|port| (port, p.protocol, p.host_ip)))
+        .collect()
+}
+
+/// How good a replica is to keep, when several claim one slot: lower is better.
+fn keep_rank(c: &Container, hash: &str) -> (u8, u8, u8, std::cmp::Reverse<i64>) {
+    let owner_hash = match &c.owner {
+        Owner::Replica { spec_hash, .. } => spec_hash.as_str(),
+        Owner::Malformed { .. } => "",
+    };
+    let running = matches!(c.state, RunState::Running | RunState::Restarting);
+    (
+        u8::from(owner_hash != hash),
+        u8::from(!running),
+        u8::from(c.health == Some(Health::Unhealthy)),
+        std::cmp::Reverse(c.created),
+    )
+}
+
+struct Load {
+    /// Replicas of each service per host, as placed so far.
+    per_service: BTreeMap<(String, String), u32>,
+    /// All replicas per host, as placed so far.
+    total: BTreeMap<String, u32>,
+    /// Fixed host ports taken per host.
+    ports: BTreeMap<String, BTreeSet<HostPort>>,
+}
+
+impl Load {
+    fn count(&self, service: &str, host: &str) -> u32 {
+        self.per_service
+            .get(&(service.to_string(), host.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn add(&mut self, service: &str, host: &str, ports: &[HostPort]) {
+        *self
+            .per_service
+            .entry((service.to_string(), host.to_string()))
+            .or_default() += 1;
+        *self.total.entry(host.to_string()).or_default() += 1;
+        self.ports
+            .entry(host.to_string())
+            .or_default()
+            .extend(ports.iter().copied());
+    }
+
+    fn ports_free(&self, host: &str, ports: &[HostPort]) -> bool {
+        let taken = self.ports.get(host);
+        ports.iter().all(|p| {
+            taken.is_none_or(|t| {
+                !t.iter().any(|q| {
+                    q.0 == p.0 && q.1 == p.1 && (q.2.is_none() || p.2.is_none() || q.2 == p.2)
+                })
+            })
+        })
+    }
+}
+
+pub fn place(desired: &Desired, observed: &Observed) -> Result<Placement, Vec<PlanError>> {
+    let mut out = Placement::default();
+    let mut errors = Vec::new();
+    let mut load = Load {
+        per_service: BTreeMap::new(),
+        total: BTreeMap::new(),
+        ports: BTreeMap::new(),
+    };
+
+    // Every observed container, by service; malformed ones and those of removed services go.
+    let mut by_service: BTreeMap<String, Vec<(String, Container)>> = BTreeMap::new();
+    for (host, state) in &observed.hosts {
+        let HostState::Reachable { containers } = state else {
+            continue;
+        };
+        for c in containers {
+            match &c.owner {
+                Owner::Malformed { why } => out.removed.push(Removed {
+                    host: host.clone(),
+                    container: c.clone(),
+                    reason: format!("not a replica fleet made: {why}"),
+                }),
+                Owner::Replica { service, .. } if !desired.services.contains_key(service) => {
+                    out.removed.push(Removed {
+                        host: host.clone(),
+                        container: c.clone(),
+                        reason: format!("service `{service}` is no longer in the desired state"),
+                    })
+                }
+                Owner::Replica { service, .. } => by_service
+                    .entry(service.clone())
+                    .or_default()
+                    .push((host.clone(), c.clone())),
+            }
+        }
+    }
+    let unreachable: BTreeSet<&str> = observed
+        .hosts
+        .iter()
+        .filter(|(_, s)| matches!(s, HostState::Unreachable { .. }))
+        .map(|(h, _)| h.as_str())
+        .collect();
+
+    // First pass: keep what can stay, for every service, so that ports and load held by kept
+    // replicas are known before anything new is placed.
+    struct Pending<'a> {
+        name: &'a str,
+        service: &'a Service,
+        eligible: Vec<&'a str>,
+        missing: Vec<u32>,
+    }
+    let mut pending = Vec::new();
+    for (name, service) in &desired.services {
+        let hash = super::spec_hash(service);
+        let ports = fixed_ports(service);
+        let per_host_cap = match (
+            service.deploy.placement.max_replicas_per_node,
+            ports.is_empty(),
+        ) {
+            (Some(max), true) => max,
+            (Some(_), false) | (None, false) => 1,
+            (None, true) => u32::MAX,
+        };
+        let eligible: Vec<&str> = desired
+            .hosts
+            .iter()
+            .filter(|(h, host)| {
+                service
+                    .deploy
+                    .placement
+                    .constraints
+                    .iter()
+                    .all(|c| c.matches(h, &host.labels))
+            })
+            .map(|(h, _)| h.as_str())
+            .collect();
+        let mut existing = by_service.remove(name).unwrap_or_default();
+        // Best candidates first, so the one kept for a slot is the best one.
+        existing.sort_by(|(ha, a), (hb, b)| {
+            (slot_of(a), keep_rank(a, &hash), ha).cmp(&(slot_of(b), keep_rank(b, &hash), hb))
+        });
+
+        let wanted: Vec<u32> = match service.deploy.mode {
+            Mode::Replicated => (0..service.deploy.replicas).collect(),
+            Mode::Global => Vec::new(),
+        };
+        let mut filled: BTreeSet<u32> = BTreeSet::new();
+        let mut global_hosts: BTreeSet<String> = BTreeSet::new();
+        for (host, c) in existing {
+            let slot = slot_of(&c);
+            let removal = |reason: String| Removed {
+                host: host.clone(),
+                container: c.clone(),
+                reason,
+            };
+            if !eligible.contains(&host.as_str()) {
+                out.removed.push(removal(format!(
+                    "host `{host}` no longer satisfies the placement constraints"
+                )));
+                continue;
+            }
+            match service.deploy.mode {
+                Mode::Global => {
+                    if global_hosts.insert(host.clone()) {
+                        load.add(name, &host, &ports);
+                        out.kept.push(Kept {
+                            host,
+                            service: name.clone(),
+                            slot,
+                            container: c,
+                        });
+                    } else {
+                        out.removed.push(removal(
+                            "a second replica of a global service on one host".into(),
+                        ));
+                    }
+                }
+                Mode::Replicated => {
+                    if slot >= service.deploy.replicas {
+                        out.removed.push(removal(format!(
+                            "scale down to {} replica(s)",
+                            service.deploy.replicas
+                        )));
+                    } else if filled.contains(&slot) {
+                        out.removed
+                            .push(removal(format!("duplicate of replica {slot}")));
+                    } else if load.count(name, &host) >= per_host_cap
+                        || !load.ports_free(&host, &ports)
+                    {
+                        out.removed.push(removal(if ports.is_empty() {
+                            format!("more than max_replicas_per_node ({per_host_cap}) on `{host}`")
+                        } else {
+                            "its fixed host port is taken on this host".into()
+                        }));
+                    } else {
+                        filled.insert(slot);
+                        load.add(name, &host, &ports);
+                        out.kept.push(Kept {
+                            host,
+                            service: name.clone(),
+                            slot,
+                            container: c,
+                        });
+                    }
+                }
+            }
+        }
+        let missing: Vec<u32> = match service.deploy.mode {
+            Mode::Replicated => wanted.into_iter().filter(|s| !filled.contains(s)).collect(),
+            Mode::Global => Vec::new(),
+        };
+        let lost: Vec<String> = eligible
+            .iter()
+            .filter(|h| unreachable.contains(**h))
+            .map(|h| h.to_string())
+            .collect();
+        if service.deploy.mode == Mode::Global {
+            for host in &eligible {
+                if !unreachable.contains(host) && !global_hosts.contains(*host) {
+                    load.add(name, host, &ports);
+                    out.created.push(Created {
+                        host: host.to_string(),
+                        service: name.clone(),
+                        slot: 0,
+                        reason: "global service: one replica per eligible host".into(),
+                    });
+                }
+            }
+        } else if !missing.is_empty() && !lost.is_empty() {
+            out.held_back.push(HeldBack {
+                service: name.clone(),
+                slots: missing,
+                hosts: lost,
+            });
+        } else if !missing.is_empty() {
+            pending.push(Pending {
+                name,
+                service,
+                eligible,
+                missing,
+            });
+        }
+    }
+
+    // Second pass: place what is missing.
+    for p in pending {
+        let ports = fixed_ports(p.service);
+        let cap = match (
+            p.service.deploy.placement.max_replicas_per_node,
+            ports.is_empty(),
+        ) {
+            (Some(max), true) => max,
+            (_, false) => 1,
+            (None, true) => u32::MAX,
+        };
+        for slot in p.missing {
+            let candidates: Vec<&str> = p
+                .eligible
+                .iter()
+                .copied()
+                .filter(|h| !unreachable.contains(h))
+                .filter(|h| load.count(p.name, h) < cap && load.ports_free(h, &ports))
+                .collect();
+            let best = candidates.iter().copied().min_by_key(|h| {
+                let spread: Vec<u32> = p
+                    .service
+                    .deploy
+                    .placement
+                    .spread
+                    .iter()
+                    .map(|key| {
+                        let value = desired.hosts[*h].labels.get(key);
+                        p.eligible
+                            .iter()
+                            .filter(|other| desired.hosts[**other].labels.get(key) == value)
+                            .map(|other| load.count(p.name, other))
+                            .sum()
+                    })
+                    .collect();
+                (
+                    spread,
+                    load.count(p.name, h),
+                    load.total.get(*h).copied().unwrap_or(0),
+                    h.to_string(),
+                )
+            });
+            match best {
+                Some(host) => {
+                    load.add(p.name, host, &ports);
+                    out.created.push(Created {
+                        host: host.to_string(),
+                        service: p.name.to_string(),
+                        slot,
+                        reason: format!(
+                            "replica {slot} of {} is missing",
+                            p.service.deploy.replicas
+                        ),
+                    });
+                }
+                None => errors.push(PlanError::Unplaceable {
+                    service: p.name.to_string(),
+                    slot,
+                    reason: why_unplaceable(
+                        desired,
+                        &p.eligible,
+                        &unreachable,
+                        cap,
+                        !ports.is_empty(),
+                    ),
+                }),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn slot_of(c: &Container) -> u32 {
+    match &c.owner {
+        Owner::Replica { slot, .. } => *slot,
+        Owner::Malformed { .. } => u32::MAX,
+    }
+}
+
+fn why_unplaceable(
+    desired: &Desired,
+    eligible: &[&str],
+    unreachable: &BTreeSet<&str>,
+    cap: u32,
+    fixed_port: bool,
+) -> String {
+    if eligible.is_empty() {
+        return format!(
+            "no host satisfies its placement constraints (hosts: {})",
+            desired.hosts.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let reachable: Vec<&str> = eligible
+        .iter()
+        .copied()
+        .filter(|h| !unreachable.contains(h))
+        .collect();
+    if reachable.is_empty() {
+        return format!(
+            "every eligible host is unreachable ({})",
+            eligible.join(", ")
+        );
+    }
+    if fixed_port {
+        format!(
+            "it publishes a fixed host port, which fits one replica per host, and the eligible hosts ({}) are full or have the port taken",
+            reachable.join(", ")
+        )
+    } else {
+        format!(
+            "every eligible host ({}) already runs max_replicas_per_node ({cap})",
+            reachable.join(", ")
+        )
+    }
+}

@@ -1,0 +1,448 @@
+//! Placement and diff on hand-built values: no hosts, no Docker.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::observe::{Container, Health, HostState, Observed, Owner, RunState};
+use crate::spec::{MemoryFiles, load};
+
+fn desired(yaml: &str) -> Desired {
+    let loaded = load(&MemoryFiles::new([("fleet.yaml", yaml)]));
+    loaded
+        .desired
+        .unwrap_or_else(|| panic!("invalid test state: {:#?}", loaded.diagnostics))
+}
+
+const FOUR_HOSTS: &str = "project: shop
+hosts:
+  a1: { address: ssh://a1, labels: { zone: a, role: web } }
+  a2: { address: ssh://a2, labels: { zone: a, role: web } }
+  b1: { address: ssh://b1, labels: { zone: b, role: web } }
+  b2: { address: ssh://b2, labels: { zone: b, role: db } }
+";
+
+fn with(services: &str) -> Desired {
+    desired(&format!("{FOUR_HOSTS}services:\n{services}"))
+}
+
+/// A running replica of `service` made from the current spec of `d`.
+fn replica(d: &Desired, service: &str, slot: u32) -> Container {
+    let spec = &d.services[service];
+    let hash = spec_hash(spec);
+    Container {
+        id: format!("id-{service}-{slot}-{hash}"),
+        name: container_name(&d.project, service, slot, &hash),
+        owner: Owner::Replica {
+            service: service.into(),
+            slot,
+            spec_hash: hash,
+            commit: None,
+            spec: Some(container_spec(spec).to_string()),
+        },
+        state: RunState::Running,
+        health: Some(Health::Healthy),
+        image_id: "sha256:x".into(),
+        created: 1,
+    }
+}
+
+fn observed(d: &Desired, on: &[(&str, Vec<Container>)]) -> Observed {
+    let mut hosts: BTreeMap<String, HostState> = d
+        .hosts
+        .keys()
+        .map(|h| {
+            (
+                h.clone(),
+                HostState::Reachable {
+                    containers: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    for (host, containers) in on {
+        hosts.insert(
+            host.to_string(),
+            HostState::Reachable {
+                containers: containers.clone(),
+            },
+        );
+    }
+    Observed { hosts }
+}
+
+fn summary(plan: &Plan) -> Vec<String> {
+    plan.actions()
+        .map(|c| {
+            format!(
+                "{:?} {} {}/{}",
+                c.action,
+                c.host,
+                c.service.as_deref().unwrap_or("-"),
+                c.slot.map_or("-".into(), |s| s.to_string())
+            )
+        })
+        .collect()
+}
+
+fn per_host(plan: &Plan, service: &str) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for c in &plan.changes {
+        if c.service.as_deref() == Some(service) && c.action != Action::Remove {
+            *out.entry(c.host.clone()).or_default() += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn new_replicas_spread_across_zones_then_hosts() {
+    let d = with(
+        "  web:\n    image: nginx\n    deploy:\n      replicas: 4\n      placement:\n        constraints: [node.labels.role == web]\n        preferences: [{ spread: node.labels.zone }]\n",
+    );
+    let plan = plan(&d, &observed(&d, &[]), None).unwrap();
+    assert_eq!(plan.count(Action::Create), 4);
+    let zones: Vec<&str> = plan
+        .changes
+        .iter()
+        .map(|c| d.hosts[&c.host].labels["zone"].as_str())
+        .collect();
+    assert_eq!(zones.iter().filter(|z| **z == "a").count(), 2);
+    assert_eq!(zones.iter().filter(|z| **z == "b").count(), 2);
+    assert!(
+        !per_host(&plan, "web").contains_key("b2"),
+        "b2 is not a web host"
+    );
+}
+
+#[test]
+fn max_replicas_per_node_is_never_exceeded() {
+    let d = with(
+        "  web:\n    image: nginx\n    deploy: { replicas: 8, placement: { max_replicas_per_node: 2 } }\n",
+    );
+    let plan = plan(&d, &observed(&d, &[]), None).unwrap();
+    assert!(
+        per_host(&plan, "web").values().all(|n| *n == 2),
+        "{:?}",
+        per_host(&plan, "web")
+    );
+}
+
+#[test]
+fn a_fixed_host_port_fits_one_replica_per_host_and_one_service() {
+    let d = with(
+        "  web:\n    image: nginx\n    ports: [\"80:80\"]\n    deploy: { replicas: 3 }\n  admin:\n    image: admin\n    ports: [\"80:8080\"]\n",
+    );
+    let result = plan(&d, &observed(&d, &[]), None).unwrap();
+    let web = per_host(&result, "web");
+    let admin = per_host(&result, "admin");
+    assert!(web.values().all(|n| *n == 1));
+    assert_eq!(
+        web.len() + admin.len(),
+        4,
+        "web and admin both want host port 80: four hosts, four replicas"
+    );
+    assert!(admin.keys().all(|h| !web.contains_key(h)));
+}
+
+#[test]
+fn impossible_placement_is_an_error_naming_the_service() {
+    let d = with(
+        "  web:\n    image: nginx\n    ports: [\"80:80\"]\n    deploy: { replicas: 3 }\n  admin:\n    image: admin\n    ports: [\"80:8080\"]\n    deploy: { replicas: 2 }\n",
+    );
+    let errors = plan(&d, &observed(&d, &[]), None).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0]
+            .to_string()
+            .starts_with("cannot place replica 2 of service `web`: it publishes a fixed host port"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn existing_replicas_stay_where_they_are_when_scaling_up() {
+    let d = with(
+        "  web:\n    image: nginx\n    deploy: { replicas: 3, placement: { preferences: [{ spread: node.labels.zone }] } }\n",
+    );
+    // Slots 0 and 1 both in zone a: spread alone would not put them there, but they stay.
+    let obs = observed(
+        &d,
+        &[
+            ("a1", vec![replica(&d, "web", 0)]),
+            ("a2", vec![replica(&d, "web", 1)]),
+        ],
+    );
+    let plan = plan(&d, &obs, None).unwrap();
+    assert_eq!(summary(&plan), vec!["Create b1 web/2"]);
+    assert_eq!(plan.count(Action::Keep), 2);
+}
+
+#[test]
+fn scaling_down_removes_the_highest_slots() {
+    let d = with("  web:\n    image: nginx\n    deploy: { replicas: 2 }\n");
+    let obs = observed(
+        &d,
+        &[
+            ("a1", vec![replica(&d, "web", 0), replica(&d, "web", 2)]),
+            ("b1", vec![replica(&d, "web", 1), replica(&d, "web", 3)]),
+        ],
+    );
+    let plan = plan(&d, &obs, None).unwrap();
+    assert_eq!(summary(&plan), vec!["Remove a1 web/2", "Remove b1 web/3"]);
+    assert!(
+        plan.changes
+            .iter()
+            .filter(|c| c.action == Action::Remove)
+            .all(|c| c.reason == "scale down to 2 replica(s)")
+    );
+}
+
+#[test]
+fn an_image_change_replaces_with_a_field_diff() {
+    let old = with("  web:\n    image: nginx:1.26\n    environment: { A: \"1\" }\n");
+    let new = with("  web:\n    image: nginx:1.27\n    environment: { A: \"1\", B: \"2\" }\n");
+    let obs = observed(&old, &[("a1", vec![replica(&old, "web", 0)])]);
+    let plan = plan(&new, &obs, None).unwrap();
+    assert_eq!(summary(&plan), vec!["Replace a1 web/0"]);
+    let diff = &plan.changes[0].diff;
+    assert_eq!(diff.len(), 2, "{diff:#?}");
+    assert_eq!(diff[0].field, "environment.B");
+    assert_eq!(diff[0].before, None);
+    assert_eq!(diff[1].field, "image");
+    assert_eq!(diff[1].after, Some(serde_json::json!("nginx:1.27")));
+    assert_eq!(plan.changes[0].reason, "changed: environment.B, image");
+}
+
+#[test]
+fn rollout_settings_alone_do_not_replace_replicas() {
+    let old = with("  web:\n    image: nginx\n    deploy: { replicas: 1 }\n");
+    let new = with(
+        "  web:\n    image: nginx\n    deploy: { replicas: 1, update_config: { parallelism: 3 }, placement: { max_replicas_per_node: 1 } }\n",
+    );
+    let plan = plan(
+        &new,
+        &observed(&old, &[("a1", vec![replica(&old, "web", 0)])]),
+        None,
+    )
+    .unwrap();
+    assert!(plan.is_empty(), "{:?}", summary(&plan));
+}
+
+#[test]
+fn stopped_dead_and_missing_replicas_are_started_replaced_and_created() {
+    let d = with("  web:\n    image: nginx\n    deploy: { replicas: 3 }\n");
+    let mut stopped = replica(&d, "web", 0);
+    stopped.state = RunState::Exited;
+    let mut dead = replica(&d, "web", 1);
+    dead.state = RunState::Dead;
+    let plan = plan(
+        &d,
+        &observed(&d, &[("a1", vec![stopped]), ("a2", vec![dead])]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        summary(&plan),
+        vec!["Start a1 web/0", "Replace a2 web/1", "Create b1 web/2"]
+    );
+}
+
+#[test]
+fn imposters_and_services_deleted_from_git_are_removed() {
+    let d = with("  web:\n    image: nginx\n");
+    let mut gone = replica(&d, "web", 0);
+    gone.owner = Owner::Replica {
+        service: "old".into(),
+        slot: 0,
+        spec_hash: "x".into(),
+        commit: None,
+        spec: None,
+    };
+    let mut imposter = replica(&d, "web", 5);
+    imposter.owner = Owner::Malformed {
+        why: "has no `fleet.slot` label".into(),
+    };
+    let plan = plan(
+        &d,
+        &observed(&d, &[("a1", vec![replica(&d, "web", 0), gone, imposter])]),
+        None,
+    )
+    .unwrap();
+    let removed: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Remove)
+        .map(|c| c.reason.as_str())
+        .collect();
+    assert_eq!(removed.len(), 2);
+    assert!(removed.contains(&"service `old` is no longer in the desired state"));
+    assert!(removed.contains(&"not a replica fleet made: has no `fleet.slot` label"));
+}
+
+#[test]
+fn duplicates_of_a_slot_keep_the_best_one() {
+    let d = with("  web:\n    image: nginx\n");
+    let mut stale = replica(&d, "web", 0);
+    stale.state = RunState::Exited;
+    stale.id = "stale".into();
+    let plan = plan(
+        &d,
+        &observed(
+            &d,
+            &[("a1", vec![stale]), ("b1", vec![replica(&d, "web", 0)])],
+        ),
+        None,
+    )
+    .unwrap();
+    assert_eq!(summary(&plan), vec!["Remove a1 web/0"]);
+}
+
+#[test]
+fn replicas_on_an_unreachable_host_are_neither_moved_nor_recreated() {
+    let d = with("  web:\n    image: nginx\n    deploy: { replicas: 2 }\n");
+    let mut obs = observed(&d, &[("a1", vec![replica(&d, "web", 0)])]);
+    obs.hosts.insert(
+        "b1".into(),
+        HostState::Unreachable {
+            reason: "timeout".into(),
+        },
+    );
+    let plan = plan(&d, &obs, None).unwrap();
+    assert!(plan.is_empty(), "{:?}", summary(&plan));
+    assert_eq!(
+        plan.held_back,
+        vec![HeldBack {
+            service: "web".into(),
+            slots: vec![1],
+            hosts: vec!["b1".into()]
+        }]
+    );
+    assert_eq!(plan.unreachable[0].host, "b1");
+}
+
+#[test]
+fn a_constraint_change_moves_replicas_off_hosts_that_no_longer_qualify() {
+    let old = with("  web:\n    image: nginx\n");
+    let new = with(
+        "  web:\n    image: nginx\n    deploy: { placement: { constraints: [node.labels.zone == b] } }\n",
+    );
+    let plan = plan(
+        &new,
+        &observed(&old, &[("a1", vec![replica(&old, "web", 0)])]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(summary(&plan), vec!["Remove a1 web/0", "Create b1 web/0"]);
+}
+
+#[test]
+fn global_services_run_once_on_every_eligible_host() {
+    let d = with(
+        "  agent:\n    image: agent\n    deploy: { mode: global, placement: { constraints: [node.labels.role == web] } }\n",
+    );
+    let plan = plan(
+        &d,
+        &observed(&d, &[("a1", vec![replica(&d, "agent", 0)])]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        summary(&plan),
+        vec!["Create a2 agent/0", "Create b1 agent/0"]
+    );
+}
+
+#[test]
+fn plans_are_deterministic() {
+    let d = with(
+        "  web:\n    image: nginx\n    deploy: { replicas: 5, placement: { preferences: [{ spread: node.labels.zone }] } }\n  api:\n    image: api\n    deploy: { replicas: 3 }\n",
+    );
+    let first = plan(&d, &observed(&d, &[]), Some("abc")).unwrap();
+    for _ in 0..5 {
+        assert_eq!(plan(&d, &observed(&d, &[]), Some("abc")).unwrap(), first);
+    }
+}
+
+/// Carries a plan out on the in-memory hosts, as `fleet apply` will on real ones.
+fn apply_in_memory(d: &Desired, obs: &Observed, plan: &Plan) -> Observed {
+    let mut out = obs.clone();
+    for change in plan.actions() {
+        let HostState::Reachable { containers } = out.hosts.get_mut(&change.host).unwrap() else {
+            continue;
+        };
+        if let Some(old) = &change.container {
+            if matches!(change.action, Action::Remove | Action::Replace) {
+                containers.retain(|c| c.id != old.id);
+            }
+            if change.action == Action::Start {
+                containers
+                    .iter_mut()
+                    .filter(|c| c.id == old.id)
+                    .for_each(|c| c.state = RunState::Running);
+            }
+        }
+        if let (Some(new), Some(service), Some(slot)) =
+            (&change.create, &change.service, change.slot)
+        {
+            let mut c = replica(d, service, slot);
+            c.id = format!("{}-{}", change.host, new.name);
+            containers.push(c);
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Applying a plan and planning again changes nothing, and no host ever holds more replicas
+    /// of a service than max_replicas_per_node.
+    #[test]
+    fn plans_converge_and_respect_max_per_node(
+        hosts in 1usize..6,
+        services in proptest::collection::vec((0u32..7, proptest::option::of(1u32..3), any::<bool>(), any::<bool>()), 1..4),
+        initial_scale in 0u32..4,
+    ) {
+        let mut yaml = String::from("project: p\nhosts:\n");
+        for h in 0..hosts {
+            yaml.push_str(&format!("  h{h}: {{ address: ssh://h{h}, labels: {{ zone: z{} }} }}\n", h % 2));
+        }
+        yaml.push_str("services:\n");
+        for (i, (replicas, max, spread, zone_a_only)) in services.iter().enumerate() {
+            yaml.push_str(&format!("  s{i}:\n    image: img{i}\n    deploy:\n      replicas: {replicas}\n      placement:\n"));
+            if let Some(max) = max { yaml.push_str(&format!("        max_replicas_per_node: {max}\n")); }
+            if *spread { yaml.push_str("        preferences: [{ spread: node.labels.zone }]\n"); }
+            if *zone_a_only { yaml.push_str("        constraints: [node.labels.zone == z0]\n"); }
+        }
+        let loaded = load(&MemoryFiles::new([("fleet.yaml", yaml.as_str())]));
+        // The loader refuses states that are impossible by construction; those are not plans.
+        prop_assume!(loaded.desired.is_some());
+        let d = loaded.desired.unwrap();
+        // Start from a fleet deployed at another scale, so plans also scale and move.
+        let mut start = observed(&d, &[]);
+        for (name, service) in &d.services {
+            for slot in 0..initial_scale.min(service.deploy.replicas + 1) {
+                let host = format!("h{}", slot as usize % hosts);
+                if let HostState::Reachable { containers } = start.hosts.get_mut(&host).unwrap() {
+                    containers.push(replica(&d, name, slot));
+                }
+            }
+        }
+        let Ok(first) = plan(&d, &start, None) else { return Ok(()) };
+        let after = apply_in_memory(&d, &start, &first);
+        for (name, service) in &d.services {
+            if let Some(max) = service.deploy.placement.max_replicas_per_node {
+                for state in after.hosts.values() {
+                    let HostState::Reachable { containers } = state else { continue };
+                    let n = containers.iter().filter(|c| matches!(&c.owner, Owner::Replica { service, .. } if service == name)).count();
+                    prop_assert!(n <= max as usize, "{name}: {n} replicas on one host, max {max}");
+                }
+            }
+        }
+        let second = plan(&d, &after, None).unwrap();
+        prop_assert!(second.is_empty(), "not converged: {:?}", summary(&second));
+    }
+}
