@@ -35,6 +35,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --version 'Print version'
             cand validate 'Check the desired state and report every problem with file, line and column'
             cand hosts 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
+            cand plan 'Observe every host and show what would change to match the desired state'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -51,8 +52,8 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --verbose 'Say more'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -73,8 +74,32 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --verbose 'Say more'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;plan'= {
+            cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
+            cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
+            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --parallel 'Hosts contacted at once'
+            cand --out 'Also write the plan (JSON) to FILE, for `fleet apply FILE`'
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --accept-new-host-keys 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
+            cand --detailed-exitcode 'Exit 0 when there are no changes, 2 when there are, 1 on error (Terraform''s convention)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -90,8 +115,8 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --verbose 'Say more'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -107,14 +132,15 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --verbose 'Say more'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'fleet;help'= {
             cand validate 'Check the desired state and report every problem with file, line and column'
             cand hosts 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
+            cand plan 'Observe every host and show what would change to match the desired state'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -122,6 +148,8 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;help;validate'= {
         }
         &'fleet;help;hosts'= {
+        }
+        &'fleet;help;plan'= {
         }
         &'fleet;help;schema'= {
         }

@@ -28,7 +28,8 @@ complete -c fleet -n "__fish_fleet_needs_command" -s C -l directory -d 'Run as i
 complete -c fleet -n "__fish_fleet_needs_command" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_needs_command" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
 complete -c fleet -n "__fish_fleet_needs_command" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''"
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
 complete -c fleet -n "__fish_fleet_needs_command" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -39,6 +40,7 @@ complete -c fleet -n "__fish_fleet_needs_command" -s h -l help -d 'Print help (s
 complete -c fleet -n "__fish_fleet_needs_command" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "hosts" -d 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
+complete -c fleet -n "__fish_fleet_needs_command" -f -a "plan" -d 'Observe every host and show what would change to match the desired state'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -46,14 +48,15 @@ complete -c fleet -n "__fish_fleet_using_subcommand validate" -s C -l directory 
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''"
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand validate" -s h -l help -d 'Print help'
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
@@ -63,7 +66,8 @@ complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s C -l directory -d 
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''"
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -71,36 +75,60 @@ complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l accept-new-host-ke
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s h -l help -d 'Print help'
+complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l connect-timeout -d 'Seconds to wait for each host to connect and log in' -r
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l parallel -d 'Hosts contacted at once' -r
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l out -d 'Also write the plan (JSON) to FILE, for `fleet apply FILE`' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l accept-new-host-keys -d 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l detailed-exitcode -d 'Exit 0 when there are no changes, 2 when there are, 1 on error (Terraform\'s convention)'
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''"
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand schema" -s h -l help -d 'Print help'
+complete -c fleet -n "__fish_fleet_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''"
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c fleet -n "__fish_fleet_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts schema completions help" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts schema completions help" -f -a "hosts" -d 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts schema completions help" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts schema completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan schema completions help" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan schema completions help" -f -a "hosts" -d 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan schema completions help" -f -a "plan" -d 'Observe every host and show what would change to match the desired state'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan schema completions help" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan schema completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

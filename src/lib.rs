@@ -10,6 +10,7 @@ pub mod docker;
 pub mod labels;
 pub mod observe;
 pub mod plan;
+pub mod render;
 pub mod source;
 pub mod spec;
 pub mod ssh;

@@ -5,6 +5,7 @@
 
 mod hosts;
 mod output;
+mod plan;
 mod validate;
 
 use std::ffi::OsString;
@@ -21,6 +22,8 @@ pub enum ExitCode {
     Success = 0,
     /// Invalid input, a failure, or a bad command line. Nothing was changed.
     Failure = 1,
+    /// `plan --detailed-exitcode`: the plan has changes.
+    Changes = 2,
 }
 
 #[derive(Debug, Parser)]
@@ -83,6 +86,8 @@ pub struct GlobalOptions {
 pub enum Format {
     Text,
     Json,
+    /// For pull-request comments (`fleet plan`); other commands print text.
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +99,8 @@ pub enum Command {
         #[command(flatten)]
         connect: hosts::ConnectOptions,
     },
+    /// Observe every host and show what would change to match the desired state
+    Plan(plan::PlanArgs),
     /// Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)
     Schema,
     /// Print a shell completion script
@@ -124,6 +131,7 @@ where
     let code = match &cli.command {
         Command::Validate => validate::run(&cli.global, &printer),
         Command::Hosts { connect } => hosts::run(&cli.global, connect, &printer),
+        Command::Plan(args) => plan::run(&cli.global, args, &printer),
         Command::Schema => print_json(&crate::spec::schema::schema()),
         Command::Completions { shell } => {
             completions(*shell, &mut std::io::stdout());
@@ -136,7 +144,16 @@ where
 /// Reads and validates the desired state for a command that needs it, printing what was read
 /// and any diagnostics. `None` when it is invalid or unreadable (already reported).
 fn load_desired(global: &GlobalOptions, printer: &Printer) -> Option<crate::spec::Desired> {
+    load_desired_at(global, printer).map(|(desired, _)| desired)
+}
+
+/// Like [`load_desired`], with the commit that was read.
+fn load_desired_at(
+    global: &GlobalOptions,
+    printer: &Printer,
+) -> Option<(crate::spec::Desired, Option<String>)> {
     let snapshot = validate::open_source(global, printer)?;
+    let commit = snapshot.revision.commit.clone();
     let loaded = crate::spec::load(snapshot.files());
     for d in &loaded.diagnostics {
         printer.diagnostic(d);
@@ -147,7 +164,7 @@ fn load_desired(global: &GlobalOptions, printer: &Printer) -> Option<crate::spec
             "Invalid: {errors} error(s); run `fleet validate` for details."
         ));
     }
-    loaded.desired
+    loaded.desired.map(|d| (d, commit))
 }
 
 fn print_json(value: &serde_json::Value) -> ExitCode {

@@ -18,6 +18,7 @@ pub enum ColorChoice {
 /// Writes to stderr with or without colour, and at the chosen verbosity.
 pub struct Printer {
     color: bool,
+    stdout_color: bool,
     pub quiet: bool,
     pub verbose: bool,
 }
@@ -30,20 +31,27 @@ const DIM: Style = Style::new().dimmed();
 
 impl Printer {
     pub fn new(choice: ColorChoice, quiet: bool, verbose: bool) -> Self {
-        let color = match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
-                    && std::io::stderr().is_terminal()
-            }
+        let auto = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::env::var("TERM").map_or(true, |t| t != "dumb");
+        let (color, stdout_color) = match choice {
+            ColorChoice::Always => (true, true),
+            ColorChoice::Never => (false, false),
+            ColorChoice::Auto => (
+                auto && std::io::stderr().is_terminal(),
+                auto && std::io::stdout().is_terminal(),
+            ),
         };
         Printer {
             color,
+            stdout_color,
             quiet,
             verbose,
         }
+    }
+
+    /// Whether data printed on stdout may be coloured.
+    pub fn stdout_color(&self) -> bool {
+        self.stdout_color
     }
 
     fn paint(&self, style: Style, text: &str) -> String {

@@ -82,7 +82,7 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
             let _ = serde_json::to_writer_pretty(&mut out, &report);
             let _ = writeln!(out);
         }
-        Format::Text => {
+        Format::Text | Format::Markdown => {
             for d in &loaded.diagnostics {
                 printer.diagnostic(d);
             }

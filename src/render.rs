@@ -1,0 +1,312 @@
+//! Rendering a [`Plan`] for people (text, Markdown) and machines (JSON).
+//!
+//! Pure functions from a plan to a string. Secret-looking environment values are masked here,
+//! in every format, so they never reach a terminal, a CI log or a pull-request comment.
+
+use anstyle::{AnsiColor, Style};
+use serde_json::Value;
+
+use crate::plan::{Action, Change, FieldDiff, Plan};
+
+const SECRET_MARKERS: &[&str] = &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL"];
+const MASK: &str = "(sensitive)";
+
+/// Whether an environment variable's value must never be shown.
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    SECRET_MARKERS.iter().any(|m| upper.contains(m))
+}
+
+fn masked_value(field: &str, value: &Value) -> Value {
+    match field.strip_prefix("environment.") {
+        Some(name) if is_secret_name(name) => Value::String(MASK.into()),
+        _ if field == "environment" => match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            if is_secret_name(k) {
+                                Value::String(MASK.into())
+                            } else {
+                                v.clone()
+                            },
+                        )
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        },
+        _ => value.clone(),
+    }
+}
+
+/// The plan as JSON, with secrets masked. The shape is documented in docs/plan-json.md.
+pub fn json(plan: &Plan) -> String {
+    let mut value = serde_json::to_value(plan).unwrap_or(Value::Null);
+    if let Some(changes) = value.get_mut("changes").and_then(Value::as_array_mut) {
+        for change in changes {
+            if let Some(Value::Object(env)) = change.pointer_mut("/create/spec/environment") {
+                for (k, v) in env.iter_mut() {
+                    if is_secret_name(k) {
+                        *v = Value::String(MASK.into());
+                    }
+                }
+            }
+            if let Some(diffs) = change.get_mut("diff").and_then(Value::as_array_mut) {
+                for d in diffs {
+                    let field = d
+                        .get("field")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
+                    for side in ["before", "after"] {
+                        if let Some(v) = d.get_mut(side) {
+                            *v = masked_value(&field, v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut out = serde_json::to_string_pretty(&value).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+fn glyph(action: Action) -> &'static str {
+    match action {
+        Action::Create => "+",
+        Action::Replace => "~",
+        Action::Start => ">",
+        Action::Remove => "-",
+        Action::Keep => " ",
+    }
+}
+
+fn verb(action: Action) -> &'static str {
+    match action {
+        Action::Create => "create",
+        Action::Replace => "replace",
+        Action::Start => "start",
+        Action::Remove => "remove",
+        Action::Keep => "keep",
+    }
+}
+
+fn short_commit(plan: &Plan) -> String {
+    plan.commit
+        .as_deref()
+        .map(|c| c[..c.len().min(7)].to_string())
+        .unwrap_or_else(|| "the working tree".into())
+}
+
+fn show(value: &Option<Value>) -> String {
+    match value {
+        None => "(none)".into(),
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// One diff line per changed field; multi-line strings get a line diff.
+fn diff_lines(d: &FieldDiff) -> Vec<String> {
+    let before = d.before.as_ref().map(|v| masked_value(&d.field, v));
+    let after = d.after.as_ref().map(|v| masked_value(&d.field, v));
+    if let (Some(Value::String(a)), Some(Value::String(b))) = (&before, &after) {
+        if a.contains('\n') || b.contains('\n') {
+            let mut out = vec![format!("~ {}:", d.field)];
+            for change in similar::TextDiff::from_lines(a, b).iter_all_changes() {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => "-",
+                    similar::ChangeTag::Insert => "+",
+                    similar::ChangeTag::Equal => " ",
+                };
+                out.push(format!(
+                    "    {sign} {}",
+                    change.value().trim_end_matches('\n')
+                ));
+            }
+            return out;
+        }
+    }
+    vec![match (&before, &after) {
+        (None, Some(_)) => format!("+ {}: {}", d.field, show(&after)),
+        (Some(_), None) => format!("- {}: {}", d.field, show(&before)),
+        _ => format!("~ {}: {} -> {}", d.field, show(&before), show(&after)),
+    }]
+}
+
+fn change_line(c: &Change) -> String {
+    let what = match (&c.service, c.slot) {
+        (Some(service), Some(slot)) => format!("{service}[{slot}]"),
+        _ => c
+            .container
+            .as_ref()
+            .map(|r| r.name.clone())
+            .unwrap_or_default(),
+    };
+    let container = match (&c.container, &c.create) {
+        (Some(old), Some(new)) => format!(" {} -> {}", old.name, new.name),
+        (Some(old), None) => format!(" {}", old.name),
+        (None, Some(new)) => format!(" {}", new.name),
+        (None, None) => String::new(),
+    };
+    format!(
+        "{} {what} on {}: {}{container} ({})",
+        glyph(c.action),
+        c.host,
+        verb(c.action),
+        c.reason
+    )
+}
+
+/// Groups the changes by service (containers of no service last), in plan order.
+fn groups(plan: &Plan) -> Vec<(String, Vec<&Change>)> {
+    let mut out: Vec<(String, Vec<&Change>)> = Vec::new();
+    for c in plan.actions() {
+        let key = c
+            .service
+            .clone()
+            .unwrap_or_else(|| "(not a replica)".into());
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => list.push(c),
+            None => out.push((key, vec![c])),
+        }
+    }
+    out
+}
+
+pub fn summary(plan: &Plan) -> String {
+    if plan.is_empty() {
+        return format!("No changes. The fleet matches {}.", short_commit(plan));
+    }
+    let mut parts = vec![
+        format!("{} to create", plan.count(Action::Create)),
+        format!("{} to replace", plan.count(Action::Replace)),
+    ];
+    if plan.count(Action::Start) > 0 {
+        parts.push(format!("{} to start", plan.count(Action::Start)));
+    }
+    parts.push(format!("{} to remove", plan.count(Action::Remove)));
+    format!("Plan: {}.", parts.join(", "))
+}
+
+fn warnings(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    for u in &plan.unreachable {
+        out.push(format!(
+            "host `{}` is unreachable ({}); what runs there is unknown and left as it is",
+            u.host, u.reason
+        ));
+    }
+    for h in &plan.held_back {
+        let slots: Vec<String> = h.slots.iter().map(u32::to_string).collect();
+        out.push(format!(
+            "{}: replica(s) {} not found on reachable hosts; they may run on {}, so they are not recreated elsewhere",
+            h.service,
+            slots.join(", "),
+            h.hosts.join(", ")
+        ));
+    }
+    out
+}
+
+/// Terraform-like text: changes grouped by service, one line per replica, field diffs under
+/// replacements, then warnings and the summary line. Readable without colour.
+pub fn text(plan: &Plan, color: bool) -> String {
+    let paint = |style: Style, line: &str| {
+        if color {
+            format!("{style}{line}{style:#}")
+        } else {
+            line.to_string()
+        }
+    };
+    let mut out = String::new();
+    if !plan.is_empty() {
+        out.push_str(&format!(
+            "fleet will make these changes to match {}:\n",
+            short_commit(plan)
+        ));
+        for (service, changes) in groups(plan) {
+            let image = changes
+                .iter()
+                .find_map(|c| c.create.as_ref().map(|n| n.spec.image.clone()));
+            match image {
+                Some(image) => out.push_str(&format!("\n  # {service} ({image})\n")),
+                None => out.push_str(&format!("\n  # {service}\n")),
+            }
+            for c in changes {
+                let style = match c.action {
+                    Action::Create => AnsiColor::Green.on_default(),
+                    Action::Replace | Action::Start => AnsiColor::Yellow.on_default(),
+                    Action::Remove => AnsiColor::Red.on_default(),
+                    Action::Keep => Style::new(),
+                };
+                out.push_str(&format!("  {}\n", paint(style, &change_line(c))));
+                for d in &c.diff {
+                    for line in diff_lines(d) {
+                        out.push_str(&format!("      {line}\n"));
+                    }
+                }
+            }
+        }
+        out.push('\n');
+    }
+    for w in warnings(plan) {
+        out.push_str(&paint(
+            AnsiColor::Yellow.on_default().bold(),
+            &format!("warning: {w}"),
+        ));
+        out.push('\n');
+    }
+    out.push_str(&paint(Style::new().bold(), &summary(plan)));
+    out.push('\n');
+    out
+}
+
+/// Markdown for a pull-request comment: summary first, details in a diff block.
+pub fn markdown(plan: &Plan) -> String {
+    let mut out = format!(
+        "### fleet plan for `{}` at `{}`\n\n",
+        plan.project,
+        short_commit(plan)
+    );
+    out.push_str(&format!("**{}**\n", summary(plan)));
+    if !plan.is_empty() {
+        out.push_str(
+            "\n| service | create | replace | start | remove |\n|---|---:|---:|---:|---:|\n",
+        );
+        for (service, changes) in groups(plan) {
+            let n = |a: Action| changes.iter().filter(|c| c.action == a).count();
+            out.push_str(&format!(
+                "| {service} | {} | {} | {} | {} |\n",
+                n(Action::Create),
+                n(Action::Replace),
+                n(Action::Start),
+                n(Action::Remove)
+            ));
+        }
+        out.push_str("\n<details><summary>Changes</summary>\n\n```diff\n");
+        for (_, changes) in groups(plan) {
+            for c in changes {
+                out.push_str(&change_line(c));
+                out.push('\n');
+                for d in &c.diff {
+                    for line in diff_lines(d) {
+                        out.push_str(&format!("    {line}\n"));
+                    }
+                }
+            }
+        }
+        out.push_str("```\n\n</details>\n");
+    }
+    let warnings = warnings(plan);
+    if !warnings.is_empty() {
+        out.push('\n');
+        for w in warnings {
+            out.push_str(&format!("> **Warning:** {w}\n"));
+        }
+    }
+    out
+}
