@@ -6,6 +6,8 @@
 
 mod place;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -213,10 +215,19 @@ pub fn plan(
 ) -> Result<Plan, Vec<PlanError>> {
     let placement = place::place(desired, observed)?;
     let mut changes = Vec::new();
+    // Hashing and serialising specs dominates planning time: do it once per service, and parse
+    // each distinct running spec once.
+    let hashes: BTreeMap<&str, String> = desired
+        .services
+        .iter()
+        .map(|(n, s)| (n.as_str(), spec_hash(s)))
+        .collect();
+    let mut specs: BTreeMap<&str, Value> = BTreeMap::new();
+    let mut running_specs: BTreeMap<&str, Value> = BTreeMap::new();
 
     for kept in &placement.kept {
         let service = &desired.services[&kept.service];
-        let hash = spec_hash(service);
+        let hash = hashes[kept.service.as_str()].clone();
         let Owner::Replica {
             spec_hash: running_hash,
             spec: running_spec,
@@ -237,11 +248,18 @@ pub fn plan(
             reason: String::new(),
         };
         let change = if *running_hash != hash {
-            let before = running_spec
-                .as_deref()
-                .and_then(|s| serde_json::from_str::<Value>(s).ok())
-                .unwrap_or(Value::Null);
-            let diff = field_diff(&before, &container_spec(service));
+            let before = running_specs
+                .entry(running_hash.as_str())
+                .or_insert_with(|| {
+                    running_spec
+                        .as_deref()
+                        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                        .unwrap_or(Value::Null)
+                });
+            let after = specs
+                .entry(kept.service.as_str())
+                .or_insert_with(|| container_spec(service));
+            let diff = field_diff(before, after);
             let reason = if diff.is_empty() {
                 "the spec changed".to_string()
             } else {
@@ -292,7 +310,7 @@ pub fn plan(
 
     for created in &placement.created {
         let service = &desired.services[&created.service];
-        let hash = spec_hash(service);
+        let hash = hashes[created.service.as_str()].clone();
         changes.push(Change {
             host: created.host.clone(),
             service: Some(created.service.clone()),
