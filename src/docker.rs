@@ -245,7 +245,13 @@ impl Engine {
         let socket = path.display().to_string();
         let docker =
             Docker::connect_with_socket(&socket, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
-                .map_err(EngineError::Api)?;
+                .map_err(|source| match source {
+                    bollard::errors::Error::SocketNotFoundError(_) => EngineError::EngineDown {
+                        socket: socket.clone(),
+                        source,
+                    },
+                    source => EngineError::Api(source),
+                })?;
         Ok(Engine {
             docker,
             session: None,
@@ -253,16 +259,23 @@ impl Engine {
         })
     }
 
+    /// Tells "the engine is not there" (no socket, refused channel, connection dropped) from an
+    /// error the engine itself answered with.
     fn down(&self, source: bollard::errors::Error) -> EngineError {
-        // Over SSH, a refused channel to the socket means the engine is not there.
-        if let bollard::errors::Error::HyperLegacyError { err } = &source {
-            if let Some(ssh) =
-                std::error::Error::source(err).and_then(|e| e.downcast_ref::<SshError>())
-            {
-                if !matches!(ssh, SshError::Channel { .. }) {
+        use bollard::errors::Error as B;
+        match &source {
+            B::HyperLegacyError { err } => {
+                // An SSH failure other than a refused channel is about SSH, not the engine.
+                let ssh = std::error::Error::source(err).and_then(|e| e.downcast_ref::<SshError>());
+                if ssh.is_some_and(|e| !matches!(e, SshError::Channel { .. })) {
                     return EngineError::Api(source);
                 }
             }
+            B::IOError { .. }
+            | B::HyperResponseError { .. }
+            | B::RequestTimeoutError
+            | B::SocketNotFoundError(_) => {}
+            _ => return EngineError::Api(source),
         }
         EngineError::EngineDown {
             socket: self.socket.clone(),
@@ -313,7 +326,7 @@ impl Engine {
         self.docker
             .list_containers(Some(options))
             .await
-            .map_err(EngineError::Api)
+            .map_err(|e| self.down(e))
     }
 
     /// The bollard client, for the few callers (tests, benchmarks) that need raw API access.

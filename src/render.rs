@@ -178,6 +178,13 @@ fn groups(plan: &Plan) -> Vec<(String, Vec<&Change>)> {
 }
 
 pub fn summary(plan: &Plan) -> String {
+    if plan.is_empty() && !plan.unreachable.is_empty() {
+        return format!(
+            "No changes on the reachable hosts; {} host(s) could not be checked against {}.",
+            plan.unreachable.len(),
+            short_commit(plan)
+        );
+    }
     if plan.is_empty() {
         return format!("No changes. The fleet matches {}.", short_commit(plan));
     }

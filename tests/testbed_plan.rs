@@ -212,9 +212,16 @@ fn an_unreachable_host_is_reported_and_its_replicas_are_not_planned_away() {
         out.stdout
     );
     assert!(
-        out.stdout
-            .ends_with("No changes. The fleet matches the working tree.\n"),
+        out.stdout.ends_with(
+            "No changes on the reachable hosts; 1 host(s) could not be checked against the working tree.\n"
+        ),
         "{}",
         out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("error: host `fh2`: connection refused by root@10.250.2.2:2999"),
+        "{}",
+        out.stderr
     );
 }

@@ -63,6 +63,17 @@ struct Row {
     detail: Option<(String, Option<String>)>,
 }
 
+/// The error and its causes on one line.
+pub fn full_message(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    message
+}
+
 pub fn address_text(host: &Host) -> String {
     match &host.address {
         Address::Local => "local engine".into(),
@@ -128,12 +139,7 @@ async fn probe(name: String, host: Host, project: String, options: Arc<SshOption
             detail: None,
         },
         Err(e) => {
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                message.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
+            let message = full_message(&e);
             Row {
                 name,
                 address,

@@ -153,7 +153,11 @@ fn load_desired_at(
     printer: &Printer,
 ) -> Option<(crate::spec::Desired, Option<String>)> {
     let snapshot = validate::open_source(global, printer)?;
-    let commit = snapshot.revision.commit.clone();
+    // A working tree is not the commit HEAD points to: say "the working tree", not a commit id.
+    let commit = match snapshot.revision.kind {
+        crate::source::RevisionKind::Commit => snapshot.revision.commit.clone(),
+        crate::source::RevisionKind::Worktree => None,
+    };
     let loaded = crate::spec::load(snapshot.files());
     for d in &loaded.diagnostics {
         printer.diagnostic(d);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::hosts::{ConnectOptions, endpoint};
+use super::hosts::{ConnectOptions, endpoint, full_message};
 use super::{ExitCode, Format, GlobalOptions, Printer};
 use crate::docker::{Engine, EngineError};
 use crate::observe::{self, HostState, Observed};
@@ -24,9 +24,15 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
 }
 
+/// Why a host could not be observed: its name, the full message, and a hint.
+pub type HostFailure = (String, String, Option<String>);
+
 /// Observes every host in parallel (bounded). A host that cannot be reached is marked, never
 /// an error for the whole run.
-pub async fn observe_all(desired: &Desired, connect: &ConnectOptions) -> Observed {
+pub async fn observe_all(
+    desired: &Desired,
+    connect: &ConnectOptions,
+) -> (Observed, Vec<HostFailure>) {
     let options = Arc::new(connect.ssh_options());
     let limit = Arc::new(tokio::sync::Semaphore::new(usize::from(connect.parallel)));
     let tasks: Vec<_> = desired
@@ -51,29 +57,39 @@ pub async fn observe_all(desired: &Desired, connect: &ConnectOptions) -> Observe
                 })
                 .await
                 .unwrap_or(Err(EngineError::Timeout(deadline)));
-                let state = match result {
-                    Ok(containers) => HostState::Reachable { containers },
-                    Err(e) => HostState::Unreachable {
-                        reason: e.short().to_string(),
-                    },
-                };
-                (name, state)
+                match result {
+                    Ok(containers) => (name, HostState::Reachable { containers }, None),
+                    Err(e) => {
+                        let failure = (name.clone(), full_message(&e), e.hint());
+                        (
+                            name,
+                            HostState::Unreachable {
+                                reason: e.short().to_string(),
+                            },
+                            Some(failure),
+                        )
+                    }
+                }
             })
         })
         .collect();
     let mut observed = Observed::default();
+    let mut failures = Vec::new();
     for (task, name) in tasks.into_iter().zip(desired.hosts.keys()) {
-        let (name, state) = task.await.unwrap_or_else(|e| {
+        let (name, state, failure) = task.await.unwrap_or_else(|e| {
+            let reason = format!("internal error: {e}");
             (
                 name.clone(),
                 HostState::Unreachable {
-                    reason: format!("internal error: {e}"),
+                    reason: reason.clone(),
                 },
+                Some((name.clone(), reason, None)),
             )
         });
         observed.hosts.insert(name, state);
+        failures.extend(failure);
     }
-    observed
+    (observed, failures)
 }
 
 pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCode {
@@ -90,7 +106,10 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCo
             return ExitCode::Failure;
         }
     };
-    let observed = runtime.block_on(observe_all(&desired, &args.connect));
+    let (observed, failures) = runtime.block_on(observe_all(&desired, &args.connect));
+    for (host, message, hint) in &failures {
+        printer.host_error(host, message, hint.as_deref());
+    }
     let plan = match plan::plan(&desired, &observed, commit.as_deref()) {
         Ok(plan) => plan,
         Err(errors) => {
