@@ -580,3 +580,61 @@ fn a_server_that_forbids_socket_forwarding_is_reached_through_dial_stdio() {
         "the server should have refused forwarding:\n{log}"
     );
 }
+
+#[test]
+fn ssh_agent_keys_are_tried_first() {
+    let testbed = Testbed::get();
+    let dir = project("");
+    // An agent holding the testbed key, and no key file anywhere fleet would look.
+    let socket = dir.path().join("agent.sock");
+    let agent = std::process::Command::new("ssh-agent")
+        .args(["-a", socket.to_str().unwrap(), "-D"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent");
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _agent = Stop(agent);
+    for _ in 0..50 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg(testbed.identity())
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let yaml = format!(
+        "project: agent\nhosts:\n  fh2:\n    address: ssh://root@10.250.2.2\n    docker_socket: {}\nservices: {{}}\n",
+        testbed.socket(2).display()
+    );
+    std::fs::write(dir.path().join("fleet.yaml"), yaml).unwrap();
+    let args = hosts_cmd(&testbed, &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let home = dir.path().to_str().unwrap();
+    let with_agent = fleet_env(
+        dir.path(),
+        &args,
+        &[("SSH_AUTH_SOCK", socket.to_str().unwrap()), ("HOME", home)],
+    );
+    assert_eq!(with_agent.code, 0, "{}", with_agent.stderr);
+    let without = fleet_env(dir.path(), &args, &[("HOME", home)]);
+    assert_eq!(without.code, 1, "no agent and no key file: must fail");
+    assert!(
+        without.stderr.contains("(tried: no keys found)"),
+        "{}",
+        without.stderr
+    );
+}

@@ -138,13 +138,14 @@ pub fn fleet(dir: &Path, args: &[&str]) -> Output {
 pub fn fleet_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let start = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
-        .envs(env.iter().copied())
         .current_dir(dir)
         .args(args)
         .env_remove("SSH_AUTH_SOCK")
         .env_remove("FLEET_KNOWN_HOSTS")
         .env("FLEET_SSH_CONFIG", "/dev/null")
         .env("TERM", "dumb")
+        // Last, so a test can put back what the defaults above take away.
+        .envs(env.iter().copied())
         .output()
         .expect("run fleet");
     Output {
