@@ -167,15 +167,8 @@ pub fn run(global: &GlobalOptions, connect: &ConnectOptions, printer: &Printer) 
     let Some(desired) = super::load_desired(global, printer) else {
         return ExitCode::Failure;
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            printer.error(&e, None);
-            return ExitCode::Failure;
-        }
+    let Some(runtime) = super::runtime(printer) else {
+        return ExitCode::Failure;
     };
     let rows = runtime.block_on(probe_all(&desired, connect));
     print_rows(global.format, &rows, printer);

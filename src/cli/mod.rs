@@ -171,6 +171,20 @@ fn load_desired_at(
     loaded.desired.map(|d| (d, commit))
 }
 
+/// The async runtime for commands that talk to hosts; `None` after reporting why it failed.
+fn runtime(printer: &Printer) -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            printer.error(&e, None);
+            None
+        }
+    }
+}
+
 fn print_json(value: &serde_json::Value) -> ExitCode {
     let mut out = std::io::stdout().lock();
     let _ = serde_json::to_writer_pretty(&mut out, value);

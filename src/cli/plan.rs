@@ -96,15 +96,8 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCo
     let Some((desired, commit)) = super::load_desired_at(global, printer) else {
         return ExitCode::Failure;
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            printer.error(&e, None);
-            return ExitCode::Failure;
-        }
+    let Some(runtime) = super::runtime(printer) else {
+        return ExitCode::Failure;
     };
     let (observed, failures) = runtime.block_on(observe_all(&desired, &args.connect));
     for (host, message, hint) in &failures {
