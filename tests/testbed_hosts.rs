@@ -638,3 +638,101 @@ fn ssh_agent_keys_are_tried_first() {
         without.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_is_reestablished_when_next_needed() {
+    let testbed = Testbed::get();
+    let dir = project("");
+    let host_dir = testbed.dir.join("fh1");
+    // A private sshd on fh1:2223, so killing its sessions disturbs no other test.
+    let (config, pid, log) = (
+        dir.path().join("sshd_config"),
+        dir.path().join("sshd.pid"),
+        dir.path().join("sshd.log"),
+    );
+    std::fs::write(
+        &config,
+        format!(
+            "ListenAddress 10.250.1.2:2223\nHostKey {}\nAuthorizedKeysFile {}\nPasswordAuthentication no\nPermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\nPidFile {}\n",
+            host_dir.join("host_key").display(),
+            host_dir.join("authorized_keys").display(),
+            pid.display()
+        ),
+    )
+    .unwrap();
+    let started = std::process::Command::new("nsenter")
+        .args([
+            "--net=/var/run/netns/fh1",
+            "/usr/sbin/sshd",
+            "-f",
+            config.to_str().unwrap(),
+            "-E",
+            log.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(started.success());
+    for _ in 0..50 {
+        if pid.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let listener = std::fs::read_to_string(&pid).unwrap().trim().to_string();
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("pkill")
+                .args(["-P", &self.0])
+                .status();
+            let _ = std::process::Command::new("kill").arg(&self.0).status();
+        }
+    }
+    let _kill = Kill(listener.clone());
+    let key = std::fs::read_to_string(host_dir.join("host_key.pub")).unwrap();
+    let key: Vec<&str> = key.split_whitespace().take(2).collect();
+    let known = dir.path().join("known_hosts");
+    std::fs::write(&known, format!("[10.250.1.2]:2223 {} {}\n", key[0], key[1])).unwrap();
+    let mut options = SshOptions::from_env(Some(known), false, Duration::from_secs(5));
+    options.use_agent = false;
+    options.config_file = None;
+    let options = Arc::new(options);
+    let target = ssh::resolve(
+        &options,
+        "10.250.1.2",
+        Some("root"),
+        Some(2223),
+        Some(&testbed.identity()),
+    )
+    .unwrap();
+    let engine = Engine::connect(
+        &Endpoint::Ssh {
+            target,
+            socket: testbed.socket(1).display().to_string(),
+        },
+        &options,
+    )
+    .await
+    .unwrap();
+    engine.api().version().await.expect("first call");
+
+    // Drop the connection from the server side: kill the session processes, keep the listener.
+    let killed = std::process::Command::new("pkill")
+        .args(["-P", &listener])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "no session process to kill");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let again = tokio::time::timeout(Duration::from_secs(20), engine.api().version())
+        .await
+        .expect("the call after the drop hung");
+    assert!(again.is_ok(), "the call after the drop failed: {again:?}");
+    let logins = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("Accepted publickey"))
+        .count();
+    assert_eq!(logins, 2, "one login, then one reconnection");
+    engine.close().await;
+}
