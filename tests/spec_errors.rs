@@ -75,7 +75,7 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             with_services("  web:\n    image: nginx\n    replicas: 2\n    imgae: x\n"),
             &[
                 "fleet.yaml:9:5: error: services.web.replicas: unknown key `replicas`",
-                "fleet.yaml:10:5: error: services.web.imgae: unknown key `imgae`; expected one of image, command, entrypoint, environment, env_file, ports, volumes, networks, labels, healthcheck, restart, user, working_dir, stop_grace_period, stop_signal, init, read_only, cap_add, cap_drop, extra_hosts, depends_on, deploy",
+                "fleet.yaml:10:5: error: services.web.imgae: unknown key `imgae`; expected one of image, command, entrypoint, environment, env_file, ports, volumes, networks, labels, healthcheck, restart, user, working_dir, stop_grace_period, stop_signal, init, read_only, cap_add, cap_drop, extra_hosts, expose, hostname, logging, tmpfs, depends_on, deploy",
             ],
         ),
         case(
@@ -369,5 +369,84 @@ fn no_hosts_means_the_local_engine() {
     assert_eq!(
         desired.hosts["local"].address,
         fleet::spec::model::Address::Local
+    );
+}
+
+#[test]
+fn a_typical_production_compose_file_is_accepted_as_is() {
+    let compose = r#"version: "3.8"
+x-logging: &default-logging
+  driver: json-file
+  options: { max-size: "10m", max-file: "3" }
+services:
+  proxy:
+    image: nginx:1.27-alpine
+    hostname: proxy
+    ports: ["80:80", "443:443"]
+    volumes:
+      - ./nginx.conf:/etc/nginx/nginx.conf:ro
+      - certs:/etc/letsencrypt
+    depends_on:
+      app: { condition: service_healthy }
+    restart: unless-stopped
+    logging: *default-logging
+  app:
+    image: ghcr.io/example/app:2.3.1
+    expose: ["3000", 9090]
+    environment:
+      - NODE_ENV=production
+      - DATABASE_URL=postgres://app@db:5432/app
+    tmpfs: /tmp
+    healthcheck:
+      test: ["CMD-SHELL", "wget -qO- http://127.0.0.1:3000/health || exit 1"]
+      interval: 30s
+      timeout: 5s
+      retries: 3
+      start_period: 20s
+    logging: *default-logging
+    deploy:
+      replicas: 2
+      resources: { limits: { cpus: "1.5", memory: 512M } }
+  db:
+    image: postgres:16
+    environment: { POSTGRES_USER: app, POSTGRES_DB: app, POSTGRES_PASSWORD: change-me }
+    volumes: [pgdata:/var/lib/postgresql/data]
+    stop_grace_period: 1m
+volumes:
+  certs:
+  pgdata:
+"#;
+    let loaded = load(&MemoryFiles::new([
+        ("fleet.yaml", format!("{HOSTS}include: [docker-compose.yml]\n").as_str()),
+        ("docker-compose.yml", compose),
+        ("nginx.conf", "events {}\n"),
+    ]));
+    let errors: Vec<String> = loaded.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let desired = loaded.desired.unwrap();
+    let app = &desired.services["app"];
+    assert_eq!(app.expose, vec!["3000", "9090"]);
+    assert_eq!(app.tmpfs, vec!["/tmp"]);
+    assert_eq!(app.logging.as_ref().unwrap().options["max-size"], "10m");
+    assert_eq!(desired.services["proxy"].hostname.as_deref(), Some("proxy"));
+    assert_eq!(app.deploy.resources.memory, Some(512 * 1024 * 1024));
+    // The only remark is the obsolete `version`, as a warning.
+    assert_eq!(loaded.diagnostics.len(), 1);
+    assert_eq!(loaded.diagnostics[0].to_string().lines().next().unwrap(), "docker-compose.yml:1:1: warning: version: `version` is obsolete in the Compose Specification and has no effect");
+}
+
+#[test]
+fn bad_expose_hostname_and_tmpfs_are_reported() {
+    let got = problems(&[(
+        "fleet.yaml",
+        &with_services("  web:\n    image: nginx\n    expose: [\"http\"]\n    hostname: \"bad host\"\n    tmpfs: [relative]\n"),
+    )]);
+    assert_eq!(
+        got,
+        vec![
+            "fleet.yaml:9:14: error: services.web.expose[0]: `http` is not a port; expected a port such as 3000 or 8000-8010/udp",
+            "fleet.yaml:10:15: error: services.web.hostname: `bad host` is not a host name; expected letters, digits, `-` and `.`",
+            "fleet.yaml:11:13: error: services.web.tmpfs: `relative` is not an absolute path; expected an absolute path in the container, optionally followed by :options",
+        ]
     );
 }

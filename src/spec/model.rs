@@ -81,6 +81,12 @@ pub struct Service {
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub extra_hosts: Vec<String>,
+    /// Container ports documented as exposed (no host port), e.g. `3000`, `8000-8010/udp`.
+    pub expose: Vec<String>,
+    pub hostname: Option<String>,
+    pub logging: Option<Logging>,
+    /// tmpfs mounts: `/path` or `/path:options`.
+    pub tmpfs: Vec<String>,
     pub depends_on: BTreeMap<String, DependsOn>,
     pub deploy: Deploy,
     pub origin: Origin,
@@ -154,6 +160,13 @@ pub enum Restart {
     OnFailure {
         max_retries: Option<u32>,
     },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Logging {
+    /// The engine's default driver when absent.
+    pub driver: Option<String>,
+    pub options: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -100,6 +100,16 @@ pub fn schema() -> Value {
                 {"type": "array", "items": {"type": "string"}},
                 {"type": "object", "additionalProperties": {"type": "string"}}
             ]},
+            "expose": {"type": "array", "items": {"type": ["string", "integer"]}},
+            "hostname": {"type": "string"},
+            "logging": {
+                "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+                "properties": {
+                    "driver": {"type": "string"},
+                    "options": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}
+                }
+            },
+            "tmpfs": string_or_list,
             "depends_on": {"oneOf": [
                 {"type": "array", "items": {"type": "string"}},
                 {"type": "object", "additionalProperties": {
@@ -257,6 +267,10 @@ mod tests {
         assert_eq!(
             keys(&svc["properties"]["healthcheck"]),
             sorted(service::HEALTHCHECK_KEYS)
+        );
+        assert_eq!(
+            keys(&svc["properties"]["logging"]),
+            sorted(service::LOGGING_KEYS)
         );
         assert_eq!(
             keys(&svc["properties"]["ports"]["items"]["oneOf"][2]),

@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use super::decode::{Cx, index, join};
 use super::model::{
     Constraint, ConstraintOp, ConstraintSubject, DependsOn, Deploy, FailureAction, Healthcheck,
-    Mode, Mount, Origin, Placement, Port, Protocol, Resources, Restart, Service, ServiceNetwork,
-    UpdateConfig, UpdateOrder,
+    Logging, Mode, Mount, Origin, Placement, Port, Protocol, Resources, Restart, Service,
+    ServiceNetwork, UpdateConfig, UpdateOrder,
 };
 use super::paths::{self, RepoPath};
 use super::yaml::{Kind, Node, Pos, Resolved};
@@ -39,6 +39,10 @@ pub const SERVICE_KEYS: &[&str] = &[
     "cap_add",
     "cap_drop",
     "extra_hosts",
+    "expose",
+    "hostname",
+    "logging",
+    "tmpfs",
     "depends_on",
     "deploy",
 ];
@@ -73,6 +77,7 @@ pub const HEALTHCHECK_KEYS: &[&str] = &[
     "start_interval",
     "disable",
 ];
+pub const LOGGING_KEYS: &[&str] = &["driver", "options"];
 pub const PORT_KEYS: &[&str] = &["target", "published", "host_ip", "protocol", "mode"];
 pub const MOUNT_KEYS: &[&str] = &["type", "source", "target", "read_only"];
 pub const SERVICE_NETWORK_KEYS: &[&str] = &["aliases"];
@@ -94,12 +99,10 @@ fn unsupported_service_key(key: &str) -> Option<&'static str> {
             "links are a legacy Compose feature; services reach each other by name on the project network"
         }
         "network_mode" => "replicas join the project's networks; set `networks` instead",
-        "expose" => "ports are reachable by other containers on the same network without `expose`",
         "secrets" | "configs" => "Compose secrets and configs are not supported by fleet yet",
         "profiles" => "every service in the desired state is deployed; remove it or move it out",
         "pull_policy" => "fleet pulls an image when a host lacks the exact tag or digest",
         "platform"
-        | "hostname"
         | "domainname"
         | "dns"
         | "dns_search"
@@ -110,9 +113,7 @@ fn unsupported_service_key(key: &str) -> Option<&'static str> {
         | "ipc"
         | "ulimits"
         | "sysctls"
-        | "logging"
         | "security_opt"
-        | "tmpfs"
         | "shm_size"
         | "mem_limit"
         | "memswap_limit"
@@ -229,6 +230,10 @@ pub fn decode(
         cap_add: Vec::new(),
         cap_drop: Vec::new(),
         extra_hosts: Vec::new(),
+        expose: Vec::new(),
+        hostname: None,
+        logging: None,
+        tmpfs: Vec::new(),
         depends_on: BTreeMap::new(),
         deploy: Deploy {
             mode: Mode::Replicated,
@@ -287,6 +292,10 @@ pub fn decode(
             "cap_add" => s.cap_add = string_list(cx, &f, value),
             "cap_drop" => s.cap_drop = string_list(cx, &f, value),
             "extra_hosts" => s.extra_hosts = extra_hosts(cx, &f, value),
+            "expose" => s.expose = expose(cx, &f, value),
+            "hostname" => s.hostname = hostname(cx, &f, value),
+            "logging" => s.logging = logging(cx, &f, value),
+            "tmpfs" => s.tmpfs = tmpfs(cx, &f, value),
             "depends_on" => s.depends_on = depends_on(cx, &f, value, &mut decoded.depends_refs),
             "deploy" => {
                 if let Some((deploy, policy)) = deploy(cx, &f, value, &mut decoded) {
@@ -1286,6 +1295,102 @@ fn extra_hosts(cx: &mut Cx, field: &str, node: &Node) -> Vec<String> {
                     ),
                 }
             }
+        }
+    }
+    out
+}
+
+/// Container ports documented as exposed (`"3000"`, `"8000-8010/udp"`); no host port.
+fn expose(cx: &mut Cx, field: &str, node: &Node) -> Vec<String> {
+    let Some(items) = cx.seq(field, node, "a list of ports") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let f = index(field, i);
+        let Some(text) = cx.text(&f, item, "a port such as 3000 or 8000-8010/udp") else {
+            continue;
+        };
+        let (ports, proto) = text.split_once('/').unwrap_or((text.as_str(), "tcp"));
+        if port_range(ports).is_some() && matches!(proto, "tcp" | "udp") {
+            out.push(text);
+        } else {
+            cx.error(
+                item.pos,
+                &f,
+                format!("`{text}` is not a port"),
+                "a port such as 3000 or 8000-8010/udp",
+            );
+        }
+    }
+    out
+}
+
+fn hostname(cx: &mut Cx, field: &str, node: &Node) -> Option<String> {
+    let name = cx.string(field, node)?;
+    let valid = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+        });
+    if valid {
+        Some(name)
+    } else {
+        cx.error(
+            node.pos,
+            field,
+            format!("`{name}` is not a host name"),
+            "letters, digits, `-` and `.`",
+        );
+        None
+    }
+}
+
+fn logging(cx: &mut Cx, field: &str, node: &Node) -> Option<Logging> {
+    let mut logging = Logging {
+        driver: None,
+        options: BTreeMap::new(),
+    };
+    for (k, kn, v) in cx.map(field, node, "a mapping with driver and options")? {
+        let f = join(field, k);
+        match k {
+            "driver" => logging.driver = cx.string(&f, v),
+            "options" => {
+                for (ok, _, ov) in cx
+                    .map(&f, v, "a mapping of option to value")
+                    .unwrap_or_default()
+                {
+                    if let Some(value) = cx.text(&join(&f, ok), ov, "a string") {
+                        logging.options.insert(ok.to_string(), value);
+                    }
+                }
+            }
+            _ => {
+                if !k.starts_with("x-") {
+                    cx.unknown_key(kn, &f, k, LOGGING_KEYS);
+                }
+            }
+        }
+    }
+    Some(logging)
+}
+
+/// tmpfs mounts as Compose writes them: `/path` or `/path:size=64m,mode=1777`.
+fn tmpfs(cx: &mut Cx, field: &str, node: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    for (text, pos) in cx.string_or_list(field, node).unwrap_or_default() {
+        if text.starts_with('/') {
+            out.push(text);
+        } else {
+            cx.error(
+                pos,
+                field,
+                format!("`{text}` is not an absolute path"),
+                "an absolute path in the container, optionally followed by :options",
+            );
         }
     }
     out
