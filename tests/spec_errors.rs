@@ -417,11 +417,19 @@ volumes:
   pgdata:
 "#;
     let loaded = load(&MemoryFiles::new([
-        ("fleet.yaml", format!("{HOSTS}include: [docker-compose.yml]\n").as_str()),
+        (
+            "fleet.yaml",
+            format!("{HOSTS}include: [docker-compose.yml]\n").as_str(),
+        ),
         ("docker-compose.yml", compose),
         ("nginx.conf", "events {}\n"),
     ]));
-    let errors: Vec<String> = loaded.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect();
+    let errors: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let desired = loaded.desired.unwrap();
     let app = &desired.services["app"];
@@ -432,14 +440,19 @@ volumes:
     assert_eq!(app.deploy.resources.memory, Some(512 * 1024 * 1024));
     // The only remark is the obsolete `version`, as a warning.
     assert_eq!(loaded.diagnostics.len(), 1);
-    assert_eq!(loaded.diagnostics[0].to_string().lines().next().unwrap(), "docker-compose.yml:1:1: warning: version: `version` is obsolete in the Compose Specification and has no effect");
+    assert_eq!(
+        loaded.diagnostics[0].to_string().lines().next().unwrap(),
+        "docker-compose.yml:1:1: warning: version: `version` is obsolete in the Compose Specification and has no effect"
+    );
 }
 
 #[test]
 fn bad_expose_hostname_and_tmpfs_are_reported() {
     let got = problems(&[(
         "fleet.yaml",
-        &with_services("  web:\n    image: nginx\n    expose: [\"http\"]\n    hostname: \"bad host\"\n    tmpfs: [relative]\n"),
+        &with_services(
+            "  web:\n    image: nginx\n    expose: [\"http\"]\n    hostname: \"bad host\"\n    tmpfs: [relative]\n",
+        ),
     )]);
     assert_eq!(
         got,
