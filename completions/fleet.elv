@@ -36,6 +36,8 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand validate 'Check the desired state and report every problem with file, line and column'
             cand hosts 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
             cand plan 'Observe every host and show what would change to match the desired state'
+            cand apply 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
+            cand lock 'Show or break the project lock that `fleet apply` holds on each host'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -103,6 +105,111 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'fleet;apply'= {
+            cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
+            cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
+            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --parallel 'Hosts contacted at once'
+            cand --lock-timeout 'How long to wait for another run''s lock on a host (e.g. 30s, 5m; 0 = fail at once)'
+            cand --pull 'When to pull images'
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --accept-new-host-keys 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
+            cand -y 'Apply without asking (required when there is no terminal to ask on)'
+            cand --yes 'Apply without asking (required when there is no terminal to ask on)'
+            cand --fail-fast 'Stop at the first failure on any host, after the steps in progress'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;lock'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand status 'Show who holds the project lock on each host, and since when'
+            cand break 'Remove the project lock left by a killed run (shows what it removes and asks first)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fleet;lock;status'= {
+            cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
+            cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
+            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --parallel 'Hosts contacted at once'
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --accept-new-host-keys 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;lock;break'= {
+            cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
+            cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
+            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --parallel 'Hosts contacted at once'
+            cand --host 'Only on these hosts (repeatable); default: every host'
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --accept-new-host-keys 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
+            cand -y 'Do not ask for confirmation (required without a terminal)'
+            cand --yes 'Do not ask for confirmation (required without a terminal)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;lock;help'= {
+            cand status 'Show who holds the project lock on each host, and since when'
+            cand break 'Remove the project lock left by a killed run (shows what it removes and asks first)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fleet;lock;help;status'= {
+        }
+        &'fleet;lock;help;break'= {
+        }
+        &'fleet;lock;help;help'= {
+        }
         &'fleet;schema'= {
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
             cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
@@ -141,6 +248,8 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand validate 'Check the desired state and report every problem with file, line and column'
             cand hosts 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
             cand plan 'Observe every host and show what would change to match the desired state'
+            cand apply 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
+            cand lock 'Show or break the project lock that `fleet apply` holds on each host'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -150,6 +259,16 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;help;hosts'= {
         }
         &'fleet;help;plan'= {
+        }
+        &'fleet;help;apply'= {
+        }
+        &'fleet;help;lock'= {
+            cand status 'Show who holds the project lock on each host, and since when'
+            cand break 'Remove the project lock left by a killed run (shows what it removes and asks first)'
+        }
+        &'fleet;help;lock;status'= {
+        }
+        &'fleet;help;lock;break'= {
         }
         &'fleet;help;schema'= {
         }

@@ -41,6 +41,8 @@ complete -c fleet -n "__fish_fleet_needs_command" -s V -l version -d 'Print vers
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "hosts" -d 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "plan" -d 'Observe every host and show what would change to match the desired state'
+complete -c fleet -n "__fish_fleet_needs_command" -f -a "apply" -d 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
+complete -c fleet -n "__fish_fleet_needs_command" -f -a "lock" -d 'Show or break the project lock that `fleet apply` holds on each host'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -98,6 +100,90 @@ complete -c fleet -n "__fish_fleet_using_subcommand plan" -s v -l verbose -d 'Sa
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -s q -l quiet -d 'Print only errors'
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l connect-timeout -d 'Seconds to wait for each host to connect and log in' -r
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l parallel -d 'Hosts contacted at once' -r
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l lock-timeout -d 'How long to wait for another run\'s lock on a host (e.g. 30s, 5m; 0 = fail at once)' -r
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l pull -d 'When to pull images' -r -f -a "missing\t'Pull only images the host does not have (Compose\'s default)'
+always\t'Pull every image, to pick up a moved tag'"
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l accept-new-host-keys -d 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -s y -l yes -d 'Apply without asking (required when there is no terminal to ask on)'
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l fail-fast -d 'Stop at the first failure on any host, after the steps in progress'
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -f -a "status" -d 'Show who holds the project lock on each host, and since when'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -f -a "break" -d 'Remove the project lock left by a killed run (shows what it removes and asks first)'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l connect-timeout -d 'Seconds to wait for each host to connect and log in' -r
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l parallel -d 'Hosts contacted at once' -r
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l accept-new-host-keys -d 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l connect-timeout -d 'Seconds to wait for each host to connect and log in' -r
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l parallel -d 'Hosts contacted at once' -r
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l host -d 'Only on these hosts (repeatable); default: every host' -r
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l accept-new-host-keys -d 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s y -l yes -d 'Do not ask for confirmation (required without a terminal)'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show who holds the project lock on each host, and since when'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "break" -d 'Remove the project lock left by a killed run (shows what it removes and asks first)'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
@@ -126,9 +212,13 @@ complete -c fleet -n "__fish_fleet_using_subcommand completions" -s v -l verbose
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s q -l quiet -d 'Print only errors'
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan schema completions help" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan schema completions help" -f -a "hosts" -d 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan schema completions help" -f -a "plan" -d 'Observe every host and show what would change to match the desired state'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan schema completions help" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan schema completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan apply lock schema completions help" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan apply lock schema completions help" -f -a "hosts" -d 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan apply lock schema completions help" -f -a "plan" -d 'Observe every host and show what would change to match the desired state'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan apply lock schema completions help" -f -a "apply" -d 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan apply lock schema completions help" -f -a "lock" -d 'Show or break the project lock that `fleet apply` holds on each host'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan apply lock schema completions help" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan apply lock schema completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan apply lock schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from lock" -f -a "status" -d 'Show who holds the project lock on each host, and since when'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from lock" -f -a "break" -d 'Remove the project lock left by a killed run (shows what it removes and asks first)'

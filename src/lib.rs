@@ -5,6 +5,7 @@
 //! Stages, each in its own module: `source` reads the desired state from git, `spec` turns it
 //! into typed values. The CLI in `cli` wires them together and owns all output.
 
+pub mod apply;
 pub mod cli;
 pub mod docker;
 pub mod labels;

@@ -3,9 +3,12 @@
 //! stdout carries the command's result (the validation summary, JSON, a schema); stderr carries
 //! what was read, diagnostics, errors and hints. Exit codes come from [`ExitCode`] only.
 
-mod hosts;
+mod apply;
+pub(crate) mod hosts;
+mod lock;
 mod output;
 mod plan;
+mod progress;
 mod validate;
 
 use std::ffi::OsString;
@@ -101,6 +104,13 @@ pub enum Command {
     },
     /// Observe every host and show what would change to match the desired state
     Plan(plan::PlanArgs),
+    /// Make the hosts match the desired state: pull, create, roll out, scale, remove
+    Apply(apply::ApplyArgs),
+    /// Show or break the project lock that `fleet apply` holds on each host
+    Lock {
+        #[command(subcommand)]
+        command: lock::LockCommand,
+    },
     /// Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)
     Schema,
     /// Print a shell completion script
@@ -132,6 +142,8 @@ where
         Command::Validate => validate::run(&cli.global, &printer),
         Command::Hosts { connect } => hosts::run(&cli.global, connect, &printer),
         Command::Plan(args) => plan::run(&cli.global, args, &printer),
+        Command::Apply(args) => apply::run(&cli.global, args, &printer),
+        Command::Lock { command } => lock::run(&cli.global, command, &printer),
         Command::Schema => print_json(&crate::spec::schema::schema()),
         Command::Completions { shell } => {
             completions(*shell, &mut std::io::stdout());

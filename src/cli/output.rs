@@ -116,6 +116,15 @@ impl Printer {
         let _ = writeln!(std::io::stderr(), "{out}");
     }
 
+    /// `error: message`, then the hint.
+    pub fn fail(&self, message: &str, hint: Option<&str>) {
+        let mut out = format!("{} {message}", self.paint(ERROR, "error:"));
+        if let Some(hint) = hint {
+            out.push_str(&format!("\n{} {hint}", self.paint(HINT, "hint:")));
+        }
+        let _ = writeln!(std::io::stderr(), "{out}");
+    }
+
     /// `error: …`, each cause on a `Caused by:` line, then the hint.
     pub fn error(&self, error: &dyn Error, hint: Option<&str>) {
         let mut out = format!("{} {error}", self.paint(ERROR, "error:"));

@@ -1,5 +1,6 @@
 //! `fleet plan`: observe every host, plan, and render; optionally save the plan.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -27,68 +28,124 @@ pub struct PlanArgs {
 /// Why a host could not be observed: its name, the full message, and a hint.
 pub type HostFailure = (String, String, Option<String>);
 
-/// Observes every host in parallel (bounded). A host that cannot be reached is marked, never
+/// A host that could not be used: why in a word (for the plan), and the failure to print.
+pub struct Lost {
+    pub short: String,
+    pub failure: HostFailure,
+}
+
+fn lost(name: &str, e: &EngineError) -> Lost {
+    Lost {
+        short: e.short().to_string(),
+        failure: (name.to_string(), full_message(e), e.hint()),
+    }
+}
+
+/// Connects to every host in parallel (bounded). A host that cannot be reached is marked, never
 /// an error for the whole run.
-pub async fn observe_all(
+pub async fn connect_all(
     desired: &Desired,
     connect: &ConnectOptions,
-) -> (Observed, Vec<HostFailure>) {
+) -> BTreeMap<String, Result<Arc<Engine>, Lost>> {
     let options = Arc::new(connect.ssh_options());
     let limit = Arc::new(tokio::sync::Semaphore::new(usize::from(connect.parallel)));
     let tasks: Vec<_> = desired
         .hosts
         .iter()
         .map(|(name, host)| {
-            let (host, project, options, limit) = (
-                host.clone(),
-                desired.project.clone(),
-                Arc::clone(&options),
-                Arc::clone(&limit),
-            );
+            let (host, options, limit) = (host.clone(), Arc::clone(&options), Arc::clone(&limit));
             let name = name.clone();
             tokio::spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let deadline = options.connect_timeout * 2 + std::time::Duration::from_secs(20);
                 let result = tokio::time::timeout(deadline, async {
-                    let engine = Engine::connect(&endpoint(&host, &options)?, &options).await?;
-                    let containers = observe::observe_host(&engine, &project).await;
-                    engine.close().await;
-                    containers
+                    Engine::connect(&endpoint(&host, &options)?, &options).await
                 })
                 .await
                 .unwrap_or(Err(EngineError::Timeout(deadline)));
-                match result {
-                    Ok(containers) => (name, HostState::Reachable { containers }, None),
-                    Err(e) => {
-                        let failure = (name.clone(), full_message(&e), e.hint());
-                        (
-                            name,
-                            HostState::Unreachable {
-                                reason: e.short().to_string(),
-                            },
-                            Some(failure),
-                        )
-                    }
-                }
+                result.map(Arc::new).map_err(|e| lost(&name, &e))
             })
         })
         .collect();
-    let mut observed = Observed::default();
-    let mut failures = Vec::new();
+    let mut out = BTreeMap::new();
     for (task, name) in tasks.into_iter().zip(desired.hosts.keys()) {
-        let (name, state, failure) = task.await.unwrap_or_else(|e| {
+        let result = task.await.unwrap_or_else(|e| {
             let reason = format!("internal error: {e}");
-            (
-                name.clone(),
-                HostState::Unreachable {
-                    reason: reason.clone(),
-                },
-                Some((name.clone(), reason, None)),
-            )
+            Err(Lost {
+                short: reason.clone(),
+                failure: (name.clone(), reason, None),
+            })
         });
-        observed.hosts.insert(name, state);
-        failures.extend(failure);
+        out.insert(name.clone(), result);
     }
+    out
+}
+
+/// Observes the connected hosts. Hosts that failed to connect, or fail now, are unreachable;
+/// the ones that fail now are dropped from `engines`.
+pub async fn observe_connected(
+    desired: &Desired,
+    connected: BTreeMap<String, Result<Arc<Engine>, Lost>>,
+) -> (Observed, BTreeMap<String, Arc<Engine>>, Vec<HostFailure>) {
+    let project = desired.project.as_str();
+    let results =
+        futures_util::future::join_all(connected.into_iter().map(|(name, result)| async move {
+            let result = match result {
+                Err(lost) => Err(lost),
+                Ok(engine) => {
+                    let deadline = std::time::Duration::from_secs(60);
+                    match tokio::time::timeout(deadline, observe::observe_host(&engine, project))
+                        .await
+                        .unwrap_or(Err(EngineError::Timeout(deadline)))
+                    {
+                        Ok(containers) => Ok((engine, containers)),
+                        Err(e) => Err(lost(&name, &e)),
+                    }
+                }
+            };
+            (name, result)
+        }))
+        .await;
+    let mut observed = Observed::default();
+    let mut engines = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (name, result) in results {
+        match result {
+            Ok((engine, containers)) => {
+                observed
+                    .hosts
+                    .insert(name.clone(), HostState::Reachable { containers });
+                engines.insert(name, engine);
+            }
+            Err(lost) => {
+                observed
+                    .hosts
+                    .insert(name, HostState::Unreachable { reason: lost.short });
+                failures.push(lost.failure);
+            }
+        }
+    }
+    (observed, engines, failures)
+}
+
+/// Closes every connection cleanly.
+pub async fn close_all(engines: BTreeMap<String, Arc<Engine>>) {
+    futures_util::future::join_all(engines.into_values().map(|engine| async move {
+        if let Ok(engine) = Arc::try_unwrap(engine) {
+            engine.close().await;
+        }
+    }))
+    .await;
+}
+
+/// Observes every host in parallel (bounded), then disconnects.
+pub async fn observe_all(
+    desired: &Desired,
+    connect: &ConnectOptions,
+) -> (Observed, Vec<HostFailure>) {
+    let connected = connect_all(desired, connect).await;
+    let (observed, engines, failures) = observe_connected(desired, connected).await;
+    close_all(engines).await;
     (observed, failures)
 }
 

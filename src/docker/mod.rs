@@ -26,6 +26,9 @@ use tokio::sync::Mutex;
 
 use crate::ssh::{Session, SshError, SshOptions, Stream, Target};
 
+pub mod auth;
+pub mod create;
+
 /// Where an engine is.
 #[derive(Clone, Debug)]
 pub enum Endpoint {
@@ -184,8 +187,66 @@ impl tower_service::Service<Uri> for SshConnector {
     }
 }
 
-/// Seconds bollard waits for one API call.
-const REQUEST_TIMEOUT_SECS: u64 = 60;
+/// Registry credentials for one pull.
+#[derive(Clone, Debug, Default)]
+pub struct Credentials {
+    pub server: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub identity_token: Option<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum PullError {
+    /// The registry (through the engine) refused or failed: a problem with the image.
+    #[error("{0}")]
+    Registry(String),
+    /// The host or its engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// What one inspect of a container says about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    pub running: bool,
+    pub exited: bool,
+    pub exit_code: i64,
+    pub error: Option<String>,
+    pub restarts: i64,
+    /// `None` when the container has no health check.
+    pub health: Option<ProbeHealth>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProbeHealth {
+    Starting,
+    Healthy,
+    /// With the output of the last check.
+    Unhealthy(String),
+}
+
+/// The HTTP status of an error the engine answered with.
+fn status(e: &bollard::errors::Error) -> Option<u16> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// The engine's own message for an error it answered with.
+pub fn engine_message(e: &EngineError) -> Option<&str> {
+    match e {
+        EngineError::Api(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
+            Some(message)
+        }
+        _ => None,
+    }
+}
+
+/// Seconds bollard waits for one API call: a backstop only. Callers bound each call themselves
+/// (a graceful stop may legitimately take minutes).
+const REQUEST_TIMEOUT_SECS: u64 = 3600;
 
 impl Engine {
     /// Connects to the engine (for SSH: logs in; nothing is sent to Docker yet).
@@ -327,6 +388,227 @@ impl Engine {
             .list_containers(Some(options))
             .await
             .map_err(|e| self.down(e))
+    }
+
+    /// Whether the engine has the image (by reference) locally.
+    pub async fn has_image(&self, reference: &str) -> Result<bool, EngineError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(_) => Ok(true),
+            Err(e) if status(&e) == Some(404) => Ok(false),
+            Err(e) => Err(self.down(e)),
+        }
+    }
+
+    /// Pulls an image. `idle` bounds the time between two progress messages, so a registry or a
+    /// link that goes silent fails the pull instead of hanging it.
+    pub async fn pull(
+        &self,
+        reference: &str,
+        credentials: Option<Credentials>,
+        idle: Duration,
+    ) -> Result<(), PullError> {
+        use futures_util::StreamExt;
+        let (from_image, tag) = create::pull_parameters(reference);
+        let options = bollard::query_parameters::CreateImageOptionsBuilder::default()
+            .from_image(&from_image)
+            .tag(&tag)
+            .build();
+        let credentials = credentials.map(|c| bollard::auth::DockerCredentials {
+            username: c.username,
+            password: c.password,
+            identitytoken: c.identity_token,
+            serveraddress: Some(c.server),
+            ..Default::default()
+        });
+        let mut stream = self.docker.create_image(Some(options), None, credentials);
+        loop {
+            match tokio::time::timeout(idle, stream.next()).await {
+                Err(_) => return Err(PullError::Engine(EngineError::Timeout(idle))),
+                Ok(None) => return Ok(()),
+                Ok(Some(Ok(info))) => {
+                    if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                        return Err(PullError::Registry(detail));
+                    }
+                }
+                Ok(Some(Err(e))) => {
+                    return Err(match e {
+                        bollard::errors::Error::DockerStreamError { error } => {
+                            PullError::Registry(error)
+                        }
+                        bollard::errors::Error::DockerResponseServerError { message, .. } => {
+                            PullError::Registry(message)
+                        }
+                        e => PullError::Engine(self.down(e)),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Creates the network unless one of that name exists. Engines accept duplicate network
+    /// names, so the check comes first (concurrent fleet runs are serialised by the lock).
+    pub async fn ensure_network(
+        &self,
+        request: bollard::models::NetworkCreateRequest,
+    ) -> Result<(), EngineError> {
+        if self.network_exists(&request.name).await? {
+            return Ok(());
+        }
+        self.docker
+            .create_network(request)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.down(e))
+    }
+
+    pub async fn network_exists(&self, name: &str) -> Result<bool, EngineError> {
+        let filters = HashMap::from([("name".to_string(), vec![format!("^{name}$")])]);
+        let options = bollard::query_parameters::ListNetworksOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| self.down(e))?;
+        Ok(list.iter().any(|n| n.name.as_deref() == Some(name)))
+    }
+
+    /// Creates a volume, or returns the existing one of that name untouched (the engine does
+    /// this atomically, which is what the project lock relies on). Returns its labels.
+    pub async fn create_volume(
+        &self,
+        request: bollard::models::VolumeCreateRequest,
+    ) -> Result<HashMap<String, String>, EngineError> {
+        self.docker
+            .create_volume(request)
+            .await
+            .map(|v| v.labels)
+            .map_err(|e| self.down(e))
+    }
+
+    /// Labels of a volume, `None` when there is no such volume.
+    pub async fn volume_labels(
+        &self,
+        name: &str,
+    ) -> Result<Option<HashMap<String, String>>, EngineError> {
+        match self.docker.inspect_volume(name).await {
+            Ok(v) => Ok(Some(v.labels)),
+            Err(e) if status(&e) == Some(404) => Ok(None),
+            Err(e) => Err(self.down(e)),
+        }
+    }
+
+    /// Removes a volume; an absent one is fine.
+    pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+        match self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if status(&e) == Some(404) => Ok(()),
+            Err(e) => Err(self.down(e)),
+        }
+    }
+
+    /// Creates a container and returns its id.
+    pub async fn create_container(
+        &self,
+        name: &str,
+        body: bollard::models::ContainerCreateBody,
+    ) -> Result<String, EngineError> {
+        let options = bollard::query_parameters::CreateContainerOptionsBuilder::default()
+            .name(name)
+            .build();
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .map(|r| r.id)
+            .map_err(|e| self.down(e))
+    }
+
+    /// Starts a container; one already running is fine.
+    pub async fn start(&self, id: &str) -> Result<(), EngineError> {
+        match self
+            .docker
+            .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if status(&e) == Some(304) => Ok(()),
+            Err(e) => Err(self.down(e)),
+        }
+    }
+
+    /// Stops a container gracefully: its stop signal, then SIGKILL after `grace`. One already
+    /// stopped or gone is fine.
+    /// Without `grace`, the container's own stop timeout (its `stop_grace_period`) applies.
+    pub async fn stop(&self, id: &str, grace: Option<Duration>) -> Result<(), EngineError> {
+        let mut options = bollard::query_parameters::StopContainerOptionsBuilder::default();
+        if let Some(grace) = grace {
+            options = options.t(i32::try_from(grace.as_secs()).unwrap_or(i32::MAX));
+        }
+        let options = options.build();
+        match self.docker.stop_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if matches!(status(&e), Some(304 | 404)) => Ok(()),
+            Err(e) => Err(self.down(e)),
+        }
+    }
+
+    /// Removes a container (forcibly, after the caller stopped it); anonymous volumes are kept,
+    /// as fleet never removes a volume. One already gone is fine.
+    pub async fn remove(&self, id: &str) -> Result<(), EngineError> {
+        let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(false)
+            .build();
+        match self.docker.remove_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if status(&e) == Some(404) => Ok(()),
+            Err(e) => Err(self.down(e)),
+        }
+    }
+
+    /// The run state of a container, `None` when it does not exist.
+    pub async fn probe(&self, id: &str) -> Result<Option<Probe>, EngineError> {
+        use bollard::models::{ContainerStateStatusEnum as S, HealthStatusEnum as H};
+        let inspect = match self
+            .docker
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+        {
+            Ok(i) => i,
+            Err(e) if status(&e) == Some(404) => return Ok(None),
+            Err(e) => return Err(self.down(e)),
+        };
+        let state = inspect.state.unwrap_or_default();
+        let health = state.health.as_ref().and_then(|h| match h.status {
+            Some(H::HEALTHY) => Some(ProbeHealth::Healthy),
+            Some(H::UNHEALTHY) => Some(ProbeHealth::Unhealthy(
+                h.log
+                    .as_ref()
+                    .and_then(|l| l.last())
+                    .and_then(|r| r.output.clone())
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            )),
+            Some(H::STARTING) => Some(ProbeHealth::Starting),
+            _ => None,
+        });
+        Ok(Some(Probe {
+            running: matches!(state.status, Some(S::RUNNING)),
+            exited: matches!(state.status, Some(S::EXITED | S::DEAD)),
+            exit_code: state.exit_code.unwrap_or_default(),
+            error: state.error.filter(|e| !e.is_empty()),
+            restarts: inspect.restart_count.unwrap_or_default(),
+            health,
+        }))
     }
 
     /// The bollard client, for the few callers (tests, benchmarks) that need raw API access.

@@ -1,0 +1,392 @@
+//! `fleet apply`: lock, observe, plan (or check a saved plan), confirm, carry out, report.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::Args;
+
+use super::hosts::ConnectOptions;
+use super::plan::{close_all, connect_all, observe_connected};
+use super::progress::{Bars, Lines};
+use super::{ExitCode, Format, GlobalOptions, Printer};
+use crate::apply::lock::{self, Holder, LockError};
+use crate::apply::{self, Options, PullPolicy, Report, ServiceStatus, StepKind};
+use crate::docker::Engine;
+use crate::plan::{self, Plan};
+use crate::render;
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `fleet plan --out FILE`: applied only if the commit and the hosts are
+    /// still as they were when it was made
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectOptions,
+    /// Apply without asking (required when there is no terminal to ask on)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Stop at the first failure on any host, after the steps in progress
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// How long to wait for another run's lock on a host (e.g. 30s, 5m; 0 = fail at once)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+    /// When to pull images
+    #[arg(long, value_enum, default_value = "missing")]
+    pub pull: PullPolicy,
+}
+
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    crate::spec::decode::parse_duration(text)
+        .ok_or_else(|| format!("`{text}` is not a duration; write e.g. 30s, 5m or 1m30s"))
+}
+
+fn read_saved(path: &PathBuf) -> Result<Plan, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the plan file {}: {e}", path.display()))?;
+    let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}:{}:{}: not a plan saved by `fleet plan --out`: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    if plan.format_version != plan::FORMAT_VERSION {
+        return Err(format!(
+            "{}: plan format version {} is not supported (this fleet writes version {})",
+            path.display(),
+            plan.format_version,
+            plan::FORMAT_VERSION
+        ));
+    }
+    Ok(plan)
+}
+
+fn short(commit: Option<&str>) -> String {
+    commit
+        .map(|c| c[..c.len().min(12)].to_string())
+        .unwrap_or_else(|| "the working tree".into())
+}
+
+pub fn run(global: &GlobalOptions, args: &ApplyArgs, printer: &Printer) -> ExitCode {
+    let saved = match args.plan_file.as_ref().map(read_saved).transpose() {
+        Ok(saved) => saved,
+        Err(message) => {
+            printer.fail(&message, None);
+            return ExitCode::Failure;
+        }
+    };
+    let Some((desired, commit)) = super::load_desired_at(global, printer) else {
+        return ExitCode::Failure;
+    };
+    if let Some(saved) = &saved {
+        if saved.project != desired.project {
+            printer.fail(
+                &format!(
+                    "the plan is for project `{}`, but this repository holds `{}`",
+                    saved.project, desired.project
+                ),
+                None,
+            );
+            return ExitCode::Failure;
+        }
+        if saved.commit != commit {
+            printer.fail(
+                &format!(
+                    "plan is stale: it was made at {}, the repository is now at {}",
+                    short(saved.commit.as_deref()),
+                    short(commit.as_deref())
+                ),
+                Some("run `fleet plan --out FILE` again, review it, then `fleet apply FILE`"),
+            );
+            return ExitCode::Failure;
+        }
+    }
+    let Some(runtime) = super::runtime(printer) else {
+        return ExitCode::Failure;
+    };
+    runtime.block_on(run_async(global, args, printer, desired, commit, saved))
+}
+
+async fn run_async(
+    global: &GlobalOptions,
+    args: &ApplyArgs,
+    printer: &Printer,
+    desired: crate::spec::Desired,
+    commit: Option<String>,
+    saved: Option<Plan>,
+) -> ExitCode {
+    let connected = connect_all(&desired, &args.connect).await;
+    let reachable: BTreeMap<String, Arc<Engine>> = connected
+        .iter()
+        .filter_map(|(name, r)| r.as_ref().ok().map(|e| (name.clone(), Arc::clone(e))))
+        .collect();
+    let me = Holder::me("apply");
+    let waiting = |host: &str, holder: &Holder| {
+        printer.info(&format!(
+            "Waiting up to {:?} for the lock on {host}, held by {holder}",
+            args.lock_timeout
+        ));
+    };
+    if let Err(e) = lock::lock_all(
+        &reachable,
+        &desired.project,
+        &me,
+        args.lock_timeout,
+        &waiting,
+    )
+    .await
+    {
+        let hint = match &e {
+            LockError::Held { .. } => Some(
+                "wait for that run to finish; if it was killed, `fleet lock break` removes its lock"
+                    .to_string(),
+            ),
+            LockError::Engine { source, .. } => source.hint(),
+        };
+        printer.error(&e, hint.as_deref());
+        printer.info("Nothing was changed.");
+        drop(connected);
+        close_all(reachable).await;
+        return ExitCode::Failure;
+    }
+    let code = locked(global, args, printer, &desired, commit, saved, connected).await;
+    let hosts: Vec<&str> = reachable.keys().map(String::as_str).collect();
+    lock::release(&reachable, &hosts, &desired.project, &me).await;
+    close_all(reachable).await;
+    code
+}
+
+/// Everything done while holding the locks.
+async fn locked(
+    global: &GlobalOptions,
+    args: &ApplyArgs,
+    printer: &Printer,
+    desired: &crate::spec::Desired,
+    commit: Option<String>,
+    saved: Option<Plan>,
+    connected: BTreeMap<String, Result<Arc<Engine>, super::plan::Lost>>,
+) -> ExitCode {
+    let (observed, engines, failures) = observe_connected(desired, connected).await;
+    for (host, message, hint) in &failures {
+        printer.host_error(host, message, hint.as_deref());
+    }
+    let from_file = saved.is_some();
+    let plan = match saved {
+        Some(plan) => {
+            if plan.observed != observed.fingerprint() {
+                printer.fail(
+                    "plan is stale: the hosts changed since it was made (containers were \
+                     created, removed, stopped or started, or a host became (un)reachable)",
+                    Some("run `fleet plan --out FILE` again, review it, then `fleet apply FILE`"),
+                );
+                return ExitCode::Failure;
+            }
+            plan
+        }
+        None => match plan::plan(desired, &observed, commit.as_deref()) {
+            Ok(plan) => plan,
+            Err(errors) => {
+                for e in &errors {
+                    printer.error(
+                        e,
+                        Some("add hosts, relax placement constraints, or lower replicas"),
+                    );
+                }
+                return ExitCode::Failure;
+            }
+        },
+    };
+    let unsupported = apply::unsupported(&plan);
+    if !unsupported.is_empty() {
+        for message in &unsupported {
+            printer.fail(message, None);
+        }
+        printer.info("Nothing was changed.");
+        return ExitCode::Failure;
+    }
+    let json = global.format == Format::Json;
+    if plan.is_empty() {
+        if json {
+            let report = apply::apply(
+                desired,
+                &plan,
+                &engines,
+                &Options::default(),
+                &Lines::new(false),
+                &AtomicBool::new(false),
+            )
+            .await;
+            print_json(&report);
+        } else {
+            println!("{}", render::summary(&plan));
+        }
+        return if plan.unreachable.is_empty() {
+            ExitCode::Success
+        } else {
+            ExitCode::Failure
+        };
+    }
+    if !json && !from_file {
+        print!("{}", render::text(&plan, printer.stdout_color()));
+    }
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            printer.fail(
+                "no terminal to confirm on; nothing was changed",
+                Some("review the plan, then run again with --yes"),
+            );
+            return ExitCode::Failure;
+        }
+        if !confirm(&plan).await {
+            printer.info("Apply cancelled; nothing was changed.");
+            return ExitCode::Failure;
+        }
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let interrupt = {
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::SeqCst);
+                eprintln!(
+                    "Interrupted: finishing the steps in progress (interrupt again to abort)..."
+                );
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        })
+    };
+    let options = Options {
+        fail_fast: args.fail_fast,
+        pull: args.pull,
+        ..Options::default()
+    };
+    let use_bars = !json && std::io::stderr().is_terminal() && !printer.quiet;
+    let report = if use_bars {
+        let bars = Bars::new();
+        let report = apply::apply(desired, &plan, &engines, &options, &bars, &stop).await;
+        bars.finish();
+        report
+    } else {
+        let lines = Lines::new(!json);
+        apply::apply(desired, &plan, &engines, &options, &lines, &stop).await
+    };
+    interrupt.abort();
+
+    // Truth check: after a run that says it succeeded, the fleet must match the commit.
+    let mut left = None;
+    if report.success {
+        let (observed, _, _) = observe_connected(
+            desired,
+            engines
+                .iter()
+                .map(|(n, e)| (n.clone(), Ok(Arc::clone(e))))
+                .collect(),
+        )
+        .await;
+        if let Ok(after) = plan::plan(desired, &observed, commit.as_deref()) {
+            left = Some(after.actions().count());
+        }
+    }
+    if json {
+        print_json(&report);
+    } else {
+        print_summary(&report, left, printer);
+    }
+    match (report.success, left) {
+        (true, Some(0) | None) => ExitCode::Success,
+        _ => ExitCode::Failure,
+    }
+}
+
+async fn confirm(plan: &Plan) -> bool {
+    let question = format!(
+        "\nApply these changes to project `{}`? Only 'yes' will be accepted: ",
+        plan.project
+    );
+    tokio::task::spawn_blocking(move || {
+        let mut err = std::io::stderr();
+        let _ = write!(err, "{question}");
+        let _ = err.flush();
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn print_json(report: &Report) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, report);
+    let _ = writeln!(out);
+}
+
+fn print_summary(report: &Report, left: Option<usize>, printer: &Printer) {
+    let count = |kind: StepKind| {
+        report
+            .steps
+            .iter()
+            .filter(|s| s.kind == kind && s.ok)
+            .count()
+    };
+    let mut out = String::new();
+    for (name, service) in &report.services {
+        if service.status == ServiceStatus::Unchanged {
+            continue;
+        }
+        let status = format!("{:?}", service.status).to_lowercase();
+        let status = match service.status {
+            ServiceStatus::RolledBack => "ROLLED BACK".to_string(),
+            ServiceStatus::RollbackFailed => "ROLLBACK FAILED".to_string(),
+            ServiceStatus::Paused => "PAUSED".to_string(),
+            ServiceStatus::Failed => "FAILED".to_string(),
+            _ => status,
+        };
+        out.push_str(&format!("  service {name}: {status}"));
+        if let Some(detail) = &service.detail {
+            out.push_str(&format!(" ({detail})"));
+        }
+        out.push('\n');
+    }
+    for (name, host) in &report.hosts {
+        if let apply::HostReport::Failed { reason } = host {
+            out.push_str(&format!("  host {name}: FAILED ({reason})\n"));
+        }
+    }
+    let counts = format!(
+        "{} created, {} replaced, {} started, {} removed, {} rolled back in {:.1}s",
+        count(StepKind::Create),
+        count(StepKind::Replace),
+        count(StepKind::Start),
+        count(StepKind::Remove),
+        count(StepKind::Rollback),
+        report.seconds
+    );
+    let headline = if let Some(reason) = &report.aborted {
+        format!("Apply aborted before changing any container: {reason}")
+    } else if report.success {
+        match left {
+            Some(n) if n > 0 => format!(
+                "Apply finished ({counts}), but {n} change(s) remain: run `fleet plan` to see them."
+            ),
+            _ => format!("Apply complete: {counts}."),
+        }
+    } else {
+        format!("Apply FAILED: {counts}.")
+    };
+    if !printer.quiet || !report.success {
+        print!("\n{headline}\n{out}");
+    }
+}

@@ -1,0 +1,114 @@
+//! Progress of `fleet apply`: one bar per host on a terminal, timestamped lines otherwise.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::apply::Progress;
+
+/// Plain lines, prefixed with the time since the start: for CI logs and pipes.
+pub struct Lines {
+    start: Instant,
+    /// stdout for text output; stderr when stdout carries JSON.
+    to_stdout: bool,
+}
+
+impl Lines {
+    pub fn new(to_stdout: bool) -> Lines {
+        Lines {
+            start: Instant::now(),
+            to_stdout,
+        }
+    }
+
+    fn line(&self, text: &str) {
+        let line = format!("[{:>6.1}s] {text}", self.start.elapsed().as_secs_f64());
+        if self.to_stdout {
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
+        } else {
+            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        }
+    }
+}
+
+impl Progress for Lines {
+    fn phase(&self, text: &str) {
+        self.line(&format!("{text}..."));
+    }
+    fn host_steps(&self, _: &str, _: usize) {}
+    fn step_started(&self, host: &str, text: &str) {
+        self.line(&format!("{host}: {text}"));
+    }
+    fn step_done(&self, host: &str, text: &str, ok: bool) {
+        let mark = if ok { "ok" } else { "FAILED" };
+        self.line(&format!("{host}: {mark} {text}"));
+    }
+    fn note(&self, text: &str) {
+        self.line(text);
+    }
+}
+
+/// A bar per host (steps done of steps planned, current step), with every finished step
+/// printed above the bars so the log stays on screen.
+pub struct Bars {
+    multi: MultiProgress,
+    bars: Mutex<BTreeMap<String, ProgressBar>>,
+    style: ProgressStyle,
+}
+
+impl Bars {
+    pub fn new() -> Bars {
+        let style = ProgressStyle::with_template("{prefix:>12} [{bar:24}] {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            bars: Mutex::new(BTreeMap::new()),
+            style,
+        }
+    }
+
+    fn bar(&self, host: &str) -> ProgressBar {
+        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+        bars.entry(host.to_string())
+            .or_insert_with(|| {
+                let bar = self.multi.add(ProgressBar::new(0));
+                bar.set_style(self.style.clone());
+                bar.set_prefix(host.to_string());
+                bar
+            })
+            .clone()
+    }
+
+    pub fn finish(&self) {
+        for bar in self.bars.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            bar.finish();
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn phase(&self, text: &str) {
+        let _ = self.multi.println(format!("{text}..."));
+    }
+    fn host_steps(&self, host: &str, steps: usize) {
+        self.bar(host).set_length(steps as u64);
+    }
+    fn step_started(&self, host: &str, text: &str) {
+        self.bar(host).set_message(text.to_string());
+    }
+    fn step_done(&self, host: &str, text: &str, ok: bool) {
+        let bar = self.bar(host);
+        if bar.position() < bar.length().unwrap_or(0) {
+            bar.inc(1);
+        }
+        let mark = if ok { "ok" } else { "FAILED" };
+        let _ = self.multi.println(format!("{host}: {mark} {text}"));
+    }
+    fn note(&self, text: &str) {
+        let _ = self.multi.println(text);
+    }
+}
