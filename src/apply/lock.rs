@@ -19,6 +19,8 @@ pub const HOLDER: &str = "fleet.lock.holder";
 pub const SINCE: &str = "fleet.lock.since";
 pub const COMMAND: &str = "fleet.lock.command";
 pub const TOKEN: &str = "fleet.lock.token";
+pub const MACHINE: &str = "fleet.lock.machine";
+pub const PID: &str = "fleet.lock.pid";
 
 pub fn lock_name(project: &str) -> String {
     format!("fleet-lock-{project}")
@@ -35,6 +37,9 @@ pub struct Holder {
     pub command: String,
     /// Unique per run: tells our lock from anyone else's.
     pub token: String,
+    /// The machine and process holding it, to recognise a lock whose process is gone.
+    pub machine: String,
+    pub pid: Option<u32>,
 }
 
 impl Holder {
@@ -42,9 +47,7 @@ impl Holder {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
             .unwrap_or_else(|_| "unknown".into());
-        let machine = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "unknown".into());
+        let machine = this_machine();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -53,6 +56,8 @@ impl Holder {
             since: rfc3339(now.as_secs()),
             command: command.to_string(),
             token: format!("{}-{}-{}", machine, std::process::id(), now.as_nanos()),
+            machine,
+            pid: Some(std::process::id()),
         }
     }
 
@@ -62,6 +67,10 @@ impl Holder {
         labels.insert(SINCE.into(), self.since.clone());
         labels.insert(COMMAND.into(), self.command.clone());
         labels.insert(TOKEN.into(), self.token.clone());
+        labels.insert(MACHINE.into(), self.machine.clone());
+        if let Some(pid) = self.pid {
+            labels.insert(PID.into(), pid.to_string());
+        }
         labels
     }
 
@@ -72,8 +81,34 @@ impl Holder {
             since: get(SINCE),
             command: get(COMMAND),
             token: get(TOKEN),
+            machine: get(MACHINE),
+            pid: labels.get(PID).and_then(|p| p.parse().ok()),
         }
     }
+
+    /// Whether this lock was taken on this machine by a process that no longer runs: a run
+    /// killed here. Anything else (another machine, a live process) is never presumed dead.
+    pub fn is_orphaned_here(&self) -> bool {
+        let Some(pid) = self.pid else {
+            return false;
+        };
+        if self.machine != this_machine() || pid == std::process::id() {
+            return false;
+        }
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            // A zombie is as dead as a missing process.
+            Ok(stat) => stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        }
+    }
+}
+
+fn this_machine() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 impl std::fmt::Display for Holder {
@@ -131,13 +166,15 @@ pub async fn holder(engine: &Engine, project: &str) -> Result<Option<Holder>, En
 
 /// Takes the lock on every given host, in name order (so two runs never hold halves of the
 /// fleet waiting on each other). Waits up to `timeout` for each; `waiting` is told once per host
-/// it has to wait for. On failure, the locks already taken are released.
+/// it has to wait for, `broken` about each orphaned lock of a run killed on this machine, which
+/// is removed. On failure, the locks already taken are released.
 pub async fn lock_all(
     engines: &BTreeMap<String, Arc<Engine>>,
     project: &str,
     me: &Holder,
     timeout: Duration,
     waiting: &(dyn Fn(&str, &Holder) + Sync),
+    broken: &(dyn Fn(&str, &Holder) + Sync),
 ) -> Result<(), LockError> {
     let start = Instant::now();
     let mut taken: Vec<&str> = Vec::new();
@@ -148,6 +185,16 @@ pub async fn lock_all(
                 Ok(None) => {
                     taken.push(host);
                     break;
+                }
+                Ok(Some(holder)) if holder.is_orphaned_here() => {
+                    broken(host, &holder);
+                    if let Err(source) = break_lock(engine, project).await {
+                        release(engines, &taken, project, me).await;
+                        return Err(LockError::Engine {
+                            host: host.clone(),
+                            source,
+                        });
+                    }
                 }
                 Ok(Some(holder)) => {
                     if start.elapsed() >= timeout {
@@ -185,20 +232,17 @@ pub async fn release(
     project: &str,
     me: &Holder,
 ) {
-    let tasks = hosts
-        .iter()
-        .filter_map(|h| engines.get(*h))
-        .map(|engine| async move {
+    let tasks = hosts.iter().filter_map(|h| engines.get(*h)).map(|engine| {
+        // A host that went silent keeps its lock; it is broken as orphaned by the next run
+        // from this machine, or with `fleet lock break`.
+        tokio::time::timeout(Duration::from_secs(5), async move {
             if let Ok(Some(holder)) = holder(engine, project).await
                 && holder.token == me.token
             {
-                let _ = tokio::time::timeout(
-                    Duration::from_secs(10),
-                    engine.remove_volume(&lock_name(project)),
-                )
-                .await;
+                let _ = engine.remove_volume(&lock_name(project)).await;
             }
-        });
+        })
+    });
     futures_util::future::join_all(tasks).await;
 }
 
@@ -247,5 +291,28 @@ mod tests {
         assert_eq!(labels[labels::PROJECT], "shop");
         assert_eq!(Holder::from_labels(&labels), me);
         assert!(me.who.contains(&std::process::id().to_string()));
+    }
+
+    #[test]
+    fn only_a_dead_process_on_this_machine_orphans_a_lock() {
+        let me = Holder::me("apply");
+        assert!(!me.is_orphaned_here(), "our own lock");
+        let parent = Holder {
+            pid: Some(std::os::unix::process::parent_id()),
+            ..me.clone()
+        };
+        assert!(!parent.is_orphaned_here(), "a live process");
+        let dead = Holder {
+            pid: Some(u32::MAX - 1),
+            ..me.clone()
+        };
+        assert!(dead.is_orphaned_here());
+        let elsewhere = Holder {
+            machine: "some-other-machine".into(),
+            ..dead.clone()
+        };
+        assert!(!elsewhere.is_orphaned_here());
+        let unknown = Holder { pid: None, ..dead };
+        assert!(!unknown.is_orphaned_here());
     }
 }

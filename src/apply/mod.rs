@@ -176,6 +176,9 @@ pub fn unsupported(plan: &Plan) -> Vec<String> {
     out.into_iter().collect()
 }
 
+/// The engine's stop timeout for a container that sets none.
+const DOCKER_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
 struct Run<'a> {
     desired: &'a Desired,
     plan: &'a Plan,
@@ -713,9 +716,21 @@ impl Run<'_> {
     /// Stops a container gracefully (its own stop timeout applies).
     async fn halt(&self, host: &str, id: &str) -> Result<(), OpError> {
         let engine = self.engine(host)?;
-        // The stop itself is bounded by the container's grace period; allow that plus margin.
-        self.call(host, Duration::from_secs(600), engine.stop(id, None))
-            .await
+        // The engine takes up to the container's grace period; allow that plus the usual bound.
+        let grace = self
+            .desired
+            .services
+            .values()
+            .filter_map(|s| s.stop_grace_period)
+            .max()
+            .unwrap_or_default()
+            .max(DOCKER_STOP_TIMEOUT);
+        self.call(
+            host,
+            grace + self.options.call_timeout,
+            engine.stop(id, None),
+        )
+        .await
     }
 
     /// Stops and removes a container.

@@ -39,6 +39,10 @@ pub struct ApplyArgs {
     /// When to pull images
     #[arg(long, value_enum, default_value = "missing")]
     pub pull: PullPolicy,
+    /// Bound on each Docker API call; a host that does not answer within it is marked failed
+    /// (pulls and graceful stops have their own, longer bounds)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub call_timeout: Duration,
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -137,12 +141,18 @@ async fn run_async(
             args.lock_timeout
         ));
     };
+    let broken = |host: &str, holder: &Holder| {
+        printer.info(&format!(
+            "Breaking the lock on {host} left by {holder}: that process is gone"
+        ));
+    };
     if let Err(e) = lock::lock_all(
         &reachable,
         &desired.project,
         &me,
         args.lock_timeout,
         &waiting,
+        &broken,
     )
     .await
     {
@@ -271,6 +281,7 @@ async fn locked(
     let options = Options {
         fail_fast: args.fail_fast,
         pull: args.pull,
+        call_timeout: args.call_timeout,
         ..Options::default()
     };
     let use_bars = !json && std::io::stderr().is_terminal() && !printer.quiet;

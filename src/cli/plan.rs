@@ -132,7 +132,8 @@ pub async fn observe_connected(
 pub async fn close_all(engines: BTreeMap<String, Arc<Engine>>) {
     futures_util::future::join_all(engines.into_values().map(|engine| async move {
         if let Ok(engine) = Arc::try_unwrap(engine) {
-            engine.close().await;
+            // A host that went silent must not hold up the exit.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), engine.close()).await;
         }
     }))
     .await;
