@@ -215,7 +215,10 @@ ensure_net_guard() {
   [ -f "$STATE/ip_forward.orig" ] || cat /proc/sys/net/ipv4/ip_forward >"$STATE/ip_forward.orig"
   sysctl -qw net.ipv4.ip_forward=1
   local rule
-  for rule in "-i fh+ ! -d $NET.0.0/16 -j DROP" "-o fh+ ! -s $NET.0.0/16 -j DROP"; do
+  # The ACCEPT keeps host-to-host traffic flowing when a dockerd in the root namespace (for
+  # example the one scripts/demo starts) sets the FORWARD policy to DROP.
+  for rule in "-i fh+ ! -d $NET.0.0/16 -j DROP" "-o fh+ ! -s $NET.0.0/16 -j DROP" \
+    "-i fh+ -o fh+ -s $NET.0.0/16 -d $NET.0.0/16 -j ACCEPT"; do
     # shellcheck disable=SC2086 # the rule is a word list on purpose
     iptables -C FORWARD $rule 2>/dev/null || iptables -I FORWARD $rule
   done
@@ -223,7 +226,8 @@ ensure_net_guard() {
 
 remove_net_guard() {
   local rule
-  for rule in "-i fh+ ! -d $NET.0.0/16 -j DROP" "-o fh+ ! -s $NET.0.0/16 -j DROP"; do
+  for rule in "-i fh+ ! -d $NET.0.0/16 -j DROP" "-o fh+ ! -s $NET.0.0/16 -j DROP" \
+    "-i fh+ -o fh+ -s $NET.0.0/16 -d $NET.0.0/16 -j ACCEPT"; do
     # shellcheck disable=SC2086
     while iptables -C FORWARD $rule 2>/dev/null; do iptables -D FORWARD $rule; done
   done
