@@ -825,3 +825,30 @@ fn a_saved_plan_is_applied_only_while_it_is_current() {
         out.stderr
     );
 }
+
+#[test]
+fn a_fixed_host_port_is_replaced_stop_first_even_when_start_first_is_asked() {
+    let testbed = Testbed::get();
+    let project = unique_project("fixedport");
+    let hosts = [2];
+    let _cleanup = Cleanup {
+        testbed: &testbed,
+        hosts: hosts.to_vec(),
+        project: project.clone(),
+    };
+    let repo = Repo::new();
+    let state = |image: &str| {
+        format!(
+            "project: {project}\n{}services:\n  web:\n    image: {image}\n    ports: ['18080:8080']\n    deploy:\n      update_config: {{ order: start-first, failure_action: rollback, monitor: 1s }}\n",
+            testbed.hosts_yaml(&hosts)
+        )
+    };
+    repo.commit(&state("fleet-demo:1"));
+    assert_ok(&apply(&testbed, &repo), "deploy");
+    repo.commit(&state("fleet-demo:2"));
+    let out = apply(&testbed, &repo);
+    assert_ok(&out, "update with a fixed port");
+    let seen = containers(&testbed, &hosts, &project);
+    assert_eq!(seen.len(), 1);
+    assert_eq!(answer(&testbed, &seen[0]), "demo 2");
+}

@@ -436,7 +436,8 @@ impl Run<'_> {
             }
         }
         if !images.is_empty() {
-            self.progress.phase("Pulling images");
+            self.progress
+                .phase("Preparing hosts (images, networks, volumes)");
         }
         let config = DockerConfig::load();
         let pulls = images.iter().map(|(host, images)| {
@@ -959,7 +960,9 @@ impl Run<'_> {
         // A dead replica of the same spec has the same name: it must go first, and there is
         // nothing to roll back to.
         let same_name = c.container.as_ref().is_some_and(|old| old.name == new.name);
-        let stop_first = update.order == UpdateOrder::StopFirst || same_name;
+        // A fixed host port cannot be held by the old and the new replica at once on one host.
+        let fixed_port = new.spec.ports.iter().any(|p| p.published.is_some());
+        let stop_first = update.order == UpdateOrder::StopFirst || same_name || fixed_port;
         let result = async {
             if let (true, Some(old)) = (stop_first, &c.container) {
                 if same_name {
