@@ -463,3 +463,21 @@ fn bad_expose_hostname_and_tmpfs_are_reported() {
         ]
     );
 }
+
+#[test]
+fn extension_fields_under_services_and_hosts_are_neither_services_nor_hosts() {
+    let yaml = "project: shop
+hosts:
+  x-defaults: &host { labels: { zone: a } }
+  a1: { <<: *host, address: ssh://a1 }
+services:
+  x-base: &base { image: demo:1 }
+  web: { <<: *base }
+";
+    let loaded = load(&MemoryFiles::new([("fleet.yaml", yaml)]));
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let desired = loaded.desired.unwrap();
+    assert_eq!(desired.hosts.keys().collect::<Vec<_>>(), ["a1"]);
+    assert_eq!(desired.services.keys().collect::<Vec<_>>(), ["web"]);
+    assert_eq!(desired.hosts["a1"].labels["zone"], "a");
+}

@@ -104,7 +104,7 @@ impl Printer {
         if let Some(hint) = &d.hint {
             line.push_str(&format!("\n  {} {hint}", self.paint(HINT, "hint:")));
         }
-        let _ = writeln!(std::io::stderr(), "{line}");
+        let _ = writeln!(std::io::stderr(), "{}", printable(&line));
     }
 
     /// A failure tied to one host: `error: host `name`: message`, then its hint.
@@ -113,7 +113,7 @@ impl Printer {
         if let Some(hint) = hint {
             out.push_str(&format!("\n{} {hint}", self.paint(HINT, "hint:")));
         }
-        let _ = writeln!(std::io::stderr(), "{out}");
+        let _ = writeln!(std::io::stderr(), "{}", printable(&out));
     }
 
     /// `error: message`, then the hint.
@@ -122,7 +122,7 @@ impl Printer {
         if let Some(hint) = hint {
             out.push_str(&format!("\n{} {hint}", self.paint(HINT, "hint:")));
         }
-        let _ = writeln!(std::io::stderr(), "{out}");
+        let _ = writeln!(std::io::stderr(), "{}", printable(&out));
     }
 
     /// `error: …`, each cause on a `Caused by:` line, then the hint.
@@ -136,6 +136,53 @@ impl Printer {
         if let Some(hint) = hint {
             out.push_str(&format!("\n{} {hint}", self.paint(HINT, "hint:")));
         }
-        let _ = writeln!(std::io::stderr(), "{out}");
+        let _ = writeln!(std::io::stderr(), "{}", printable(&out));
+    }
+}
+
+/// Text from files and hosts may carry terminal control sequences: show them escaped, never
+/// let them act on the terminal. Our own colour codes and line breaks stay.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            // anstyle's own SGR sequences: ESC [ digits/; m
+            '\x1b' if chars.peek() == Some(&'[') => {
+                let rest: String = chars.clone().take(16).collect();
+                let sgr = rest[1..].find('m').is_some_and(|end| {
+                    rest[1..1 + end]
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || c == ';')
+                });
+                if sgr {
+                    out.push(c);
+                } else {
+                    out.push_str("\\u{1b}");
+                }
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_shown_escaped_but_colours_survive() {
+        assert_eq!(printable("a\x1b]0;title\x07b"), "a\\u{1b}]0;title\\u{7}b");
+        assert_eq!(
+            printable("x\x1b[2Jy"),
+            "x\x1b[2Jy".replace("\x1b[2J", "\\u{1b}[2J")
+        );
+        assert_eq!(
+            printable("\x1b[31mred\x1b[0m\nnext"),
+            "\x1b[31mred\x1b[0m\nnext"
+        );
     }
 }

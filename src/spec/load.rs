@@ -284,6 +284,10 @@ fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
     }
     let mut seen_addresses: BTreeMap<String, (String, Pos)> = BTreeMap::new();
     for (name, key, value) in entries {
+        // Extension fields (YAML anchors' usual home) are not hosts, as in Compose.
+        if name.starts_with("x-") {
+            continue;
+        }
         let field = join("hosts", name);
         if !valid_name(name) {
             cx.error(
@@ -610,6 +614,10 @@ fn decode_services(cx: &mut Cx, files: &dyn Files, dir: &RepoPath, node: &Node, 
         return;
     };
     for (name, key, value) in entries {
+        // Extension fields (YAML anchors' usual home) are not services, as in Compose.
+        if name.starts_with("x-") {
+            continue;
+        }
         let field = join("services", name);
         if !valid_name(name) {
             cx.error(
