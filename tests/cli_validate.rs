@@ -101,7 +101,7 @@ fn validate_reports_the_whole_problem_and_exits_1() {
     let (tmp, _, second) = two_commit_repo();
     let out = fleet(tmp.path(), &["validate"], &[]);
     assert_eq!(out.code, 1);
-    assert_eq!(out.stdout, "");
+    assert_eq!(out.stdout, "Invalid: 2 error(s), 1 warning(s).\n");
     let expected = format!(
         "Reading commit {} \"Pin web to zone c\" (HEAD)
 fleet.yaml:8:25: error: services.web.deploy.replicas: no host satisfies the placement constraints of `web`; expected constraints that at least one host satisfies
@@ -109,7 +109,6 @@ fleet.yaml:8:25: error: services.web.deploy.replicas: no host satisfies the plac
 fleet.yaml:8:55: warning: services.web.deploy.placement.constraints[0]: no host has the label `zone` with value `c` (hosts have: a, b)
 fleet.yaml:9:5: error: services.web.helthcheck: unknown key `helthcheck`; expected one of image, command, entrypoint, environment, env_file, ports, volumes, networks, labels, healthcheck, restart, user, working_dir, stop_grace_period, stop_signal, init, read_only, cap_add, cap_drop, extra_hosts, expose, hostname, logging, tmpfs, depends_on, deploy
   hint: did you mean `healthcheck`?
-Invalid: 2 error(s), 1 warning(s).
 ",
         &second[..7]
     );
@@ -339,4 +338,18 @@ fn schema_is_json_and_names_the_top_level_keys() {
     let schema: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(schema["required"][0], "project");
     assert!(schema["properties"]["services"].is_object());
+}
+
+#[test]
+fn a_source_error_in_json_mode_still_answers_on_stdout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = fleet(
+        tmp.path(),
+        &["--format", "json", "validate", "--ref", "no-such-branch"],
+        &[],
+    );
+    assert_eq!(out.code, 1);
+    let value: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
+    assert_eq!(value["valid"], false);
+    assert!(value["error"].as_str().unwrap().len() > 5, "{value}");
 }

@@ -31,6 +31,17 @@ pub fn open_source(global: &GlobalOptions, printer: &Printer) -> Option<source::
         Ok(s) => s,
         Err(e) => {
             printer.error(&e, e.hint().as_deref());
+            if global.format == Format::Json {
+                // Machines reading stdout get an answer too, not silence.
+                let error = serde_json::json!({
+                    "valid": false,
+                    "error": super::hosts::full_message(&e),
+                    "hint": e.hint(),
+                });
+                let mut out = std::io::stdout().lock();
+                let _ = serde_json::to_writer_pretty(&mut out, &error);
+                let _ = writeln!(out);
+            }
             return None;
         }
     };
@@ -89,10 +100,13 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
             match &loaded.desired {
                 Some(desired) => {
                     for (name, service) in &desired.services {
-                        printer.detail(&format!(
-                            "service {name}: {} ({:?}, {} replica(s))",
-                            service.image, service.deploy.mode, service.deploy.replicas
-                        ));
+                        let replicas = match service.deploy.mode {
+                            spec::model::Mode::Global => "one replica per eligible host".into(),
+                            spec::model::Mode::Replicated => {
+                                format!("{} replica(s)", service.deploy.replicas)
+                            }
+                        };
+                        printer.detail(&format!("service {name}: {} ({replicas})", service.image));
                     }
                     let warn = if warnings > 0 {
                         format!(" with {} warning(s)", warnings)
@@ -104,17 +118,22 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
                         desired.project,
                         desired.hosts.len(),
                         desired.services.len(),
-                        snapshot.revision.short_id().unwrap_or("the working tree"),
+                        match snapshot.revision.kind {
+                            source::RevisionKind::Commit =>
+                                snapshot.revision.short_id().unwrap_or("the working tree"),
+                            source::RevisionKind::Worktree => "the working tree",
+                        },
                     );
                 }
-                None => printer.info(&format!(
+                // The verdict goes to stdout, like "Valid".
+                None => println!(
                     "Invalid: {errors} error(s){}.",
                     if warnings > 0 {
                         format!(", {warnings} warning(s)")
                     } else {
                         String::new()
                     }
-                )),
+                ),
             }
         }
     }
