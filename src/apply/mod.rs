@@ -54,7 +54,7 @@ impl Default for Options {
             fail_fast: false,
             pull: PullPolicy::Missing,
             call_timeout: Duration::from_secs(30),
-            poll: Duration::from_millis(100),
+            poll: Duration::from_millis(50),
         }
     }
 }
@@ -365,7 +365,7 @@ impl Run<'_> {
             _ => String::new(),
         };
         let line = format!(
-            "{} {}{}{}: {} ({:.1}s)",
+            "{} {}{}{}: {} ({:.2}s)",
             format!("{:?}", record.kind).to_lowercase(),
             text,
             if text.is_empty() { "" } else { " " },
@@ -628,8 +628,8 @@ impl Run<'_> {
 
     // ------------------------------------------------------------------------- replica steps
 
-    /// Creates and starts a replica; returns its id.
-    async fn launch(
+    /// Creates a replica (not started); returns its id.
+    async fn create_replica(
         &self,
         host: &str,
         service: &str,
@@ -648,24 +648,41 @@ impl Run<'_> {
                 commit: self.plan.commit.as_deref(),
             },
         );
+        self.call(
+            host,
+            self.options.call_timeout,
+            engine.create_container(&new.name, body),
+        )
+        .await
+    }
+
+    /// Starts a created replica. On failure it is removed: a created, never started replica
+    /// would be kept by the next plan as merely "stopped".
+    async fn start_replica(&self, host: &str, id: &str) -> Result<(), OpError> {
+        let engine = self.engine(host)?;
         let t = self.options.call_timeout;
-        let id = self
-            .call(host, t, engine.create_container(&new.name, body))
-            .await?;
-        if let Err(e) = self.call(host, t, engine.start(&id)).await {
-            // Leave nothing half-made behind: a created, never started replica would be kept by
-            // the next plan as merely "stopped".
-            let _ = self.call(host, t, engine.remove(&id)).await;
+        if let Err(e) = self.call(host, t, engine.start(id)).await {
+            let _ = self.call(host, t, engine.remove(id)).await;
             return Err(e);
         }
-        Ok(id)
+        Ok(())
     }
 
     /// Waits until the replica is good: running and, if it has a health check, healthy, within
-    /// `monitor`. Without a health check it must stay running for the whole window.
-    async fn wait_good(&self, host: &str, id: &str, monitor: Duration) -> Result<String, OpError> {
+    /// `monitor`. Without a health check it must stay running for the whole window. The engine
+    /// runs the first health check one `interval` after the start, so the window for a health
+    /// check is `monitor` plus that interval (the engine's 30 s when not known); otherwise a
+    /// monitor shorter than the interval could never pass.
+    async fn wait_good(
+        &self,
+        host: &str,
+        id: &str,
+        monitor: Duration,
+        health_interval: Option<Duration>,
+    ) -> Result<String, OpError> {
         let engine = self.engine(host)?;
         let start = Instant::now();
+        let health_window = monitor + health_interval.unwrap_or(Duration::from_secs(30));
         loop {
             let probe = self
                 .call(host, self.options.call_timeout, engine.probe(id))
@@ -683,7 +700,7 @@ impl Run<'_> {
             match &probe.health {
                 Some(ProbeHealth::Healthy) if probe.running => {
                     return Ok(format!(
-                        "healthy after {:.1}s",
+                        "healthy after {:.2}s",
                         start.elapsed().as_secs_f64()
                     ));
                 }
@@ -696,14 +713,20 @@ impl Run<'_> {
                 }
                 _ => {}
             }
-            if start.elapsed() >= monitor {
+            let window = if probe.health.is_some() {
+                health_window
+            } else {
+                monitor
+            };
+            if start.elapsed() >= window {
                 return match probe.health {
                     None if probe.running => {
                         Ok(format!("running for {:.1}s", start.elapsed().as_secs_f64()))
                     }
                     Some(_) => Err(OpError::Replica(format!(
-                        "not healthy within the monitor window ({monitor:?}); raise \
-                         deploy.update_config.monitor or shorten the health check interval"
+                        "not healthy within the monitor window plus one health check interval \
+                         ({window:?}); raise deploy.update_config.monitor or shorten the health \
+                         check interval"
                     ))),
                     None => Err(OpError::Replica(format!(
                         "not running after the monitor window ({monitor:?})"
@@ -781,7 +804,10 @@ impl Run<'_> {
                     .call(&c.host, self.options.call_timeout, engine.start(&id))
                     .await
                 {
-                    Ok(()) => self.wait_good(&c.host, &id, update.monitor).await,
+                    Ok(()) => {
+                        self.wait_good(&c.host, &id, update.monitor, health_interval(service))
+                            .await
+                    }
                     Err(e) => Err(e),
                 },
             };
@@ -963,18 +989,44 @@ impl Run<'_> {
         // A fixed host port cannot be held by the old and the new replica at once on one host.
         let fixed_port = new.spec.ports.iter().any(|p| p.published.is_some());
         let stop_first = update.order == UpdateOrder::StopFirst || same_name || fixed_port;
+        let interval = health_interval(&new.spec);
         let result = async {
-            if let (true, Some(old)) = (stop_first, &c.container) {
-                if same_name {
+            let id = match (stop_first, &c.container) {
+                (true, Some(old)) if same_name => {
                     self.discard(&c.host, &old.id).await?;
                     touched.old = None;
-                } else {
-                    self.halt(&c.host, &old.id).await?;
+                    self.create_replica(&c.host, &service, slot, new).await?
                 }
-            }
-            let id = self.launch(&c.host, &service, slot, new).await?;
+                (true, Some(old)) => {
+                    // The engine creates the new replica while the old one stops.
+                    let (halted, created) = futures_util::future::join(
+                        self.halt(&c.host, &old.id),
+                        self.create_replica(&c.host, &service, slot, new),
+                    )
+                    .await;
+                    match (halted, created) {
+                        (Ok(()), Ok(id)) => id,
+                        (Err(e), Ok(id)) => {
+                            if let Ok(engine) = self.engine(&c.host) {
+                                let t = self.options.call_timeout;
+                                let _ = self.call(&c.host, t, engine.remove(&id)).await;
+                            }
+                            return Err(e);
+                        }
+                        (Err(e), Err(_)) | (Ok(()), Err(e)) => return Err(e),
+                    }
+                }
+                _ => self.create_replica(&c.host, &service, slot, new).await?,
+            };
             touched.new = Some(id.clone());
-            let detail = self.wait_good(&c.host, &id, update.monitor).await?;
+            self.start_replica(&c.host, &id).await?;
+            // Stopping, creating and starting is the engine's work; say how long it took so
+            // that fleet's own share of a batch can be told apart.
+            let engine_time = started.elapsed();
+            let detail = self
+                .wait_good(&c.host, &id, update.monitor, interval)
+                .await?;
+            let detail = format!("{detail}, engine {:.2}s", engine_time.as_secs_f64());
             if let (false, Some(old)) = (stop_first, &c.container) {
                 self.halt(&c.host, &old.id).await?;
             }
@@ -1046,6 +1098,8 @@ impl Run<'_> {
         touched: Vec<Touched>,
         config: &UpdateConfig,
     ) -> Result<(), String> {
+        // The previous spec's interval is not at hand; the current one is the best guess.
+        let interval = self.desired.services.get(service).and_then(health_interval);
         // Nothing can be done on a host that failed; its slots converge on the next run.
         let (touched, lost): (Vec<Touched>, Vec<Touched>) =
             touched.into_iter().partition(|t| self.host_ok(&t.host));
@@ -1071,7 +1125,8 @@ impl Run<'_> {
                             let engine = self.engine(&t.host)?;
                             self.call(&t.host, self.options.call_timeout, engine.start(&old.id))
                                 .await?;
-                            self.wait_good(&t.host, &old.id, config.monitor).await?
+                            self.wait_good(&t.host, &old.id, config.monitor, interval)
+                                .await?
                         }
                         None => "new slot removed".to_string(),
                     };
@@ -1152,6 +1207,11 @@ impl Run<'_> {
         });
         join_all(orphans.map(|c| self.remove_one(c))).await;
     }
+}
+
+/// The health check interval of a service's replicas, when fleet.yaml sets one.
+fn health_interval(service: &crate::spec::model::Service) -> Option<Duration> {
+    service.healthcheck.as_ref().and_then(|h| h.interval)
 }
 
 fn too_many(failures: usize, total: usize, ratio: f64) -> bool {
