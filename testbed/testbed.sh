@@ -59,7 +59,7 @@ owned() {
   local pid=$1 comm=$2 dir=$3
   is_live "$pid" || return 1
   [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$dir/"
+  tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$dir/"
 }
 # Is $1 a live process? A zombie is not (this machine's PID 1 reaps orphans only now and then,
 # and a zombie still has /proc/PID/comm and answers kill -0).
