@@ -827,38 +827,18 @@ impl Run<'_> {
         let mut touched: Vec<Touched> = Vec::new();
         let mut failure: Option<String> = None;
 
-        // Scale up (and moves): new slots, all at once; they add capacity and are checked
-        // like one batch.
+        // Scale up (and moves) first: new slots, all at once, checked like one batch (they only
+        // add capacity). Then the rolling update, batch by batch.
         let creates: Vec<&Change> = of(Action::Create).collect();
-        if !creates.is_empty() && !self.stopped() {
-            let results = join_all(creates.iter().map(|c| self.replace_one(c, update))).await;
-            for (t, result) in results {
-                match result {
-                    Ok(()) => touched.push(t),
-                    Err(OpError::Host(_)) => {
-                        host_trouble = true;
-                        touched.push(t);
-                    }
-                    Err(OpError::Replica(e)) => {
-                        failures += 1;
-                        touched.push(t);
-                        if update.failure_action != FailureAction::Continue
-                            && too_many(failures, total, update.max_failure_ratio)
-                        {
-                            failure = Some(e);
-                        }
-                    }
-                }
-            }
-        }
-
-        // Rolling update, batch by batch.
         let replaces: Vec<&Change> = of(Action::Replace).collect();
-        let batch = match update.parallelism {
+        let size = match update.parallelism {
             0 => replaces.len().max(1),
             n => n as usize,
         };
-        for (i, chunk) in replaces.chunks(batch).enumerate() {
+        let batches = std::iter::once(creates.as_slice())
+            .filter(|b| !b.is_empty())
+            .chain(replaces.chunks(size));
+        for (i, chunk) in batches.enumerate() {
             if failure.is_some() || self.stopped() {
                 break;
             }
@@ -867,15 +847,12 @@ impl Run<'_> {
             }
             let results = join_all(chunk.iter().map(|c| self.replace_one(c, update))).await;
             for (t, result) in results {
+                touched.push(t);
                 match result {
-                    Ok(()) => touched.push(t),
-                    Err(OpError::Host(_)) => {
-                        host_trouble = true;
-                        touched.push(t);
-                    }
+                    Ok(()) => {}
+                    Err(OpError::Host(_)) => host_trouble = true,
                     Err(OpError::Replica(e)) => {
                         failures += 1;
-                        touched.push(t);
                         if update.failure_action != FailureAction::Continue
                             && too_many(failures, total, update.max_failure_ratio)
                         {
