@@ -197,6 +197,17 @@ struct Cleanup<'a> {
     project: String,
 }
 
+impl<'a> Cleanup<'a> {
+    /// Guards a project on the given hosts: whatever the test leaves there goes at the end.
+    fn of(testbed: &'a Testbed, hosts: &[usize], project: &str) -> Cleanup<'a> {
+        Cleanup {
+            testbed,
+            hosts: hosts.to_vec(),
+            project: project.to_string(),
+        }
+    }
+}
+
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         for &host in &self.hosts {
@@ -270,11 +281,7 @@ fn deploy_then_scale_up_and_down_keeps_placement_and_spares_unmanaged_containers
     let testbed = Testbed::get();
     let project = unique_project("scale");
     let hosts = [1, 2, 3];
-    let _cleanup = Cleanup {
-        testbed: &testbed,
-        hosts: hosts.to_vec(),
-        project: project.clone(),
-    };
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
     let bystander = Unmanaged::start(&testbed, 1);
     let repo = Repo::new();
     let state = |replicas: u32| {
@@ -350,11 +357,7 @@ fn rolling_update(order: &str, parallelism: usize) -> (usize, usize) {
     let testbed = Testbed::get();
     let project = unique_project(&format!("roll-{order}"));
     let hosts = [1, 2, 3];
-    let _cleanup = Cleanup {
-        testbed: &testbed,
-        hosts: hosts.to_vec(),
-        project: project.clone(),
-    };
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
     let bystander = Unmanaged::start(&testbed, 2);
     let repo = Repo::new();
     let update = format!("parallelism: {parallelism}, order: {order}, monitor: 5s");
@@ -415,11 +418,7 @@ fn a_failing_health_check_rolls_back_and_the_old_version_keeps_serving() {
     let testbed = Testbed::get();
     let project = unique_project("rollback");
     let hosts = [1, 2, 3];
-    let _cleanup = Cleanup {
-        testbed: &testbed,
-        hosts: hosts.to_vec(),
-        project: project.clone(),
-    };
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
     let repo = Repo::new();
     let good = format!(
         "project: {project}\n{}{}",
@@ -465,11 +464,7 @@ fn a_failed_pull_aborts_before_anything_changes() {
     let testbed = Testbed::get();
     let project = unique_project("pull");
     let hosts = [1, 2];
-    let _cleanup = Cleanup {
-        testbed: &testbed,
-        hosts: hosts.to_vec(),
-        project: project.clone(),
-    };
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
     let repo = Repo::new();
     let state = |image: &str, replicas: u32| {
         format!(
@@ -515,11 +510,7 @@ fn a_held_lock_makes_apply_wait_then_fail_and_can_be_broken() {
     let testbed = Testbed::get();
     let project = unique_project("lock");
     let hosts = [3];
-    let _cleanup = Cleanup {
-        testbed: &testbed,
-        hosts: hosts.to_vec(),
-        project: project.clone(),
-    };
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
     let repo = Repo::new();
     repo.commit(&format!(
         "project: {project}\n{}services:\n  web: {{ image: fleet-demo:1 }}\n",
@@ -597,11 +588,7 @@ fn two_concurrent_applies_take_turns() {
     let testbed = Testbed::get();
     let project = unique_project("turns");
     let hosts = [1, 2];
-    let _cleanup = Cleanup {
-        testbed: &testbed,
-        hosts: hosts.to_vec(),
-        project: project.clone(),
-    };
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
     let repo = Repo::new();
     repo.commit(&format!(
         "project: {project}\n{}{}",
@@ -630,11 +617,7 @@ fn an_apply_killed_at_any_point_converges_on_the_next_run() {
     let testbed = Testbed::get();
     let project = unique_project("killed");
     let hosts = [1, 2, 3];
-    let _cleanup = Cleanup {
-        testbed: &testbed,
-        hosts: hosts.to_vec(),
-        project: project.clone(),
-    };
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
     let bystander = Unmanaged::start(&testbed, 3);
     let repo = Repo::new();
     let state = |image: &str, replicas: u32, order: &str| {
@@ -690,11 +673,7 @@ fn link_cut_mid_apply_spares_the_other_hosts_and_a_rerun_converges() {
     let testbed = Testbed::get();
     let project = unique_project("cut");
     let hosts = [4, 5, 6];
-    let _cleanup = Cleanup {
-        testbed: &testbed,
-        hosts: hosts.to_vec(),
-        project: project.clone(),
-    };
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
     let repo = Repo::new();
     let state = |image: &str| {
         format!(
@@ -750,11 +729,7 @@ fn without_a_terminal_apply_refuses_to_proceed_without_yes() {
     let testbed = Testbed::get();
     let project = unique_project("noyes");
     let hosts = [2];
-    let _cleanup = Cleanup {
-        testbed: &testbed,
-        hosts: hosts.to_vec(),
-        project: project.clone(),
-    };
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
     let repo = Repo::new();
     repo.commit(&format!(
         "project: {project}\n{}services:\n  web: {{ image: fleet-demo:1 }}\n",
@@ -775,11 +750,7 @@ fn a_saved_plan_is_applied_only_while_it_is_current() {
     let testbed = Testbed::get();
     let project = unique_project("saved");
     let hosts = [2];
-    let _cleanup = Cleanup {
-        testbed: &testbed,
-        hosts: hosts.to_vec(),
-        project: project.clone(),
-    };
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
     let repo = Repo::new();
     let state = |replicas: u32| {
         format!(
@@ -835,11 +806,7 @@ fn a_fixed_host_port_is_replaced_stop_first_even_when_start_first_is_asked() {
     let testbed = Testbed::get();
     let project = unique_project("fixedport");
     let hosts = [2];
-    let _cleanup = Cleanup {
-        testbed: &testbed,
-        hosts: hosts.to_vec(),
-        project: project.clone(),
-    };
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
     let repo = Repo::new();
     let state = |image: &str| {
         format!(
