@@ -27,6 +27,11 @@ pub enum HostState {
     Unreachable {
         reason: String,
     },
+    /// Unreachable for longer than `watch.host_down_after` (decided by `fleet watch`): its
+    /// replicas are presumed lost and are placed on other hosts.
+    Down {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -84,6 +89,7 @@ impl Observed {
             hasher.update(host.as_bytes());
             match state {
                 HostState::Unreachable { .. } => hasher.update(b"\0unreachable"),
+                HostState::Down { .. } => hasher.update(b"\0down"),
                 HostState::Reachable { containers } => {
                     let mut ids: Vec<String> = containers
                         .iter()

@@ -213,7 +213,22 @@ pub fn plan(
     observed: &Observed,
     commit: Option<&str>,
 ) -> Result<Plan, Vec<PlanError>> {
-    let placement = place::place(desired, observed)?;
+    let (plan, unplaceable) = plan_best_effort(desired, observed, commit);
+    if unplaceable.is_empty() {
+        Ok(plan)
+    } else {
+        Err(unplaceable)
+    }
+}
+
+/// Like [`plan`], but replicas that cannot be placed are left out of the plan and returned
+/// beside it, so that a daemon can still heal everything else while capacity is short.
+pub fn plan_best_effort(
+    desired: &Desired,
+    observed: &Observed,
+    commit: Option<&str>,
+) -> (Plan, Vec<PlanError>) {
+    let (placement, unplaceable) = place::place(desired, observed);
     let mut changes = Vec::new();
     // Hashing and serialising specs dominates planning time: do it once per service, and parse
     // each distinct running spec once.
@@ -368,10 +383,14 @@ pub fn plan(
                 host: host.clone(),
                 reason: reason.clone(),
             }),
+            HostState::Down { reason } => Some(Unreachable {
+                host: host.clone(),
+                reason: format!("down ({reason}); its replicas are placed elsewhere"),
+            }),
             HostState::Reachable { .. } => None,
         })
         .collect();
-    Ok(Plan {
+    let plan = Plan {
         format_version: FORMAT_VERSION,
         project: desired.project.clone(),
         commit: commit.map(str::to_string),
@@ -379,7 +398,8 @@ pub fn plan(
         changes,
         unreachable,
         held_back: placement.held_back,
-    })
+    };
+    (plan, unplaceable)
 }
 
 #[cfg(test)]

@@ -95,6 +95,50 @@ impl Load {
             .extend(ports.iter().copied());
     }
 
+    fn remove(&mut self, service: &str, host: &str, ports: &[HostPort]) {
+        if let Some(n) = self
+            .per_service
+            .get_mut(&(service.to_string(), host.to_string()))
+        {
+            *n = n.saturating_sub(1);
+        }
+        if let Some(n) = self.total.get_mut(host) {
+            *n = n.saturating_sub(1);
+        }
+        if let Some(taken) = self.ports.get_mut(host) {
+            for p in ports {
+                taken.remove(p);
+            }
+        }
+    }
+
+    /// How crowded `host` is for `service`: per spread key, the replicas in the host's group
+    /// (hosts sharing its label value), then the replicas on the host itself.
+    fn crowding(
+        &self,
+        desired: &Desired,
+        service: (&str, &Service),
+        eligible: &[&str],
+        host: &str,
+    ) -> (Vec<u32>, u32) {
+        let (name, spec) = service;
+        let spread = spec
+            .deploy
+            .placement
+            .spread
+            .iter()
+            .map(|key| {
+                let value = desired.hosts[host].labels.get(key);
+                eligible
+                    .iter()
+                    .filter(|other| desired.hosts[**other].labels.get(key) == value)
+                    .map(|other| self.count(name, other))
+                    .sum()
+            })
+            .collect();
+        (spread, self.count(name, host))
+    }
+
     fn ports_free(&self, host: &str, ports: &[HostPort]) -> bool {
         let taken = self.ports.get(host);
         ports.iter().all(|p| {
@@ -107,7 +151,9 @@ impl Load {
     }
 }
 
-pub fn place(desired: &Desired, observed: &Observed) -> Result<Placement, Vec<PlanError>> {
+/// Decides where every replica lives. Replicas that fit nowhere are returned as errors beside
+/// the placement of all the others.
+pub fn place(desired: &Desired, observed: &Observed) -> (Placement, Vec<PlanError>) {
     let mut out = Placement::default();
     let mut errors = Vec::new();
     let mut load = Load {
@@ -143,7 +189,15 @@ pub fn place(desired: &Desired, observed: &Observed) -> Result<Placement, Vec<Pl
             }
         }
     }
+    // Nothing can be placed on a host that cannot be reached, down or not; but only replicas of
+    // a host declared down are presumed lost (the others are held back).
     let unreachable: BTreeSet<&str> = observed
+        .hosts
+        .iter()
+        .filter(|(_, s)| !matches!(s, HostState::Reachable { .. }))
+        .map(|(h, _)| h.as_str())
+        .collect();
+    let silent: BTreeSet<&str> = observed
         .hosts
         .iter()
         .filter(|(_, s)| matches!(s, HostState::Unreachable { .. }))
@@ -260,7 +314,7 @@ pub fn place(desired: &Desired, observed: &Observed) -> Result<Placement, Vec<Pl
         };
         let lost: Vec<String> = eligible
             .iter()
-            .filter(|h| unreachable.contains(**h))
+            .filter(|h| silent.contains(**h))
             .map(|h| h.to_string())
             .collect();
         if service.deploy.mode == Mode::Global {
@@ -311,24 +365,8 @@ pub fn place(desired: &Desired, observed: &Observed) -> Result<Placement, Vec<Pl
                 .filter(|h| load.count(p.name, h) < cap && load.ports_free(h, &ports))
                 .collect();
             let best = candidates.iter().copied().min_by_key(|h| {
-                let spread: Vec<u32> = p
-                    .service
-                    .deploy
-                    .placement
-                    .spread
-                    .iter()
-                    .map(|key| {
-                        let value = desired.hosts[*h].labels.get(key);
-                        p.eligible
-                            .iter()
-                            .filter(|other| desired.hosts[**other].labels.get(key) == value)
-                            .map(|other| load.count(p.name, other))
-                            .sum()
-                    })
-                    .collect();
                 (
-                    spread,
-                    load.count(p.name, h),
+                    load.crowding(desired, (p.name, p.service), &p.eligible, h),
                     load.total.get(*h).copied().unwrap_or(0),
                     h.to_string(),
                 )
@@ -360,11 +398,142 @@ pub fn place(desired: &Desired, observed: &Observed) -> Result<Placement, Vec<Pl
             }
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
+    rebalance(desired, &unreachable, &silent, &mut load, &mut out);
+    (out, errors)
+}
+
+/// Moves kept replicas from the most crowded host to the least crowded one while that evens the
+/// spread out by at least one replica: after a lost host returns (its old replicas went as
+/// duplicates) or a host joins, the service spreads as if placed afresh. A move is a create on
+/// the new host and a removal on the old one, so the apply stage starts the new replica first.
+/// Nothing moves while an eligible host is unreachable but not down: its replicas are unknown.
+fn rebalance(
+    desired: &Desired,
+    unreachable: &BTreeSet<&str>,
+    silent: &BTreeSet<&str>,
+    load: &mut Load,
+    out: &mut Placement,
+) {
+    for (name, service) in &desired.services {
+        if service.deploy.mode != Mode::Replicated {
+            continue;
+        }
+        let eligible: Vec<&str> = desired
+            .hosts
+            .iter()
+            .filter(|(h, host)| {
+                service
+                    .deploy
+                    .placement
+                    .constraints
+                    .iter()
+                    .all(|c| c.matches(h, &host.labels))
+            })
+            .map(|(h, _)| h.as_str())
+            .collect();
+        if eligible.iter().any(|h| silent.contains(h)) {
+            continue;
+        }
+        let ports = fixed_ports(service);
+        let cap = match (
+            service.deploy.placement.max_replicas_per_node,
+            ports.is_empty(),
+        ) {
+            (Some(max), true) => max,
+            (_, false) => 1,
+            (None, true) => u32::MAX,
+        };
+        let reachable: Vec<&str> = eligible
+            .iter()
+            .copied()
+            .filter(|h| !unreachable.contains(h))
+            .collect();
+        // Each move lowers the sum of squared group sizes, so this ends; the bound is a guard.
+        for _ in 0..service.deploy.replicas {
+            let crowding =
+                |load: &Load, h: &str| load.crowding(desired, (name, service), &eligible, h);
+            let source = out
+                .kept
+                .iter()
+                .filter(|k| &k.service == name)
+                .map(|k| k.host.as_str())
+                .max_by_key(|h| (crowding(load, h), std::cmp::Reverse(*h)));
+            let Some(source) = source.map(str::to_string) else {
+                break;
+            };
+            let target = reachable
+                .iter()
+                .copied()
+                .filter(|h| *h != source)
+                .filter(|h| load.count(name, h) < cap && load.ports_free(h, &ports))
+                .min_by_key(|h| {
+                    (
+                        crowding(load, h),
+                        load.total.get(*h).copied().unwrap_or(0),
+                        *h,
+                    )
+                });
+            let Some(target) = target.map(str::to_string) else {
+                break;
+            };
+            if !evens_out(
+                desired,
+                service,
+                &crowding(load, &source),
+                &crowding(load, &target),
+                &source,
+                &target,
+            ) {
+                break;
+            }
+            let Some(index) = out
+                .kept
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| &k.service == name && k.host == source)
+                .max_by_key(|(_, k)| k.slot)
+                .map(|(i, _)| i)
+            else {
+                break;
+            };
+            let moved = out.kept.remove(index);
+            load.remove(name, &source, &ports);
+            load.add(name, &target, &ports);
+            out.created.push(Created {
+                host: target.clone(),
+                service: name.clone(),
+                slot: moved.slot,
+                reason: format!(
+                    "rebalance: replica {} moves here from `{source}`",
+                    moved.slot
+                ),
+            });
+            out.removed.push(Removed {
+                host: source.clone(),
+                container: moved.container,
+                reason: format!("rebalance: replica {} moves to `{target}`", moved.slot),
+            });
+        }
     }
+}
+
+/// Whether moving one replica from `source` to `target` makes the spread more even: on the
+/// first spread key where their groups differ, the source's group is larger by two or more; if
+/// they share every group, the source host itself holds two or more replicas more.
+fn evens_out(
+    desired: &Desired,
+    service: &Service,
+    source_crowding: &(Vec<u32>, u32),
+    target_crowding: &(Vec<u32>, u32),
+    source: &str,
+    target: &str,
+) -> bool {
+    for (i, key) in service.deploy.placement.spread.iter().enumerate() {
+        if desired.hosts[source].labels.get(key) != desired.hosts[target].labels.get(key) {
+            return source_crowding.0[i] >= target_crowding.0[i] + 2;
+        }
+    }
+    source_crowding.1 >= target_crowding.1 + 2
 }
 
 fn slot_of(c: &Container) -> u32 {

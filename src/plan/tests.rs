@@ -324,6 +324,104 @@ fn replicas_on_an_unreachable_host_are_neither_moved_nor_recreated() {
 }
 
 #[test]
+fn replicas_of_a_host_declared_down_are_placed_elsewhere() {
+    let d = with("  web:\n    image: nginx\n    deploy: { replicas: 3 }\n");
+    let mut obs = observed(
+        &d,
+        &[
+            ("a1", vec![replica(&d, "web", 0)]),
+            ("a2", vec![replica(&d, "web", 1)]),
+        ],
+    );
+    obs.hosts.insert(
+        "b1".into(),
+        HostState::Down {
+            reason: "timeout for 60s".into(),
+        },
+    );
+    let plan = plan(&d, &obs, None).unwrap();
+    assert_eq!(summary(&plan), vec!["Create b2 web/2"]);
+    assert!(plan.held_back.is_empty());
+    assert!(plan.unreachable[0].reason.contains("down"));
+}
+
+#[test]
+fn a_returning_host_loses_its_duplicates_and_gets_its_share_back() {
+    let d = with("  web:\n    image: nginx\n    deploy: { replicas: 4 }\n");
+    // b1 came back with replica 2, which had meanwhile been recreated (newer) on a1.
+    let mut moved = replica(&d, "web", 2);
+    moved.id = "moved".into();
+    moved.created = 2;
+    let obs = observed(
+        &d,
+        &[
+            ("a1", vec![replica(&d, "web", 0), moved]),
+            ("a2", vec![replica(&d, "web", 1)]),
+            ("b1", vec![replica(&d, "web", 2)]),
+            ("b2", vec![replica(&d, "web", 3)]),
+        ],
+    );
+    let first = plan(&d, &obs, None).unwrap();
+    let mut actions = summary(&first);
+    actions.sort();
+    assert_eq!(
+        actions,
+        vec!["Create b1 web/2", "Remove a1 web/2", "Remove b1 web/2"],
+        "the stale duplicate goes and replica 2 moves back"
+    );
+    let after = apply_in_memory(&d, &obs, &first);
+    let second = plan(&d, &after, None).unwrap();
+    assert!(second.is_empty(), "{:?}", summary(&second));
+    assert_eq!(
+        per_host(&second, "web")
+            .values()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![1, 1, 1, 1]
+    );
+}
+
+#[test]
+fn an_imbalance_of_one_replica_moves_nothing() {
+    let d = with("  web:\n    image: nginx\n    deploy: { replicas: 5 }\n");
+    let obs = observed(
+        &d,
+        &[
+            ("a1", vec![replica(&d, "web", 0), replica(&d, "web", 4)]),
+            ("a2", vec![replica(&d, "web", 1)]),
+            ("b1", vec![replica(&d, "web", 2)]),
+            ("b2", vec![replica(&d, "web", 3)]),
+        ],
+    );
+    let plan = plan(&d, &obs, None).unwrap();
+    assert!(plan.is_empty(), "{:?}", summary(&plan));
+}
+
+#[test]
+fn nothing_is_rebalanced_while_an_eligible_host_is_silent() {
+    let d = with("  web:\n    image: nginx\n    deploy: { replicas: 3 }\n");
+    let mut obs = observed(
+        &d,
+        &[(
+            "a1",
+            vec![
+                replica(&d, "web", 0),
+                replica(&d, "web", 1),
+                replica(&d, "web", 2),
+            ],
+        )],
+    );
+    obs.hosts.insert(
+        "b1".into(),
+        HostState::Unreachable {
+            reason: "timeout".into(),
+        },
+    );
+    let plan = plan(&d, &obs, None).unwrap();
+    assert!(plan.is_empty(), "{:?}", summary(&plan));
+}
+
+#[test]
 fn a_constraint_change_moves_replicas_off_hosts_that_no_longer_qualify() {
     let old = with("  web:\n    image: nginx\n");
     let new = with(
@@ -405,6 +503,7 @@ proptest! {
         hosts in 1usize..6,
         services in proptest::collection::vec((0u32..7, proptest::option::of(1u32..3), any::<bool>(), any::<bool>()), 1..4),
         initial_scale in 0u32..4,
+        skewed in any::<bool>(),
     ) {
         let mut yaml = String::from("project: p\nhosts:\n");
         for h in 0..hosts {
@@ -425,7 +524,8 @@ proptest! {
         let mut start = observed(&d, &[]);
         for (name, service) in &d.services {
             for slot in 0..initial_scale.min(service.deploy.replicas + 1) {
-                let host = format!("h{}", slot as usize % hosts);
+                // Skewed: everything on one host, as after the others were lost for a while.
+                let host = if skewed { "h0".to_string() } else { format!("h{}", slot as usize % hosts) };
                 if let HostState::Reachable { containers } = start.hosts.get_mut(&host).unwrap() {
                     containers.push(replica(&d, name, slot));
                 }

@@ -11,7 +11,7 @@ use super::decode::{Cx, index, join};
 use super::diag::{Diagnostic, Diagnostics, did_you_mean};
 use super::model::{
     Address, ConstraintOp, ConstraintSubject, DEFAULT_DOCKER_SOCKET, Desired, Host, LOCAL_HOST,
-    Mode, Network, Service, Volume,
+    Mode, Network, Service, Volume, WatchSettings,
 };
 use super::paths::{RepoPath, resolve_in_repo};
 use super::service::{self, Decoded, labels_of};
@@ -19,8 +19,9 @@ use super::yaml::{self, Kind, Node, Pos};
 
 pub const ROOT_FILE: &str = "fleet.yaml";
 pub const ROOT_KEYS: &[&str] = &[
-    "project", "hosts", "services", "include", "volumes", "networks",
+    "project", "hosts", "services", "include", "volumes", "networks", "watch",
 ];
+pub const WATCH_KEYS: &[&str] = &["host_down_after", "allow_mass_delete"];
 pub const HOST_KEYS: &[&str] = &["address", "labels", "docker_socket", "identity_file"];
 pub const COMPOSE_KEYS: &[&str] = &["services", "volumes", "networks", "include", "version"];
 pub const VOLUME_KEYS: &[&str] = &["driver", "driver_opts", "labels", "external", "name"];
@@ -151,6 +152,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
     let mut hosts = None;
     let mut includes = Vec::new();
     let mut services_node = None;
+    let mut watch = WatchSettings::default();
     for (key, key_node, value) in entries {
         match key {
             "project" => project = project_name(&mut cx, value),
@@ -159,6 +161,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             "include" => includes = include_list(&mut cx, "include", value),
             "volumes" => decode_volumes(&mut cx, value, &mut state),
             "networks" => decode_networks(&mut cx, value, &mut state),
+            "watch" => watch = decode_watch(&mut cx, value),
             k if k.starts_with("x-") => {}
             k => cx.unknown_key(key_node, k, k, ROOT_KEYS),
         }
@@ -211,7 +214,36 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             .into_iter()
             .map(|(k, (v, _, _))| (k, v))
             .collect(),
+        watch,
     })
+}
+
+fn decode_watch(cx: &mut Cx, node: &Node) -> WatchSettings {
+    let mut watch = WatchSettings::default();
+    if node.is_null() {
+        return watch;
+    }
+    for (k, kn, v) in cx
+        .map("watch", node, "a mapping of `fleet watch` settings")
+        .unwrap_or_default()
+    {
+        let f = join("watch", k);
+        match k {
+            "host_down_after" => {
+                if let Some(d) = cx.duration(&f, v) {
+                    if d < std::time::Duration::from_secs(1) {
+                        cx.error(v.pos, &f, "must be at least 1s", "a duration of 1s or more");
+                    } else {
+                        watch.host_down_after = d;
+                    }
+                }
+            }
+            "allow_mass_delete" => watch.allow_mass_delete = cx.bool(&f, v).unwrap_or(false),
+            k if k.starts_with("x-") => {}
+            _ => cx.unknown_key(kn, &f, k, WATCH_KEYS),
+        }
+    }
+    watch
 }
 
 fn root_has(node: &Node, key: &str) -> bool {

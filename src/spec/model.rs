@@ -20,6 +20,28 @@ pub struct Desired {
     pub services: BTreeMap<String, Service>,
     pub volumes: BTreeMap<String, Volume>,
     pub networks: BTreeMap<String, Network>,
+    /// Settings of the `fleet watch` daemon for this project.
+    #[serde(default)]
+    pub watch: WatchSettings,
+}
+
+/// The top-level `watch:` section: how `fleet watch` treats this project.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WatchSettings {
+    /// A host unreachable for this long (and several probes in a row) is declared down and its
+    /// replicas are rescheduled elsewhere.
+    pub host_down_after: Duration,
+    /// Let a commit remove more than half of the running replicas (the mass-delete guard).
+    pub allow_mass_delete: bool,
+}
+
+impl Default for WatchSettings {
+    fn default() -> Self {
+        WatchSettings {
+            host_down_after: Duration::from_secs(60),
+            allow_mass_delete: false,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -205,7 +205,17 @@ pub fn schema() -> Value {
                 {"type": "object", "additionalProperties": false, "required": ["path"], "properties": {"path": {"type": "string"}}}
             ]}},
             "volumes": {"type": "object", "additionalProperties": volume},
-            "networks": {"type": "object", "additionalProperties": network}
+            "networks": {"type": "object", "additionalProperties": network},
+            "watch": {
+                "type": "object",
+                "description": "How `fleet watch` treats this project",
+                "additionalProperties": false,
+                "patternProperties": {"^x-": {}},
+                "properties": {
+                    "host_down_after": {"type": "string", "description": "A host unreachable this long is declared down and its replicas move (default 60s)"},
+                    "allow_mass_delete": {"type": "boolean", "description": "Let a commit remove more than half of the running replicas"}
+                }
+            }
         }
     })
 }
@@ -288,5 +298,6 @@ mod tests {
             keys(&s["properties"]["networks"]["additionalProperties"]["oneOf"][1]),
             sorted(load::NETWORK_KEYS)
         );
+        assert_eq!(keys(&s["properties"]["watch"]), sorted(load::WATCH_KEYS));
     }
 }
