@@ -37,6 +37,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand hosts 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
             cand plan 'Observe every host and show what would change to match the desired state'
             cand apply 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
+            cand watch 'Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss'
             cand lock 'Show or break the project lock that `fleet apply` holds on each host'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
@@ -123,6 +124,39 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand -y 'Apply without asking (required when there is no terminal to ask on)'
             cand --yes 'Apply without asking (required when there is no terminal to ask on)'
             cand --fail-fast 'Stop at the first failure on any host, after the steps in progress'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;watch'= {
+            cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
+            cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
+            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --parallel 'Hosts contacted at once'
+            cand --interval 'How often to read the tracked revision (a remote repository is fetched each time)'
+            cand --resync 'How often to run a full pass even when no event arrived'
+            cand --probe-interval 'How often to ping each host'
+            cand --host-down-after 'Declare a host down (and move its replicas) after it was unreachable this long [default: fleet.yaml''s watch.host_down_after, or 60s]'
+            cand --listen 'Address for /healthz, /readyz, /status, /metrics and POST /hooks/git'
+            cand --webhook-secret-file 'File holding the webhook''s shared secret (or set FLEET_WEBHOOK_SECRET); without one, every webhook delivery is refused'
+            cand --log-format 'Log lines as text or as JSON objects (one per line, on stderr)'
+            cand --lock-timeout 'How long one pass waits for the project lock held by `fleet apply` before retrying'
+            cand --pull 'When to pull images'
+            cand --call-timeout 'Bound on each Docker API call during a pass'
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --accept-new-host-keys 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
+            cand --allow-mass-delete 'Apply commits that remove more than half of the running replicas'
             cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
             cand -v 'Say more'
             cand --verbose 'Say more'
@@ -250,6 +284,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand hosts 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
             cand plan 'Observe every host and show what would change to match the desired state'
             cand apply 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
+            cand watch 'Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss'
             cand lock 'Show or break the project lock that `fleet apply` holds on each host'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
@@ -262,6 +297,8 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;help;plan'= {
         }
         &'fleet;help;apply'= {
+        }
+        &'fleet;help;watch'= {
         }
         &'fleet;help;lock'= {
             cand status 'Show who holds the project lock on each host, and since when'

@@ -10,6 +10,7 @@ mod output;
 mod plan;
 mod progress;
 mod validate;
+mod watch;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -106,6 +107,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Make the hosts match the desired state: pull, create, roll out, scale, remove
     Apply(apply::ApplyArgs),
+    /// Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss
+    Watch(watch::WatchArgs),
     /// Show or break the project lock that `fleet apply` holds on each host
     Lock {
         #[command(subcommand)]
@@ -143,6 +146,7 @@ where
         Command::Hosts { connect } => hosts::run(&cli.global, connect, &printer),
         Command::Plan(args) => plan::run(&cli.global, args, &printer),
         Command::Apply(args) => apply::run(&cli.global, args, &printer),
+        Command::Watch(args) => watch::run(&cli.global, args, &printer),
         Command::Lock { command } => lock::run(&cli.global, command, &printer),
         Command::Schema => print_json(&crate::spec::schema::schema()),
         Command::Completions { shell } => {

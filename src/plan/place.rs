@@ -486,11 +486,23 @@ fn rebalance(
             ) {
                 break;
             }
+            // A replica whose slot the target still holds a container of (a stale duplicate
+            // being removed) would collide with that container's name: move another one.
+            let stale_on_target: BTreeSet<u32> = out
+                .removed
+                .iter()
+                .filter(|r| r.host == target)
+                .filter_map(|r| match &r.container.owner {
+                    Owner::Replica { service, slot, .. } if service == name => Some(*slot),
+                    _ => None,
+                })
+                .collect();
             let Some(index) = out
                 .kept
                 .iter()
                 .enumerate()
                 .filter(|(_, k)| &k.service == name && k.host == source)
+                .filter(|(_, k)| !stale_on_target.contains(&k.slot))
                 .max_by_key(|(_, k)| k.slot)
                 .map(|(i, _)| i)
             else {

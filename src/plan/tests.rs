@@ -366,8 +366,9 @@ fn a_returning_host_loses_its_duplicates_and_gets_its_share_back() {
     actions.sort();
     assert_eq!(
         actions,
-        vec!["Create b1 web/2", "Remove a1 web/2", "Remove b1 web/2"],
-        "the stale duplicate goes and replica 2 moves back"
+        vec!["Create b1 web/0", "Remove a1 web/0", "Remove b1 web/2"],
+        "the stale duplicate goes and a replica of a1 moves to b1 (not replica 2: its name \
+         is still taken on b1 until the duplicate is removed)"
     );
     let after = apply_in_memory(&d, &obs, &first);
     let second = plan(&d, &after, None).unwrap();
