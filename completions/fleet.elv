@@ -38,6 +38,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand plan 'Observe every host and show what would change to match the desired state'
             cand apply 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
             cand watch 'Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss'
+            cand status 'Show what runs now, per service and per host, read from the hosts (exit 1 unless converged)'
             cand lock 'Show or break the project lock that `fleet apply` holds on each host'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
@@ -167,6 +168,28 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'fleet;status'= {
+            cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
+            cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
+            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --parallel 'Hosts contacted at once'
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --accept-new-host-keys 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'fleet;lock'= {
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
             cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
@@ -285,6 +308,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand plan 'Observe every host and show what would change to match the desired state'
             cand apply 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
             cand watch 'Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss'
+            cand status 'Show what runs now, per service and per host, read from the hosts (exit 1 unless converged)'
             cand lock 'Show or break the project lock that `fleet apply` holds on each host'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
@@ -299,6 +323,8 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;help;apply'= {
         }
         &'fleet;help;watch'= {
+        }
+        &'fleet;help;status'= {
         }
         &'fleet;help;lock'= {
             cand status 'Show who holds the project lock on each host, and since when'

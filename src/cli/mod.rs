@@ -9,6 +9,7 @@ mod lock;
 mod output;
 mod plan;
 mod progress;
+mod status;
 mod validate;
 mod watch;
 
@@ -109,6 +110,11 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss
     Watch(watch::WatchArgs),
+    /// Show what runs now, per service and per host, read from the hosts (exit 1 unless converged)
+    Status {
+        #[command(flatten)]
+        connect: hosts::ConnectOptions,
+    },
     /// Show or break the project lock that `fleet apply` holds on each host
     Lock {
         #[command(subcommand)]
@@ -147,6 +153,7 @@ where
         Command::Plan(args) => plan::run(&cli.global, args, &printer),
         Command::Apply(args) => apply::run(&cli.global, args, &printer),
         Command::Watch(args) => watch::run(&cli.global, args, &printer),
+        Command::Status { connect } => status::run(&cli.global, connect, &printer),
         Command::Lock { command } => lock::run(&cli.global, command, &printer),
         Command::Schema => print_json(&crate::spec::schema::schema()),
         Command::Completions { shell } => {
