@@ -6,58 +6,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Output, Testbed, fleet_env, unique_project};
-
-/// A git repository holding fleet.yaml; every `commit` is a new desired state.
-struct Repo {
-    dir: tempfile::TempDir,
-}
-
-impl Repo {
-    fn new() -> Repo {
-        let dir = tempfile::tempdir().unwrap();
-        git(dir.path(), &["init", "-q", "-b", "main"]);
-        Repo { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn commit(&self, yaml: &str) {
-        std::fs::write(self.path().join("fleet.yaml"), yaml).unwrap();
-        git(self.path(), &["add", "-A"]);
-        git(
-            self.path(),
-            &[
-                "-c",
-                "user.email=t@example.com",
-                "-c",
-                "user.name=t",
-                "commit",
-                "-q",
-                "--allow-empty",
-                "-m",
-                "state",
-            ],
-        );
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
+use common::{Cleanup, Output, Repo, Testbed, fleet_env, unique_project};
 
 fn run(testbed: &Testbed, repo: &Repo, args: &[&str]) -> Output {
     let known = testbed.known_hosts();
@@ -187,51 +141,6 @@ impl Drop for Unmanaged<'_> {
             ))
             .args(["rm", "-f", &self.id])
             .output();
-    }
-}
-
-/// Removes the project's containers, networks and lock from the hosts when dropped.
-struct Cleanup<'a> {
-    testbed: &'a Testbed,
-    hosts: Vec<usize>,
-    project: String,
-}
-
-impl<'a> Cleanup<'a> {
-    /// Guards a project on the given hosts: whatever the test leaves there goes at the end.
-    fn of(testbed: &'a Testbed, hosts: &[usize], project: &str) -> Cleanup<'a> {
-        Cleanup {
-            testbed,
-            hosts: hosts.to_vec(),
-            project: project.to_string(),
-        }
-    }
-}
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        for &host in &self.hosts {
-            let docker = |args: &[&str]| {
-                Command::new("docker")
-                    .arg("-H")
-                    .arg(format!("unix://{}", self.testbed.socket(host).display()))
-                    .args(args)
-                    .stderr(Stdio::null())
-                    .output()
-                    .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-                    .unwrap_or_default()
-            };
-            let filter = format!("label=fleet.project={}", self.project);
-            let ids = docker(&["ps", "-aq", "--filter", &filter]);
-            for id in ids.split_whitespace() {
-                docker(&["rm", "-f", id]);
-            }
-            let nets = docker(&["network", "ls", "-q", "--filter", &filter]);
-            for id in nets.split_whitespace() {
-                docker(&["network", "rm", id]);
-            }
-            docker(&["volume", "rm", &format!("fleet-lock-{}", self.project)]);
-        }
     }
 }
 

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The running testbed. Tests that need it fail (never skip) when it is not up, with the
@@ -170,4 +170,99 @@ pub fn unique_project(prefix: &str) -> String {
         .unwrap()
         .subsec_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// A git repository holding fleet.yaml; every `commit` is a new desired state.
+pub struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    pub fn new() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q", "-b", "main"]);
+        Repo { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn commit(&self, yaml: &str) {
+        std::fs::write(self.path().join("fleet.yaml"), yaml).unwrap();
+        git(self.path(), &["add", "-A"]);
+        git(
+            self.path(),
+            &[
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "user.name=t",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "state",
+            ],
+        );
+    }
+}
+
+pub fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+/// Removes the project's containers, networks and lock from the hosts when dropped.
+pub struct Cleanup<'a> {
+    testbed: &'a Testbed,
+    hosts: Vec<usize>,
+    project: String,
+}
+
+impl<'a> Cleanup<'a> {
+    /// Guards a project on the given hosts: whatever the test leaves there goes at the end.
+    pub fn of(testbed: &'a Testbed, hosts: &[usize], project: &str) -> Cleanup<'a> {
+        Cleanup {
+            testbed,
+            hosts: hosts.to_vec(),
+            project: project.to_string(),
+        }
+    }
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for &host in &self.hosts {
+            let docker = |args: &[&str]| {
+                Command::new("docker")
+                    .arg("-H")
+                    .arg(format!("unix://{}", self.testbed.socket(host).display()))
+                    .args(args)
+                    .stderr(Stdio::null())
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+                    .unwrap_or_default()
+            };
+            let filter = format!("label=fleet.project={}", self.project);
+            let ids = docker(&["ps", "-aq", "--filter", &filter]);
+            for id in ids.split_whitespace() {
+                docker(&["rm", "-f", id]);
+            }
+            let nets = docker(&["network", "ls", "-q", "--filter", &filter]);
+            for id in nets.split_whitespace() {
+                docker(&["network", "rm", id]);
+            }
+            docker(&["volume", "rm", &format!("fleet-lock-{}", self.project)]);
+            docker(&[
+                "volume",
+                "rm",
+                &format!("fleet-lock-{}.watch", self.project),
+            ]);
+        }
+    }
 }

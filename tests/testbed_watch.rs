@@ -1,0 +1,706 @@
+//! `fleet watch` against real engines over SSH: healing, drift, imposters, commits followed
+//! (and bad ones refused), signed webhooks, host loss and return, SIGTERM mid-rollout, standby,
+//! crash-loop backoff, and a bounded soak. The daemon runs as a real child process; the tests
+//! read its /status and /metrics over HTTP and the hosts with the docker CLI.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Cleanup, Repo, Testbed, unique_project};
+use serde_json::Value;
+
+/// A `fleet watch` child process with its own HTTP port and log file.
+struct Watch {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Watch {
+    fn start(testbed: &Testbed, repo: &Repo, port: u16, extra: &[&str]) -> Watch {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("watch.log");
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret\n").unwrap();
+        let listen = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_fleet"))
+            .current_dir(repo.path())
+            .args([
+                "watch",
+                "--listen",
+                &listen,
+                "--probe-interval",
+                "500ms",
+                "--connect-timeout",
+                "2",
+                "--log-format",
+                "json",
+                "--webhook-secret-file",
+                secret.to_str().unwrap(),
+            ])
+            .args(extra)
+            // Read the repository every second unless the test says otherwise.
+            .args(if extra.contains(&"--interval") {
+                &[][..]
+            } else {
+                &["--interval", "1s"][..]
+            })
+            .env_remove("SSH_AUTH_SOCK")
+            .env("FLEET_SSH_CONFIG", "/dev/null")
+            .env("FLEET_KNOWN_HOSTS", testbed.known_hosts())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start fleet watch");
+        Watch {
+            child,
+            port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
+        http(self.port, method, path, headers, body)
+    }
+
+    fn status(&self) -> Option<Value> {
+        let (code, body) = self.http("GET", "/status", &[], "");
+        (code == 200)
+            .then(|| serde_json::from_str(&body).ok())
+            .flatten()
+    }
+
+    fn metric(&self, line_start: &str) -> f64 {
+        let (_, text) = self.http("GET", "/metrics", &[], "");
+        text.lines()
+            .find(|l| l.starts_with(line_start))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    /// Waits until `ok` holds for /status; fails with the status and the log otherwise.
+    fn wait_for(&self, what: &str, limit: Duration, ok: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        let mut last = None;
+        while start.elapsed() < limit {
+            if let Some(status) = self.status() {
+                if ok(&status) {
+                    return status;
+                }
+                last = Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "timed out after {limit:?} waiting for {what}\nlast status: {}\nlog:\n{}",
+            last.map(|s| s.to_string()).unwrap_or_default(),
+            self.log()
+        );
+    }
+
+    /// SIGTERM, then the exit code (None when it did not exit within `limit`).
+    fn terminate(&mut self, limit: Duration) -> Option<i32> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request on loopback; (status, body). Status 0 when nothing listens yet.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new());
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    if stream.write_all(request.as_bytes()).is_err() {
+        return (0, String::new());
+    }
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let code = response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
+
+fn service(image: &str, replicas: u32, extra: &str) -> String {
+    format!(
+        "services:
+  web:
+    image: {image}
+    healthcheck:
+      test: ['CMD', 'wget', '-qO-', 'http://127.0.0.1:8080/']
+      interval: 1s
+      timeout: 1s
+      retries: 2
+    deploy:
+      replicas: {replicas}
+      update_config: {{ order: start-first, monitor: 1s }}
+{extra}"
+    )
+}
+
+fn state(testbed: &Testbed, project: &str, yaml_hosts: &[usize], body: &str) -> String {
+    format!(
+        "project: {project}\n{}{body}",
+        testbed.hosts_yaml(yaml_hosts)
+    )
+}
+
+/// (host, id, image, state) of every container of the project.
+fn containers(
+    testbed: &Testbed,
+    hosts: &[usize],
+    project: &str,
+) -> Vec<(usize, String, String, String)> {
+    let mut out = Vec::new();
+    for &h in hosts {
+        let text = testbed.docker(
+            h,
+            &[
+                "ps",
+                "-a",
+                "--filter",
+                &format!("label=fleet.project={project}"),
+                "--format",
+                "{{.ID}} {{.Image}} {{.State}}",
+            ],
+        );
+        for line in text.lines() {
+            let f: Vec<&str> = line.split(' ').collect();
+            out.push((h, f[0].to_string(), f[1].to_string(), f[2].to_string()));
+        }
+    }
+    out
+}
+
+fn healthy(status: &Value, service: &str) -> u64 {
+    status["services"][service]["healthy"].as_u64().unwrap_or(0)
+}
+
+fn converged_at(status: &Value, n: u64) -> bool {
+    healthy(status, "web") == n
+        && status["services"]["web"]["running"].as_u64() == Some(n)
+        && status["last_reconcile"]["result"] == "converged"
+}
+
+#[test]
+fn heals_kills_removals_stops_and_removes_imposters() {
+    let testbed = Testbed::get();
+    let hosts = [1, 2];
+    let project = unique_project("wheal");
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
+    let unmanaged = testbed.docker(1, &["run", "-d", "--label", "app=mine", "fleet-demo:1"]);
+    let repo = Repo::new();
+    repo.commit(&state(
+        &testbed,
+        &project,
+        &hosts,
+        &service("fleet-demo:1", 2, ""),
+    ));
+    let watch = Watch::start(&testbed, &repo, 19301, &[]);
+    watch.wait_for("2 healthy replicas", Duration::from_secs(60), |s| {
+        converged_at(s, 2)
+    });
+    let (code, _) = watch.http("GET", "/readyz", &[], "");
+    assert_eq!(code, 200, "ready once the commit is applied");
+
+    // docker kill: the same container is started again.
+    let victim = containers(&testbed, &[1], &project)[0].1.clone();
+    let killed = Instant::now();
+    testbed.docker(1, &["kill", &victim]);
+    watch.wait_for("the killed replica healed", Duration::from_secs(20), |s| {
+        converged_at(s, 2)
+            && testbed.docker(1, &["inspect", "-f", "{{.State.Running}}", &victim]) == "true"
+    });
+    let heal = killed.elapsed();
+
+    // docker rm: a new one is created.
+    let victim = containers(&testbed, &[2], &project)[0].1.clone();
+    testbed.docker(2, &["rm", "-f", &victim]);
+    watch.wait_for(
+        "the removed replica recreated",
+        Duration::from_secs(20),
+        |s| converged_at(s, 2) && containers(&testbed, &[2], &project).len() == 1,
+    );
+    assert_ne!(containers(&testbed, &[2], &project)[0].1, victim);
+
+    // docker stop: started again.
+    let victim = containers(&testbed, &[2], &project)[0].1.clone();
+    testbed.docker(2, &["stop", "-t", "1", &victim]);
+    watch.wait_for(
+        "the stopped replica started",
+        Duration::from_secs(20),
+        |s| {
+            converged_at(s, 2)
+                && testbed.docker(2, &["inspect", "-f", "{{.State.Running}}", &victim]) == "true"
+        },
+    );
+
+    // A hand-made container with the project's labels is removed.
+    let imposter = testbed.docker(
+        1,
+        &[
+            "run",
+            "-d",
+            "--label",
+            &format!("fleet.project={project}"),
+            "--label",
+            "fleet.managed=true",
+            "fleet-demo:1",
+        ],
+    );
+    watch.wait_for("the imposter removed", Duration::from_secs(20), |_| {
+        !containers(&testbed, &[1], &project)
+            .iter()
+            .any(|c| imposter.starts_with(&c.1))
+    });
+
+    assert_eq!(
+        testbed.docker(
+            1,
+            &[
+                "inspect",
+                "-f",
+                "{{.State.Status}} {{.RestartCount}}",
+                &unmanaged
+            ]
+        ),
+        "running 0",
+        "the unmanaged container was touched"
+    );
+    testbed.docker(1, &["rm", "-f", &unmanaged]);
+    assert!(
+        watch.metric("fleet_heals_total") >= 3.0,
+        "{}",
+        watch.http("GET", "/metrics", &[], "").1
+    );
+    assert!(watch.metric("fleet_drift_corrections_total") >= 1.0);
+    eprintln!("kill -> healthy again: {:.2}s", heal.as_secs_f64());
+    assert_eq!(containers(&testbed, &hosts, &project).len(), 2);
+}
+
+#[test]
+fn follows_commits_refuses_bad_ones_and_unsigned_webhooks() {
+    let testbed = Testbed::get();
+    let hosts = [3];
+    let project = unique_project("wgit");
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
+    let repo = Repo::new();
+    repo.commit(&state(
+        &testbed,
+        &project,
+        &hosts,
+        &service("fleet-demo:1", 2, ""),
+    ));
+    // Reading the repository once a minute: only the webhook makes it look sooner.
+    let watch = Watch::start(&testbed, &repo, 19302, &["--interval", "60s"]);
+    watch.wait_for("2 healthy replicas", Duration::from_secs(60), |s| {
+        converged_at(s, 2)
+    });
+
+    // Unsigned and wrongly signed deliveries: 401, and nothing read.
+    repo.commit(&state(
+        &testbed,
+        &project,
+        &hosts,
+        &service("fleet-demo:2", 2, ""),
+    ));
+    let body = r#"{"ref":"refs/heads/main"}"#;
+    let (code, _) = watch.http("POST", "/hooks/git", &[], body);
+    assert_eq!(code, 401);
+    let wrong = fleet::watch::webhook::sign(b"not the secret", body.as_bytes());
+    let (code, _) = watch.http(
+        "POST",
+        "/hooks/git",
+        &[("X-Hub-Signature-256", &wrong)],
+        body,
+    );
+    assert_eq!(code, 401);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        containers(&testbed, &hosts, &project)
+            .iter()
+            .all(|c| c.2 == "fleet-demo:1"),
+        "a refused webhook must not trigger a rollout"
+    );
+    assert_eq!(
+        watch.metric("fleet_webhooks_total{result=\"rejected\"}"),
+        2.0
+    );
+
+    // A signed delivery: the new commit is rolled out.
+    let good = fleet::watch::webhook::sign(b"s3cret", body.as_bytes());
+    let (code, _) = watch.http(
+        "POST",
+        "/hooks/git",
+        &[("X-Hub-Signature-256", &good)],
+        body,
+    );
+    assert_eq!(code, 202);
+    watch.wait_for("demo:2 rolled out", Duration::from_secs(30), |s| {
+        converged_at(s, 2)
+            && containers(&testbed, &hosts, &project)
+                .iter()
+                .all(|c| c.2 == "fleet-demo:2")
+    });
+
+    // An invalid commit: not applied, the error names file and line, demo:2 keeps serving.
+    let applied = watch.status().unwrap()["applied_commit"].clone();
+    repo.commit(&state(
+        &testbed,
+        &project,
+        &hosts,
+        &service("fleet-demo:1", 2, "").replace("replicas: 2", "replicas: two"),
+    ));
+    let (code, _) = watch.http(
+        "POST",
+        "/hooks/git",
+        &[("X-Hub-Signature-256", &good)],
+        body,
+    );
+    assert_eq!(code, 202);
+    let status = watch.wait_for(
+        "the invalid commit reported",
+        Duration::from_secs(20),
+        |s| s["tip_error"]["kind"] == "invalid",
+    );
+    let message = status["tip_error"]["messages"][0].as_str().unwrap();
+    assert!(
+        message.starts_with("fleet.yaml:") && message.contains("deploy.replicas"),
+        "{message}"
+    );
+    assert_eq!(status["applied_commit"], applied);
+    std::thread::sleep(Duration::from_secs(2));
+    let now = containers(&testbed, &hosts, &project);
+    assert!(
+        now.iter()
+            .all(|c| c.2 == "fleet-demo:2" && c.3 == "running"),
+        "{now:?}"
+    );
+
+    // A commit removing every replica: the mass-deletion guard holds it back.
+    repo.commit(&state(&testbed, &project, &hosts, "services: {}\n"));
+    let (code, _) = watch.http(
+        "POST",
+        "/hooks/git",
+        &[("X-Hub-Signature-256", &good)],
+        body,
+    );
+    assert_eq!(code, 202);
+    let status = watch.wait_for("the mass delete refused", Duration::from_secs(20), |s| {
+        s["tip_error"]["kind"] == "mass_delete"
+    });
+    assert!(
+        status["tip_error"]["messages"][0]
+            .as_str()
+            .unwrap()
+            .contains("allow_mass_delete")
+    );
+    assert_eq!(containers(&testbed, &hosts, &project).len(), 2);
+}
+
+#[test]
+fn link_cut_moves_replicas_and_the_return_restores_the_spread() {
+    let testbed = Testbed::get();
+    let hosts = [4, 5, 6];
+    let project = unique_project("wlost");
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
+    let repo = Repo::new();
+    let body = format!(
+        "watch: {{ host_down_after: 3s }}\n{}",
+        service("fleet-demo:1", 3, "")
+    );
+    repo.commit(&state(&testbed, &project, &hosts, &body));
+    let watch = Watch::start(&testbed, &repo, 19303, &[]);
+    watch.wait_for("3 healthy replicas", Duration::from_secs(60), |s| {
+        converged_at(s, 3)
+    });
+    let per_host = |h: usize| {
+        containers(&testbed, &[h], &project)
+            .iter()
+            .filter(|c| c.3 == "running")
+            .count()
+    };
+    assert_eq!((per_host(4), per_host(5), per_host(6)), (1, 1, 1));
+
+    let cut = Instant::now();
+    let restore = testbed.inject("link-down", "link-up", 5);
+    let status = watch.wait_for("fh5's replica moved", Duration::from_secs(40), |s| {
+        s["hosts"]["fh5"]["down"] == true && healthy(s, "web") == 3
+    });
+    let moved_after = cut.elapsed();
+    assert_eq!(per_host(4) + per_host(6), 3, "{status}");
+    assert!(
+        moved_after >= Duration::from_secs(3),
+        "moved before host_down_after: {moved_after:?}"
+    );
+
+    drop(restore);
+    watch.wait_for("fh5 back with its share", Duration::from_secs(40), |s| {
+        s["hosts"]["fh5"]["reachable"] == true && converged_at(s, 3) && per_host(5) == 1
+    });
+    assert_eq!((per_host(4), per_host(5), per_host(6)), (1, 1, 1));
+    assert_eq!(
+        containers(&testbed, &hosts, &project).len(),
+        3,
+        "no surplus left"
+    );
+    assert!(watch.metric("fleet_hosts_declared_down_total") >= 1.0);
+    eprintln!(
+        "link cut -> replica healthy elsewhere: {:.1}s",
+        moved_after.as_secs_f64()
+    );
+}
+
+#[test]
+fn sigterm_mid_rollout_keeps_old_replicas_and_a_restart_converges() {
+    let testbed = Testbed::get();
+    let hosts = [1, 2];
+    let project = unique_project("wterm");
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
+    let repo = Repo::new();
+    let rollout =
+        "      update_config: { order: stop-first, parallelism: 1, delay: 1s, monitor: 1s }\n";
+    let svc = |image: &str| {
+        service(image, 4, "").replace(
+            "      update_config: { order: start-first, monitor: 1s }\n",
+            rollout,
+        )
+    };
+    repo.commit(&state(&testbed, &project, &hosts, &svc("fleet-demo:1")));
+    let mut first = Watch::start(&testbed, &repo, 19304, &[]);
+    first.wait_for("4 healthy replicas", Duration::from_secs(60), |s| {
+        converged_at(s, 4)
+    });
+
+    // A second daemon for the project stands by.
+    let second = Watch::start(&testbed, &repo, 19305, &[]);
+    second.wait_for("standby", Duration::from_secs(20), |s| {
+        s["role"] == "standby"
+    });
+    let (code, text) = second.http("GET", "/readyz", &[], "");
+    assert_eq!(code, 503, "{text}");
+
+    repo.commit(&state(&testbed, &project, &hosts, &svc("fleet-demo:2")));
+    let start = Instant::now();
+    while !containers(&testbed, &hosts, &project)
+        .iter()
+        .any(|c| c.2 == "fleet-demo:2")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the rollout never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let code = first.terminate(Duration::from_secs(40));
+    assert_eq!(code, Some(0), "log:\n{}", first.log());
+    // Every slot still has a serving replica, old or new: no batch left half-done.
+    let running = containers(&testbed, &hosts, &project)
+        .iter()
+        .filter(|c| c.3 == "running")
+        .count();
+    assert!(
+        running >= 4,
+        "only {running} replicas running after SIGTERM:\n{}",
+        first.log()
+    );
+
+    // The standby takes over and finishes the rollout.
+    second.wait_for(
+        "the standby finished the rollout",
+        Duration::from_secs(90),
+        |s| {
+            s["role"] == "leader"
+                && converged_at(s, 4)
+                && containers(&testbed, &hosts, &project)
+                    .iter()
+                    .all(|c| c.2 == "fleet-demo:2")
+        },
+    );
+    assert_eq!(containers(&testbed, &hosts, &project).len(), 4);
+}
+
+#[test]
+fn a_crash_looping_replica_backs_off() {
+    let testbed = Testbed::get();
+    let hosts = [3];
+    let project = unique_project("wloop");
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
+    let repo = Repo::new();
+    repo.commit(&state(
+        &testbed,
+        &project,
+        &hosts,
+        "services:\n  crash:\n    image: fleet-demo:1\n    command: ['sh', '-c', 'sleep 1; exit 3']\n    deploy: { update_config: { monitor: 0s } }\n",
+    ));
+    let watch = Watch::start(&testbed, &repo, 19306, &[]);
+    let status = watch.wait_for("a backoff shown", Duration::from_secs(40), |s| {
+        s["backoff"][0]["crashes"].as_u64().unwrap_or(0) >= 2
+            && s["backoff"][0]["retry_in_seconds"].as_f64().unwrap_or(0.0) > 1.0
+    });
+    assert_eq!(status["backoff"][0]["service"], "crash");
+    // While backing off, nothing restarts it: the count of starts stays put for a while.
+    let starts = |_: ()| {
+        let id = &containers(&testbed, &hosts, &project)[0].1;
+        testbed.docker(3, &["inspect", "-f", "{{.State.StartedAt}}", id])
+    };
+    let before = starts(());
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(starts(()), before, "restarted during the backoff");
+}
+
+/// A bounded soak: random kills, removals, stops, imposters and host flaps for
+/// FLEET_SOAK_SECS (default 60) seconds; the fleet ends converged and the daemon's memory flat.
+#[test]
+fn soak_link_cut_kills_and_drift_end_converged_with_flat_memory() {
+    let testbed = Testbed::get();
+    let hosts = [4, 5, 6];
+    let project = unique_project("wsoak");
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
+    let repo = Repo::new();
+    let body = format!(
+        "watch: {{ host_down_after: 3s }}\n{}",
+        service("fleet-demo:1", 4, "")
+    );
+    repo.commit(&state(&testbed, &project, &hosts, &body));
+    let watch = Watch::start(&testbed, &repo, 19307, &[]);
+    watch.wait_for("4 healthy replicas", Duration::from_secs(60), |s| {
+        converged_at(s, 4)
+    });
+    let rss = |pid: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let pid = watch.child.id();
+    let rss_start = rss(pid);
+    let secs: u64 = std::env::var("FLEET_SOAK_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let start = Instant::now();
+    let mut seed: u64 = 0x9e3779b97f4a7c15 ^ u64::from(std::process::id());
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut actions = 0;
+    while start.elapsed() < Duration::from_secs(secs) {
+        let host = hosts[next(3) as usize];
+        let ours = containers(&testbed, &[host], &project);
+        match next(5) {
+            0 | 1 => {
+                if let Some(c) = ours.iter().find(|c| c.3 == "running") {
+                    let _ = Command::new("docker")
+                        .arg("-H")
+                        .arg(format!("unix://{}", testbed.socket(host).display()))
+                        .args(if next(2) == 0 {
+                            vec!["kill", &c.1]
+                        } else {
+                            vec!["rm", "-f", &c.1]
+                        })
+                        .output();
+                }
+            }
+            2 => {
+                let _ = Command::new("docker")
+                    .arg("-H")
+                    .arg(format!("unix://{}", testbed.socket(host).display()))
+                    .args([
+                        "run",
+                        "-d",
+                        "--label",
+                        &format!("fleet.project={project}"),
+                        "fleet-demo:1",
+                    ])
+                    .output();
+            }
+            3 => {
+                let _flap = testbed.inject("link-down", "link-up", 5);
+                std::thread::sleep(Duration::from_secs(2 + next(6)));
+            }
+            _ => std::thread::sleep(Duration::from_secs(1)),
+        }
+        actions += 1;
+        std::thread::sleep(Duration::from_millis(500 + 100 * next(10)));
+    }
+    watch.wait_for("converged after the soak", Duration::from_secs(90), |s| {
+        converged_at(s, 4)
+            && s["hosts"]
+                .as_object()
+                .unwrap()
+                .values()
+                .all(|h| h["reachable"] == true)
+            && containers(&testbed, &hosts, &project).len() == 4
+    });
+    let rss_end = rss(pid);
+    eprintln!("soak: {actions} actions in {secs}s; RSS {rss_start} kB -> {rss_end} kB");
+    assert!(rss_start > 0 && rss_end > 0);
+    assert!(
+        rss_end < rss_start + rss_start / 2 + 4096,
+        "memory grew from {rss_start} kB to {rss_end} kB"
+    );
+}
