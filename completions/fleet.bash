@@ -523,7 +523,7 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__lock__subcmd__break)
-            opts="-y -C -v -q -h -V --known-hosts --ssh-config --accept-new-host-keys --connect-timeout --parallel --host --yes --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
+            opts="-y -C -v -q -h -V --known-hosts --ssh-config --accept-new-host-keys --connect-timeout --parallel --host --yes --watch --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

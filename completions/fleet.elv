@@ -247,6 +247,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --accept-new-host-keys 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
             cand -y 'Do not ask for confirmation (required without a terminal)'
             cand --yes 'Do not ask for confirmation (required without a terminal)'
+            cand --watch 'Remove the watch lease of a `fleet watch` that died on another machine instead of the project lock (a live daemon takes it back within seconds)'
             cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
             cand -v 'Say more'
             cand --verbose 'Say more'

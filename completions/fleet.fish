@@ -230,6 +230,7 @@ always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l accept-new-host-keys -d 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s y -l yes -d 'Do not ask for confirmation (required without a terminal)'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l watch -d 'Remove the watch lease of a `fleet watch` that died on another machine instead of the project lock (a live daemon takes it back within seconds)'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s q -l quiet -d 'Print only errors'

@@ -26,6 +26,10 @@ pub enum LockCommand {
         /// Do not ask for confirmation (required without a terminal)
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Remove the watch lease of a `fleet watch` that died on another machine instead of
+        /// the project lock (a live daemon takes it back within seconds)
+        #[arg(long)]
+        watch: bool,
     },
 }
 
@@ -33,13 +37,21 @@ pub fn run(global: &GlobalOptions, command: &LockCommand, printer: &Printer) -> 
     let Some(desired) = super::load_desired(global, printer) else {
         return ExitCode::Failure;
     };
-    let (connect, only, yes, breaking) = match command {
-        LockCommand::Status { connect } => (connect, &[][..], false, false),
+    let (connect, only, yes, breaking, watch) = match command {
+        LockCommand::Status { connect } => (connect, &[][..], false, false, false),
         LockCommand::Break {
             connect,
             hosts,
             yes,
-        } => (connect, hosts.as_slice(), *yes, true),
+            watch,
+        } => (connect, hosts.as_slice(), *yes, true, *watch),
+    };
+    let lease = crate::watch::lease_project(&desired.project);
+    // The lock this command breaks: the project's, or the watch lease.
+    let target = if watch {
+        lease.as_str()
+    } else {
+        desired.project.as_str()
     };
     for name in only {
         if !desired.hosts.contains_key(name) {
@@ -66,11 +78,20 @@ pub fn run(global: &GlobalOptions, command: &LockCommand, printer: &Printer) -> 
                     code = ExitCode::Failure;
                 }
                 Ok(engine) => {
+                    if !breaking || watch {
+                        if let Ok(Some(holder)) = lock::holder(&engine, &lease).await {
+                            println!("{name}: watched by {holder}");
+                            if watch {
+                                held.push(name.clone());
+                            }
+                        }
+                    }
                     match lock::holder(&engine, &desired.project).await {
-                        Ok(Some(holder)) => {
+                        Ok(Some(holder)) if !watch => {
                             println!("{name}: locked by {holder}");
                             held.push(name.clone());
                         }
+                        Ok(Some(_)) => {}
                         Ok(None) => println!("{name}: free"),
                         Err(e) => {
                             printer.host_error(&name, &super::hosts::full_message(&e), None);
@@ -94,7 +115,7 @@ pub fn run(global: &GlobalOptions, command: &LockCommand, printer: &Printer) -> 
                 return ExitCode::Failure;
             }
             for name in &held {
-                match lock::break_lock(&engines[name], &desired.project).await {
+                match lock::break_lock(&engines[name], target).await {
                     Ok(()) => println!("{name}: lock removed"),
                     Err(e) => {
                         printer.host_error(name, &super::hosts::full_message(&e), None);

@@ -139,7 +139,8 @@ pub struct Daemon {
     held: Option<Held>,
     tip: Option<Tip>,
     /// Commits whose rollout failed (rolled back or paused): not retried until a newer one.
-    failed: BTreeSet<Option<String>>,
+    /// Commits whose rollout rolled back: attempts so far and when to try again (backoff).
+    failed: BTreeMap<Option<String>, (u32, Instant)>,
     backoff: Backoff,
     kills: HashMap<String, Instant>,
     /// Containers reported dead: the engine sends `die` before it marks them stopped, so a
@@ -171,7 +172,7 @@ impl Daemon {
             probers: BTreeMap::new(),
             held: None,
             tip: None,
-            failed: BTreeSet::new(),
+            failed: BTreeMap::new(),
             backoff: Backoff::default(),
             kills: HashMap::new(),
             dying: HashMap::new(),
@@ -923,7 +924,10 @@ impl Daemon {
             Some(Tip {
                 commit,
                 desired: Ok(d),
-            }) if !self.failed.contains(commit)
+            }) if self
+                .failed
+                .get(commit)
+                .is_none_or(|(_, at)| *at <= Instant::now())
                 && self
                     .held
                     .as_ref()
@@ -1033,16 +1037,38 @@ impl Daemon {
         let hosts: Vec<&str> = engines.keys().map(String::as_str).collect();
         lock::release(&engines, &hosts, &project, &me).await;
         if let Some(new) = adopting {
-            if pass.result == "rollout-failed" {
-                self.failed.insert(new.commit.clone());
-                let error = TipError {
-                    commit: new.commit.clone(),
-                    kind: "rollout_failed".into(),
-                    messages: vec![pass.detail.clone().unwrap_or_default()],
-                };
-                self.shared.update(|s| s.tip_error = Some(error));
-            } else if pass.result != "stopped" {
-                self.adopt(new);
+            let detail = pass.detail.clone().unwrap_or_default();
+            let error = |message: String| TipError {
+                commit: new.commit.clone(),
+                kind: "rollout_failed".into(),
+                messages: vec![message],
+            };
+            match pass.result {
+                // The previous replicas are back: hold to them, try the commit again later.
+                "rolled-back" => {
+                    let attempts = self.failed.get(&new.commit).map_or(0, |f| f.0) + 1;
+                    let wait = backoff::delay(attempts + 1);
+                    let at = Instant::now() + wait;
+                    self.failed.insert(new.commit.clone(), (attempts, at));
+                    let message = format!(
+                        "{detail} (attempt {attempts}; trying again in {}s unless a newer commit comes)",
+                        wait.as_secs()
+                    );
+                    self.shared.update(|s| s.tip_error = Some(error(message)));
+                    pass.wake = Some(at);
+                }
+                // Paused as update_config says: the fleet is partly on the new commit; hold to
+                // it and keep converging (crashing replicas back off).
+                "rollout-paused" => {
+                    self.adopt(new.clone());
+                    self.shared.update(|s| s.tip_error = Some(error(detail)));
+                    pass.retry = true;
+                }
+                "stopped" => {}
+                _ => {
+                    self.failed.remove(&new.commit);
+                    self.adopt(new);
+                }
             }
         }
         pass.wake = pass.wake.or(wake);
@@ -1135,7 +1161,15 @@ impl Daemon {
         if self.stop.load(Ordering::SeqCst) {
             pass.result = "stopped";
         } else if adopting && !failed_services.is_empty() {
-            pass.result = "rollout-failed";
+            let rolled_back = report
+                .services
+                .values()
+                .any(|s| matches!(s.status, Outcome::RolledBack | Outcome::RollbackFailed));
+            pass.result = if rolled_back {
+                "rolled-back"
+            } else {
+                "rollout-paused"
+            };
             pass.detail = Some(failed_services.join("; "));
             self.shared
                 .count(|m| *m.failures.entry("rollout").or_default() += 1);
