@@ -149,6 +149,9 @@ pub struct Daemon {
     /// Check the lease at the next turn of the loop (a host came up).
     lease_due: bool,
     lease: Holder,
+    /// Who takes the project lock in each pass: one token for the daemon's life, so a lock it
+    /// could not release (a host cut mid-pass) is simply its own again in the next pass.
+    lock_holder: Holder,
     leading: bool,
     project: Option<String>,
     retry_at: Option<Instant>,
@@ -178,6 +181,7 @@ impl Daemon {
             dying: HashMap::new(),
             lease_due: false,
             lease: Holder::me("watch"),
+            lock_holder: Holder::me("watch"),
             leading: false,
             project: None,
             retry_at: None,
@@ -1001,7 +1005,7 @@ impl Daemon {
         let Some(project) = self.project.clone() else {
             return Pass::new("idle");
         };
-        let me = Holder::me("watch");
+        let me = self.lock_holder.clone();
         let waiting = |host: &str, holder: &Holder| {
             info!(host, holder = %holder, "waiting for the project lock");
         };
@@ -1209,6 +1213,8 @@ impl Daemon {
         if let (true, Some(project)) = (self.leading, &self.project) {
             let engines = self.reachable_engines();
             let hosts: Vec<&str> = engines.keys().map(String::as_str).collect();
+            // Also a project lock a pass could not release when a host was cut off.
+            lock::release(&engines, &hosts, project, &self.lock_holder).await;
             lock::release(&engines, &hosts, &lease_project(project), &self.lease).await;
         }
         info!("stopped");
