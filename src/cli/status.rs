@@ -16,7 +16,6 @@ use crate::docker::Engine;
 use crate::observe::{Health, HostState, Owner, RunState};
 use crate::plan;
 use crate::spec::Desired;
-use crate::spec::model::Mode;
 
 #[derive(Debug, Serialize)]
 struct Report {
@@ -86,20 +85,7 @@ async fn gather(desired: &Desired, commit: Option<String>, connect: &ConnectOpti
         .services
         .iter()
         .map(|(name, s)| {
-            let desired_count = match s.deploy.mode {
-                Mode::Replicated => s.deploy.replicas,
-                Mode::Global => desired
-                    .hosts
-                    .iter()
-                    .filter(|(h, host)| {
-                        s.deploy
-                            .placement
-                            .constraints
-                            .iter()
-                            .all(|c| c.matches(h, &host.labels))
-                    })
-                    .count() as u32,
-            };
+            let desired_count = desired.target_replicas(s);
             (
                 name.clone(),
                 ServiceRow {

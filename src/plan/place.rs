@@ -224,19 +224,7 @@ pub fn place(desired: &Desired, observed: &Observed) -> (Placement, Vec<PlanErro
             (Some(_), false) | (None, false) => 1,
             (None, true) => u32::MAX,
         };
-        let eligible: Vec<&str> = desired
-            .hosts
-            .iter()
-            .filter(|(h, host)| {
-                service
-                    .deploy
-                    .placement
-                    .constraints
-                    .iter()
-                    .all(|c| c.matches(h, &host.labels))
-            })
-            .map(|(h, _)| h.as_str())
-            .collect();
+        let eligible: Vec<&str> = desired.eligible_hosts(service);
         let mut existing = by_service.remove(name).unwrap_or_default();
         // Best candidates first, so the one kept for a slot is the best one.
         existing.sort_by(|(ha, a), (hb, b)| {
@@ -418,19 +406,7 @@ fn rebalance(
         if service.deploy.mode != Mode::Replicated {
             continue;
         }
-        let eligible: Vec<&str> = desired
-            .hosts
-            .iter()
-            .filter(|(h, host)| {
-                service
-                    .deploy
-                    .placement
-                    .constraints
-                    .iter()
-                    .all(|c| c.matches(h, &host.labels))
-            })
-            .map(|(h, _)| h.as_str())
-            .collect();
+        let eligible: Vec<&str> = desired.eligible_hosts(service);
         if eligible.iter().any(|h| silent.contains(h)) {
             continue;
         }

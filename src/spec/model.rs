@@ -25,6 +25,33 @@ pub struct Desired {
     pub watch: WatchSettings,
 }
 
+impl Desired {
+    /// The hosts whose name and labels satisfy the service's placement constraints.
+    pub fn eligible_hosts(&self, service: &Service) -> Vec<&str> {
+        self.hosts
+            .iter()
+            .filter(|(name, host)| {
+                service
+                    .deploy
+                    .placement
+                    .constraints
+                    .iter()
+                    .all(|c| c.matches(name, &host.labels))
+            })
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    /// How many replicas the service should run: `replicas`, or one per eligible host for a
+    /// global service.
+    pub fn target_replicas(&self, service: &Service) -> u32 {
+        match service.deploy.mode {
+            Mode::Replicated => service.deploy.replicas,
+            Mode::Global => u32::try_from(self.eligible_hosts(service).len()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 /// The top-level `watch:` section: how `fleet watch` treats this project.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WatchSettings {

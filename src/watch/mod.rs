@@ -12,6 +12,7 @@
 
 pub mod backoff;
 pub mod http;
+mod link;
 pub mod state;
 pub mod webhook;
 
@@ -20,7 +21,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
@@ -31,7 +31,7 @@ use crate::observe::{self, HostState, Observed, Owner, RunState};
 use crate::plan::{self, Action, Plan};
 use crate::source;
 use crate::spec::Desired;
-use crate::spec::model::{Host, Mode};
+use crate::spec::model::Host;
 use crate::ssh::SshOptions;
 use backoff::Backoff;
 use state::{HostStatus, Reconcile, ServiceStatus, Shared, TipError, now_rfc3339};
@@ -521,7 +521,7 @@ impl Daemon {
                 continue;
             }
             self.links.insert(name.clone(), Link::new());
-            let task = tokio::spawn(follow_host(
+            let task = tokio::spawn(link::follow_host(
                 name.clone(),
                 host.clone(),
                 Arc::new(self.settings.ssh.clone()),
@@ -839,22 +839,7 @@ impl Daemon {
     fn show(&self, target: &Held, observed: &Observed, unplaceable: &[plan::PlanError]) {
         let mut services = BTreeMap::new();
         for (name, service) in &target.desired.services {
-            let desired = match service.deploy.mode {
-                Mode::Replicated => service.deploy.replicas,
-                Mode::Global => target
-                    .desired
-                    .hosts
-                    .iter()
-                    .filter(|(h, host)| {
-                        service
-                            .deploy
-                            .placement
-                            .constraints
-                            .iter()
-                            .all(|c| c.matches(h, &host.labels))
-                    })
-                    .count() as u32,
-            };
+            let desired = target.desired.target_replicas(service);
             let mut status = ServiceStatus {
                 desired,
                 ..ServiceStatus::default()
@@ -1268,100 +1253,5 @@ impl apply::Progress for LogProgress {
     }
     fn note(&self, text: &str) {
         warn!("{text}");
-    }
-}
-
-/// One host: keep a connection, ping it, follow its events; report to the loop. Runs until
-/// aborted.
-async fn follow_host(
-    name: String,
-    host: Host,
-    ssh: Arc<SshOptions>,
-    project: String,
-    every: Duration,
-    triggers: mpsc::Sender<Trigger>,
-) {
-    let deadline = ssh.connect_timeout * 2 + Duration::from_secs(5);
-    loop {
-        let connected = tokio::time::timeout(deadline, async {
-            Engine::connect(&crate::cli::hosts::endpoint(&host, &ssh)?, &ssh).await
-        })
-        .await
-        .unwrap_or(Err(EngineError::Timeout(deadline)));
-        let error = match connected {
-            Ok(engine) => {
-                let engine = Arc::new(engine);
-                let up = Trigger::HostUp {
-                    host: name.clone(),
-                    engine: Arc::clone(&engine),
-                };
-                if triggers.send(up).await.is_err() {
-                    return;
-                }
-                follow_events(&name, &engine, &project, every, &triggers).await
-            }
-            Err(e) => crate::cli::hosts::full_message(&e),
-        };
-        let failed = Trigger::HostFailed {
-            host: name.clone(),
-            error,
-        };
-        if triggers.send(failed).await.is_err() {
-            return;
-        }
-        tokio::time::sleep(every).await;
-    }
-}
-
-/// Forwards the project's container events and pings every `every`; returns why it stopped.
-async fn follow_events(
-    name: &str,
-    engine: &Engine,
-    project: &str,
-    every: Duration,
-    triggers: &mpsc::Sender<Trigger>,
-) -> String {
-    let filters = HashMap::from([
-        (
-            "label".to_string(),
-            vec![crate::labels::project_filter(project)],
-        ),
-        ("type".to_string(), vec!["container".to_string()]),
-    ]);
-    let mut events = engine.api().events(Some(
-        bollard::query_parameters::EventsOptionsBuilder::default()
-            .filters(&filters)
-            .build(),
-    ));
-    let mut ticks = tokio::time::interval(every);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            item = events.next() => match item {
-                Some(Ok(message)) => {
-                    let actor = message.actor.unwrap_or_default();
-                    let attributes = actor.attributes.unwrap_or_default();
-                    let event = HostEvent {
-                        host: name.to_string(),
-                        action: message.action.unwrap_or_default(),
-                        container: actor.id.unwrap_or_default(),
-                        service: attributes.get(crate::labels::SERVICE).cloned(),
-                        slot: attributes.get(crate::labels::SLOT).and_then(|s| s.parse().ok()),
-                    };
-                    if triggers.send(Trigger::Event(event)).await.is_err() {
-                        return "stopping".into();
-                    }
-                }
-                Some(Err(e)) => return format!("the events stream failed: {e}"),
-                None => return "the events stream ended".into(),
-            },
-            _ = ticks.tick() => {
-                match tokio::time::timeout(PING_TIMEOUT, engine.ping()).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => return crate::cli::hosts::full_message(&e),
-                    Err(_) => return format!("no answer to a ping within {PING_TIMEOUT:?}"),
-                }
-            }
-        }
     }
 }
