@@ -195,33 +195,11 @@ pub fn run(global: &GlobalOptions, args: &WatchArgs, printer: &Printer) -> ExitC
             tokio::spawn(async move {
                 let mut term =
                     tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                let terminated = async {
-                    match term.as_mut() {
-                        Some(t) => {
-                            t.recv().await;
-                        }
-                        None => std::future::pending::<()>().await,
-                    }
-                };
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminated => {}
-                }
+                interrupted(&mut term).await;
                 tracing::info!("signal received: finishing the batch in progress, then stopping (signal again to exit at once)");
                 stop.store(true, Ordering::SeqCst);
                 let _ = shutdown.send(true);
-                let again = async {
-                    match term.as_mut() {
-                        Some(t) => {
-                            t.recv().await;
-                        }
-                        None => std::future::pending::<()>().await,
-                    }
-                };
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = again => {}
-                }
+                interrupted(&mut term).await;
                 std::process::exit(130);
             })
         };
@@ -231,4 +209,20 @@ pub fn run(global: &GlobalOptions, args: &WatchArgs, printer: &Printer) -> ExitC
         signals.abort();
         ExitCode::Success
     })
+}
+
+/// The next SIGINT or SIGTERM.
+async fn interrupted(term: &mut Option<tokio::signal::unix::Signal>) {
+    let terminated = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminated => {}
+    }
 }

@@ -757,14 +757,7 @@ impl Daemon {
         if self.settings.allow_mass_delete || candidate.desired.watch.allow_mass_delete {
             return Ok(());
         }
-        let running: BTreeSet<&str> = observed
-            .hosts
-            .values()
-            .filter_map(|h| match h {
-                HostState::Reachable { containers } => Some(containers),
-                _ => None,
-            })
-            .flatten()
+        let running: BTreeSet<&str> = seen(observed)
             .filter(|c| c.state == RunState::Running && matches!(c.owner, Owner::Replica { .. }))
             .map(|c| c.id.as_str())
             .collect();
@@ -796,14 +789,7 @@ impl Daemon {
     /// When to look again because a container reported dead still shows as running.
     fn settling(&mut self, observed: &Observed) -> Option<Instant> {
         let now = Instant::now();
-        let running: BTreeSet<&str> = observed
-            .hosts
-            .values()
-            .filter_map(|h| match h {
-                HostState::Reachable { containers } => Some(containers),
-                _ => None,
-            })
-            .flatten()
+        let running: BTreeSet<&str> = seen(observed)
             .filter(|c| c.state == RunState::Running)
             .map(|c| c.id.as_str())
             .collect();
@@ -1221,6 +1207,18 @@ fn only_known_hosts_failed(report: &apply::Report, plan: &Plan) -> bool {
             .hosts
             .iter()
             .all(|(name, h)| matches!(h, apply::HostReport::Ok) || known.contains(name.as_str()))
+}
+
+/// Every container observed on a reachable host.
+fn seen(observed: &Observed) -> impl Iterator<Item = &observe::Container> {
+    observed
+        .hosts
+        .values()
+        .filter_map(|h| match h {
+            HostState::Reachable { containers } => Some(containers),
+            _ => None,
+        })
+        .flatten()
 }
 
 fn candidate_differs(basis: &Held, target: &Held) -> bool {
