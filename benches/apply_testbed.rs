@@ -11,9 +11,14 @@
 //! Run with `cargo bench --bench apply_testbed`. It cleans up what it made (containers, the
 //! Swarm, which it leaves) even when a step fails.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::Repo;
 
 const HEALTH: &str = "    healthcheck:
       test: ['CMD', 'wget', '-qO-', 'http://127.0.0.1:8080/']
@@ -60,61 +65,25 @@ impl Testbed {
     }
 }
 
-struct Repo(tempfile::TempDir);
-
-impl Repo {
-    fn new() -> Repo {
-        let dir = tempfile::tempdir().unwrap();
-        git(dir.path(), &["init", "-q"]);
-        Repo(dir)
-    }
-
-    fn commit(&self, yaml: &str) {
-        std::fs::write(self.0.path().join("fleet.yaml"), yaml).unwrap();
-        git(self.0.path(), &["add", "-A"]);
-        git(
-            self.0.path(),
-            &[
-                "-c",
-                "user.email=b@example.com",
-                "-c",
-                "user.name=b",
-                "commit",
-                "-qm",
-                "bench",
-            ],
-        );
-    }
-
-    /// `fleet apply --yes`: wall time and stdout.
-    fn apply(&self, testbed: &Testbed) -> (Duration, String) {
-        let start = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
-            .current_dir(self.0.path())
-            .args(["apply", "--yes"])
-            .env_remove("SSH_AUTH_SOCK")
-            .env("FLEET_SSH_CONFIG", "/dev/null")
-            .env("FLEET_KNOWN_HOSTS", testbed.dir.join("known_hosts"))
-            .output()
-            .expect("run fleet");
-        let elapsed = start.elapsed();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "fleet apply failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (elapsed, stdout)
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
+/// `fleet apply --yes`: wall time and stdout.
+fn apply(repo: &Repo, testbed: &Testbed) -> (Duration, String) {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_fleet"))
+        .current_dir(repo.path())
+        .args(["apply", "--yes"])
+        .env_remove("SSH_AUTH_SOCK")
+        .env("FLEET_SSH_CONFIG", "/dev/null")
+        .env("FLEET_KNOWN_HOSTS", testbed.dir.join("known_hosts"))
+        .output()
+        .expect("run fleet");
+    let elapsed = start.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "fleet apply failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (elapsed, stdout)
 }
 
 /// Per replaced replica: (fleet's own seconds, engine seconds) from lines like
@@ -149,9 +118,9 @@ fn hundred(testbed: &Testbed) {
         )
     };
     repo.commit(&state(100));
-    let (up, _) = repo.apply(testbed);
+    let (up, _) = apply(&repo, testbed);
     repo.commit(&state(0));
-    let (down, _) = repo.apply(testbed);
+    let (down, _) = apply(&repo, testbed);
     println!(
         "fleet apply, 100 containers over {} hosts: create {up:.1?} (monitor 1s included), remove {down:.1?}",
         hosts.len()
@@ -234,11 +203,11 @@ fn fleet_roll(
         )
     };
     repo.commit(&state("fleet-demo:1", 4));
-    repo.apply(testbed);
+    apply(&repo, testbed);
     repo.commit(&state("fleet-demo:2", 4));
-    let (elapsed, stdout) = repo.apply(testbed);
+    let (elapsed, stdout) = apply(&repo, testbed);
     repo.commit(&state("fleet-demo:2", 0));
-    repo.apply(testbed);
+    apply(&repo, testbed);
     (elapsed, overheads(&stdout))
 }
 
