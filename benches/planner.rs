@@ -39,6 +39,7 @@ fn deployed(d: &Desired) -> Observed {
                 .keys()
                 .map(|h| (h.clone(), HostState::Reachable { containers: vec![] }))
                 .collect(),
+            ..Default::default()
         },
         None,
     )
@@ -71,6 +72,7 @@ fn deployed(d: &Desired) -> Observed {
                 health: Some(Health::Healthy),
                 image_id: "sha256:x".into(),
                 created: 1,
+                ports: Vec::new(),
             });
         }
     }

@@ -24,6 +24,10 @@ pub const SPEC_HASH: &str = "fleet.spec-hash";
 pub const SPEC: &str = "fleet.spec";
 /// The commit the container was created from.
 pub const COMMIT: &str = "fleet.commit";
+/// What a managed container is when it is not a replica: `balancer` for the project's load
+/// balancer on an ingress host.
+pub const ROLE: &str = "fleet.role";
+pub const ROLE_BALANCER: &str = "balancer";
 
 /// What the labels of a container say about it, when it is this project's.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +42,8 @@ pub enum Ownership {
         commit: Option<String>,
         spec: Option<String>,
     },
+    /// This project's load balancer on one host.
+    Balancer { spec_hash: String },
     /// Carries this project's labels but not a replica's (hand-made, or damaged): an imposter
     /// that planning removes.
     Malformed { why: String },
@@ -50,6 +56,16 @@ pub fn ownership(project: &str, labels: &HashMap<String, String>) -> Ownership {
     if labels.get(MANAGED).map(String::as_str) != Some("true") {
         return Ownership::Malformed {
             why: format!("has `{PROJECT}={project}` but not `{MANAGED}=true`"),
+        };
+    }
+    if labels.get(ROLE).map(String::as_str) == Some(ROLE_BALANCER) {
+        return match labels.get(SPEC_HASH).filter(|s| !s.is_empty()) {
+            Some(hash) if !labels.contains_key(SERVICE) => Ownership::Balancer {
+                spec_hash: hash.clone(),
+            },
+            _ => Ownership::Malformed {
+                why: format!("a `{ROLE}={ROLE_BALANCER}` without a spec hash, or with a service"),
+            },
         };
     }
     let Some(service) = labels.get(SERVICE).filter(|s| !s.is_empty()) else {
@@ -110,6 +126,22 @@ mod tests {
             ownership("shop", &labels(&[("app", "x")])),
             Ownership::Foreign
         );
+        let balancer = [
+            (MANAGED, "true"),
+            (PROJECT, "shop"),
+            (ROLE, ROLE_BALANCER),
+            (SPEC_HASH, "abc"),
+        ];
+        assert_eq!(
+            ownership("shop", &labels(&balancer)),
+            Ownership::Balancer {
+                spec_hash: "abc".into()
+            }
+        );
+        assert!(matches!(
+            ownership("shop", &labels(&balancer[..3])),
+            Ownership::Malformed { .. }
+        ));
         assert!(matches!(
             ownership("shop", &labels(&[(PROJECT, "shop")])),
             Ownership::Malformed { .. }

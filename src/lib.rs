@@ -6,6 +6,7 @@
 //! into typed values. The CLI in `cli` wires them together and owns all output.
 
 pub mod apply;
+pub mod balancer;
 pub mod cli;
 pub mod docker;
 pub mod labels;

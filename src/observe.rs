@@ -15,6 +15,35 @@ use crate::labels::{self, Ownership};
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Observed {
     pub hosts: BTreeMap<String, HostState>,
+    /// The project's balancer containers, per reachable host.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub balancers: BTreeMap<String, Vec<Balancer>>,
+}
+
+/// What one reachable host runs for the project.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HostObservation {
+    pub containers: Vec<Container>,
+    pub balancers: Vec<Balancer>,
+}
+
+/// A balancer container of the project, with the configuration it runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Balancer {
+    pub id: String,
+    pub name: String,
+    pub state: RunState,
+    pub spec_hash: String,
+    /// The configuration file as it is in the container (read only from running balancers).
+    pub config: Option<String>,
+}
+
+/// A container port published on the host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedPort {
+    pub container: u16,
+    pub host: u16,
+    pub protocol: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,6 +73,18 @@ pub struct Container {
     pub image_id: String,
     /// Unix seconds.
     pub created: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PublishedPort>,
+}
+
+impl Container {
+    /// The host port a container port is published on (TCP).
+    pub fn host_port(&self, container_port: u16) -> Option<u16> {
+        self.ports
+            .iter()
+            .find(|p| p.container == container_port && p.protocol == "tcp")
+            .map(|p| p.host)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -81,6 +122,21 @@ pub enum Health {
 }
 
 impl Observed {
+    /// Records what a reachable host runs.
+    pub fn insert_reachable(&mut self, host: &str, seen: HostObservation) {
+        self.hosts.insert(
+            host.to_string(),
+            HostState::Reachable {
+                containers: seen.containers,
+            },
+        );
+        if seen.balancers.is_empty() {
+            self.balancers.remove(host);
+        } else {
+            self.balancers.insert(host.to_string(), seen.balancers);
+        }
+    }
+
     /// A stable digest of what was observed, so a saved plan can tell that the world moved.
     /// Health and creation time are left out: they change without anyone changing anything.
     pub fn fingerprint(&self) -> String {
@@ -139,16 +195,43 @@ fn health(status: Option<&str>) -> Option<Health> {
     }
 }
 
-/// Lists this project's containers on one engine.
-pub async fn observe_host(engine: &Engine, project: &str) -> Result<Vec<Container>, EngineError> {
+/// Lists this project's containers on one engine, and reads the configuration of its running
+/// balancer.
+pub async fn observe_host(engine: &Engine, project: &str) -> Result<HostObservation, EngineError> {
     let list = engine
         .list_labelled(&labels::project_filter(project))
         .await?;
     let mut out = Vec::with_capacity(list.len());
+    let mut balancers = Vec::new();
     for summary in list {
         let labels: HashMap<String, String> = summary.labels.clone().unwrap_or_default();
+        let id = summary.id.clone().unwrap_or_default();
+        let name = summary
+            .names
+            .as_ref()
+            .and_then(|n| n.first())
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default();
+        let state = run_state(summary.state.as_ref().map(|s| s.to_string()).as_deref());
         let owner = match labels::ownership(project, &labels) {
             Ownership::Foreign => continue,
+            Ownership::Balancer { spec_hash } => {
+                let config = if state == RunState::Running {
+                    engine
+                        .read_file(&id, &crate::balancer::config_path(), 1 << 20)
+                        .await?
+                } else {
+                    None
+                };
+                balancers.push(Balancer {
+                    id,
+                    name,
+                    state,
+                    spec_hash,
+                    config,
+                });
+                continue;
+            }
             Ownership::Replica {
                 service,
                 slot,
@@ -164,23 +247,38 @@ pub async fn observe_host(engine: &Engine, project: &str) -> Result<Vec<Containe
             },
             Ownership::Malformed { why } => Owner::Malformed { why },
         };
+        let mut ports: Vec<PublishedPort> = summary
+            .ports
+            .iter()
+            .flatten()
+            .filter_map(|p| {
+                Some(PublishedPort {
+                    container: p.private_port,
+                    host: p.public_port?,
+                    protocol: p.typ.map(|t| t.to_string()).unwrap_or_default(),
+                })
+            })
+            .collect();
+        // The engine lists a binding once per address family.
+        ports.sort_by_key(|p| (p.container, p.host, p.protocol.clone()));
+        ports.dedup();
         out.push(Container {
-            id: summary.id.clone().unwrap_or_default(),
-            name: summary
-                .names
-                .as_ref()
-                .and_then(|n| n.first())
-                .map(|n| n.trim_start_matches('/').to_string())
-                .unwrap_or_default(),
+            id,
+            name,
             owner,
-            state: run_state(summary.state.as_ref().map(|s| s.to_string()).as_deref()),
+            state,
             health: health(summary.status.as_deref()),
             image_id: summary.image_id.clone().unwrap_or_default(),
             created: summary.created.unwrap_or_default(),
+            ports,
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    balancers.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(HostObservation {
+        containers: out,
+        balancers,
+    })
 }
 
 #[cfg(test)]
@@ -214,6 +312,7 @@ mod tests {
             health: None,
             image_id: "sha256:1".into(),
             created: 0,
+            ports: Vec::new(),
         };
         let mut observed = Observed::default();
         observed.hosts.insert(

@@ -6,7 +6,7 @@
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 
-use crate::plan::{Action, Change, FieldDiff, Plan};
+use crate::plan::{Action, BalancerAction, BalancerChange, Change, FieldDiff, Plan};
 
 const SECRET_MARKERS: &[&str] = &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL"];
 const MASK: &str = "(sensitive)";
@@ -161,6 +161,33 @@ fn change_line(c: &Change) -> String {
     )
 }
 
+fn balancer_line(b: &BalancerChange) -> String {
+    let (glyph, verb) = match b.action {
+        BalancerAction::Create => ("+", "create"),
+        BalancerAction::Replace => ("~", "replace"),
+        BalancerAction::Start => (">", "start"),
+        BalancerAction::Reload => ("~", "reload"),
+        BalancerAction::Remove => ("-", "remove"),
+        BalancerAction::Keep => (" ", "keep"),
+    };
+    format!("{glyph} balancer on {}: {verb} ({})", b.host, b.reason)
+}
+
+/// The balancer lines with the upstreams each change adds and removes.
+fn balancer_lines(plan: &Plan) -> Vec<(BalancerAction, String)> {
+    let mut out = Vec::new();
+    for b in plan.balancer_actions() {
+        out.push((b.action, balancer_line(b)));
+        for a in &b.added {
+            out.push((b.action, format!("    + upstream {a}")));
+        }
+        for r in &b.removed {
+            out.push((b.action, format!("    - upstream {r}")));
+        }
+    }
+    out
+}
+
 /// Groups the changes by service (containers of no service last), in plan order.
 fn groups(plan: &Plan) -> Vec<(String, Vec<&Change>)> {
     let mut out: Vec<(String, Vec<&Change>)> = Vec::new();
@@ -196,6 +223,10 @@ pub fn summary(plan: &Plan) -> String {
         parts.push(format!("{} to start", plan.count(Action::Start)));
     }
     parts.push(format!("{} to remove", plan.count(Action::Remove)));
+    let balancers = plan.balancer_actions().count();
+    if balancers > 0 {
+        parts.push(format!("{balancers} balancer change(s)"));
+    }
     format!("Plan: {}.", parts.join(", "))
 }
 
@@ -258,6 +289,18 @@ pub fn text(plan: &Plan, color: bool) -> String {
                 }
             }
         }
+        let balancers = balancer_lines(plan);
+        if !balancers.is_empty() {
+            out.push_str("\n  # balancers\n");
+            for (action, line) in balancers {
+                let style = match action {
+                    BalancerAction::Create => AnsiColor::Green.on_default(),
+                    BalancerAction::Remove => AnsiColor::Red.on_default(),
+                    _ => AnsiColor::Yellow.on_default(),
+                };
+                out.push_str(&format!("  {}\n", paint(style, &line)));
+            }
+        }
         out.push('\n');
     }
     for w in warnings(plan) {
@@ -305,6 +348,10 @@ pub fn markdown(plan: &Plan) -> String {
                     }
                 }
             }
+        }
+        for (_, line) in balancer_lines(plan) {
+            out.push_str(&line);
+            out.push('\n');
         }
         out.push_str("```\n\n</details>\n");
     }

@@ -21,7 +21,7 @@ NET=10.250            # host I: 10.250.I.1 (root namespace side), 10.250.I.2 (in
 DROP_DEV=fleet-drop   # catch-all for 10.250.0.0/16 that silently drops (see ensure_net_guard)
 LOCK=/run/lock/fleet-testbed.lock
 WAIT=${FLEET_TESTBED_WAIT:-60}  # seconds to wait for one daemon
-IMAGES=(fleet-demo:1 fleet-demo:2 fleet-demo:broken)
+IMAGES=(fleet-demo:1 fleet-demo:2 fleet-demo:broken fleet-haproxy:2.6)
 # `sh -c "$SETHOST" fhI cmd args...`: sets the hostname (in a fresh UTS namespace), then execs.
 # shellcheck disable=SC2016 # expanded by that sh, not here
 SETHOST='hostname "$0" && exec "$@"'
@@ -162,7 +162,7 @@ daemon_pids() {
 install() {
   need_root
   local missing=() pkg
-  for pkg in docker.io containerd runc openssh-server openssh-client busybox-static iproute2 iptables util-linux procps; do
+  for pkg in docker.io containerd runc openssh-server openssh-client busybox-static haproxy iproute2 iptables util-linux procps; do
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null)" = installed ] || missing+=("$pkg")
   done
   [ "${#missing[@]}" -eq 0 ] && return 0
@@ -456,11 +456,30 @@ FROM scratch
 COPY rootfs/ /
 CMD ["/bin/sh", "-c", "echo 'fleet-demo:broken exits at once' >&2; exit 1"]
 EOF
+  # The balancer image (no registry): Debian's haproxy binary and the libraries it links, laid
+  # out like the official image (binary on PATH, configuration in /usr/local/etc/haproxy).
+  local hp=$ctx/haproxy lib
+  mkdir -p "$hp/usr/local/sbin" "$hp/usr/local/etc/haproxy" "$hp/var/run" "$hp/tmp" "$hp/etc"
+  cp /usr/sbin/haproxy "$hp/usr/local/sbin/haproxy"
+  for lib in $(ldd /usr/sbin/haproxy | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+    mkdir -p "$hp${lib%/*}"
+    cp -L "$lib" "$hp$lib"
+  done
+  chmod 1777 "$hp/tmp"
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$hp/etc/passwd"
+  echo 'root:x:0:' >"$hp/etc/group"
+  cat >"$ctx/Dockerfile.haproxy" <<'EOF'
+FROM scratch
+COPY haproxy/ /
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+STOPSIGNAL SIGUSR1
+CMD ["haproxy", "-W", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]
+EOF
 }
 
 # Identifies the image recipe (this script + busybox): a change rebuilds the images.
 images_recipe() {
-  { sed -n '/^images_context()/,/^}/p' "$0"; sha256sum /bin/busybox; } | sha256sum | cut -c1-16
+  { sed -n '/^images_context()/,/^}/p' "$0"; sha256sum /bin/busybox /usr/sbin/haproxy; } | sha256sum | cut -c1-16
 }
 
 images_present() {
@@ -480,6 +499,8 @@ images_build() {
   done
   DOCKER_BUILDKIT=0 dock "$i" build -q -f "$ctx/Dockerfile.broken" -t fleet-demo:broken "$ctx" >/dev/null 2>"$ctx/build.err" ||
     { cat "$ctx/build.err" >&2; die "fh$i: building fleet-demo:broken failed"; }
+  DOCKER_BUILDKIT=0 dock "$i" build -q -f "$ctx/Dockerfile.haproxy" -t fleet-haproxy:2.6 "$ctx" >/dev/null 2>"$ctx/build.err" ||
+    { cat "$ctx/build.err" >&2; die "fh$i: building fleet-haproxy:2.6 failed"; }
   rm -rf "$ctx"
   rm -f "$STATE"/images-*.tar
   dock "$i" save -o "$tar.tmp" "${IMAGES[@]}"

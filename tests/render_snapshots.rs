@@ -41,6 +41,7 @@ fn replica(d: &Desired, service: &str, slot: u32, state: RunState) -> Container 
         health: Some(Health::Healthy),
         image_id: "sha256:1".into(),
         created: 1,
+        ports: Vec::new(),
     }
 }
 

@@ -13,6 +13,7 @@
 //! on; other hosts carry on unless `fail_fast`. A failure of a new replica (exits, unhealthy,
 //! refused by the engine) counts against the service's `max_failure_ratio`.
 
+mod balance;
 pub mod lock;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,7 +26,7 @@ use serde::Serialize;
 
 use crate::docker::create::{self, ReplicaIdentity};
 use crate::docker::{Engine, EngineError, ProbeHealth, PullError, auth::DockerConfig};
-use crate::plan::{Action, Change, ContainerRef, NewContainer, Plan};
+use crate::plan::{Action, BalancerAction, Change, ContainerRef, NewContainer, Plan};
 use crate::spec::Desired;
 use crate::spec::model::{FailureAction, Mount, UpdateConfig, UpdateOrder};
 
@@ -110,6 +111,8 @@ pub enum StepKind {
     Replace,
     Remove,
     Rollback,
+    /// A balancer created, started, reconfigured or removed.
+    Balancer,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -190,6 +193,7 @@ struct Run<'a> {
     /// Set by `--fail-fast` on the first failure, or by an interrupt: no new step starts.
     stop: &'a AtomicBool,
     fail_fast_tripped: AtomicBool,
+    balancing: tokio::sync::Mutex<balance::Balancing>,
 }
 
 /// Carries out `plan`. Hosts missing from `engines` are reported failed (unreachable).
@@ -212,6 +216,7 @@ pub async fn apply(
         steps: Mutex::new(Vec::new()),
         stop,
         fail_fast_tripped: AtomicBool::new(false),
+        balancing: tokio::sync::Mutex::new(balance::Balancing::new(desired, plan)),
     };
     for u in &plan.unreachable {
         run.host_failed(&u.host, &format!("unreachable: {}", u.reason));
@@ -223,8 +228,12 @@ pub async fn apply(
     }
     let mut services: BTreeMap<String, ServiceReport> = BTreeMap::new();
     let mut per_host: BTreeMap<&str, usize> = BTreeMap::new();
-    for change in plan.actions() {
-        *per_host.entry(change.host.as_str()).or_default() += 1;
+    for host in plan
+        .actions()
+        .map(|c| &c.host)
+        .chain(plan.balancer_actions().map(|b| &b.host))
+    {
+        *per_host.entry(host.as_str()).or_default() += 1;
     }
     for (host, n) in &per_host {
         progress.host_steps(host, *n);
@@ -232,12 +241,14 @@ pub async fn apply(
 
     let aborted = run.prepare().await;
     if aborted.is_none() {
+        run.set_up_balancers().await;
         let order = service_order(desired);
         for level in order {
             let reports = join_all(level.iter().map(|name| run.service(name))).await;
             services.extend(level.into_iter().zip(reports));
         }
         run.prune().await;
+        run.finish_balancers().await;
     } else {
         for name in desired.services.keys() {
             services.insert(
@@ -433,6 +444,14 @@ impl Run<'_> {
                     .entry(change.host.as_str())
                     .or_default()
                     .insert(service.as_str());
+            }
+        }
+        for b in self.plan.balancer_actions() {
+            if matches!(b.action, BalancerAction::Create | BalancerAction::Replace) {
+                images
+                    .entry(b.host.as_str())
+                    .or_default()
+                    .insert(self.desired.balancer.image.as_str());
             }
         }
         if !images.is_empty() {
@@ -737,9 +756,11 @@ impl Run<'_> {
         }
     }
 
-    /// Stops a container gracefully (its own stop timeout applies).
+    /// Stops a container gracefully (its own stop timeout applies), after taking it out of the
+    /// balancers and letting it drain when it was in rotation.
     async fn halt(&self, host: &str, id: &str) -> Result<(), OpError> {
         let engine = self.engine(host)?;
+        self.leave_rotation(host, id).await;
         // The engine takes up to the container's grace period; allow that plus the usual bound.
         let grace = self
             .desired
@@ -805,8 +826,16 @@ impl Run<'_> {
                     .await
                 {
                     Ok(()) => {
-                        self.wait_good(&c.host, &id, update.monitor, health_interval(service))
-                            .await
+                        let good = self
+                            .wait_good(&c.host, &id, update.monitor, health_interval(service))
+                            .await;
+                        match (good, &c.container, &c.service) {
+                            (Ok(detail), Some(r), Some(s)) => self
+                                .enter_rotation(&c.host, s, &id, &r.name)
+                                .await
+                                .map(|()| detail),
+                            (good, ..) => good,
+                        }
                     }
                     Err(e) => Err(e),
                 },
@@ -1003,6 +1032,8 @@ impl Run<'_> {
             let detail = self
                 .wait_good(&c.host, &id, update.monitor, interval)
                 .await?;
+            self.enter_rotation(&c.host, &service, &id, &new.name)
+                .await?;
             let detail = format!("{detail}, engine {:.2}s", engine_time.as_secs_f64());
             if let (false, Some(old)) = (stop_first, &c.container) {
                 self.halt(&c.host, &old.id).await?;
@@ -1102,8 +1133,12 @@ impl Run<'_> {
                             let engine = self.engine(&t.host)?;
                             self.call(&t.host, self.options.call_timeout, engine.start(&old.id))
                                 .await?;
-                            self.wait_good(&t.host, &old.id, config.monitor, interval)
-                                .await?
+                            let detail = self
+                                .wait_good(&t.host, &old.id, config.monitor, interval)
+                                .await?;
+                            self.enter_rotation(&t.host, service, &old.id, &old.name)
+                                .await?;
+                            detail
                         }
                         None => "new slot removed".to_string(),
                     };

@@ -112,9 +112,7 @@ pub async fn observe_connected(
     for (name, result) in results {
         match result {
             Ok((engine, containers)) => {
-                observed
-                    .hosts
-                    .insert(name.clone(), HostState::Reachable { containers });
+                observed.insert_reachable(&name, containers);
                 engines.insert(name, engine);
             }
             Err(lost) => {

@@ -111,6 +111,20 @@ pub fn container_body(
                 host_port: Some(port.published.map(|p| p.to_string()).unwrap_or_default()),
             });
     }
+    // Behind the balancers the replica's port goes on a port the engine picks, so the old and
+    // the new replica of a start-first rollout can run side by side on one host.
+    if let Some(via) = &service.expose_via {
+        let key = format!("{}/tcp", via.port);
+        exposed.push(key.clone());
+        bindings
+            .entry(key)
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(PortBinding {
+                host_ip: None,
+                host_port: Some(String::new()),
+            });
+    }
     for text in &service.expose {
         let (port, proto) = text.split_once('/').unwrap_or((text, "tcp"));
         exposed.push(format!("{port}/{proto}"));
@@ -261,6 +275,46 @@ pub fn container_body(
         host_config: Some(host_config),
         networking_config: Some(NetworkingConfig {
             endpoints_config: Some(endpoints),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The create request for the project's balancer on one host: HAProxy in master-worker mode on
+/// the host's network (it listens on the exposed services' ports and reaches every host's
+/// published ports), as root for ports below 1024 but with no capability beyond binding them.
+pub fn balancer_body(desired: &Desired) -> ContainerCreateBody {
+    let mut labels = object_labels(&desired.project);
+    labels.insert(labels::ROLE.into(), labels::ROLE_BALANCER.into());
+    labels.insert(
+        labels::SPEC_HASH.into(),
+        crate::balancer::spec_hash(desired),
+    );
+    ContainerCreateBody {
+        image: Some(desired.balancer.image.clone()),
+        entrypoint: Some(
+            ["haproxy", "-W", "-db", "-f"]
+                .into_iter()
+                .map(String::from)
+                .chain([crate::balancer::config_path()])
+                .collect(),
+        ),
+        cmd: Some(Vec::new()),
+        user: Some("0:0".into()),
+        labels: Some(labels),
+        // HAProxy stops at once on SIGUSR1 after its connections end; SIGTERM would cut them.
+        stop_signal: Some("SIGUSR1".into()),
+        stop_timeout: Some(10),
+        host_config: Some(HostConfig {
+            network_mode: Some("host".into()),
+            restart_policy: Some(RestartPolicy {
+                name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                maximum_retry_count: None,
+            }),
+            cap_drop: Some(vec!["ALL".into()]),
+            cap_add: Some(vec!["NET_BIND_SERVICE".into()]),
+            security_opt: Some(vec!["no-new-privileges".into()]),
+            ..Default::default()
         }),
         ..Default::default()
     }

@@ -216,6 +216,8 @@ pub struct Probe {
     pub restarts: i64,
     /// `None` when the container has no health check.
     pub health: Option<ProbeHealth>,
+    /// Published TCP ports: (container port, host port).
+    pub tcp_ports: Vec<(u16, u16)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -235,6 +237,40 @@ fn status(e: &bollard::errors::Error) -> Option<u16> {
 }
 
 /// The engine's own message for an error it answered with.
+/// The published TCP ports of an inspected container, once per container port.
+fn tcp_ports(inspect: &bollard::models::ContainerInspectResponse) -> Vec<(u16, u16)> {
+    let mut out: Vec<(u16, u16)> = inspect
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.ports.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, bindings)| {
+            let port = key.strip_suffix("/tcp")?.parse().ok()?;
+            let host = bindings
+                .iter()
+                .flatten()
+                .find_map(|b| b.host_port.as_deref()?.parse().ok())?;
+            Some((port, host))
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// The contents of the first regular file in a tar archive, as text.
+fn first_file_of(archive: &[u8]) -> Option<String> {
+    let mut reader = tar::Archive::new(archive);
+    let mut entry = reader
+        .entries()
+        .ok()?
+        .filter_map(Result::ok)
+        .find(|e| e.header().entry_type().is_file())?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut text).ok()?;
+    Some(text)
+}
+
 pub fn engine_message(e: &EngineError) -> Option<&str> {
     match e {
         EngineError::Api(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
@@ -571,6 +607,112 @@ impl Engine {
         }
     }
 
+    /// The text of one file in a container, `None` when the container or the file does not
+    /// exist (or the file is not UTF-8, or larger than `limit` bytes).
+    pub async fn read_file(
+        &self,
+        id: &str,
+        path: &str,
+        limit: usize,
+    ) -> Result<Option<String>, EngineError> {
+        use futures_util::TryStreamExt;
+        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self.docker.download_from_container(id, Some(options));
+        let mut archive = Vec::new();
+        loop {
+            match stream.try_next().await {
+                Ok(Some(chunk)) => {
+                    archive.extend_from_slice(&chunk);
+                    // A tar adds headers and padding: allow some room beyond the file itself.
+                    if archive.len() > limit + 64 * 1024 {
+                        return Ok(None);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) if status(&e) == Some(404) => return Ok(None),
+                Err(e) => return Err(self.down(e)),
+            }
+        }
+        Ok(first_file_of(&archive))
+    }
+
+    /// Writes `text` as the file `dir/name` in a container (created or running), owned by root,
+    /// mode 0644. The engine replaces the file in one step as it extracts the archive.
+    pub async fn write_file(
+        &self,
+        id: &str,
+        dir: &str,
+        name: &str,
+        text: &str,
+    ) -> Result<(), EngineError> {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        let mut builder = tar::Builder::new(Vec::new());
+        // Only an invalid name can fail here (the archive is built in memory).
+        let archive = builder
+            .append_data(&mut header, name, text.as_bytes())
+            .and_then(|()| builder.into_inner())
+            .map_err(|err| EngineError::Api(bollard::errors::Error::IOError { err }))?;
+        let options = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
+            .path(dir)
+            .build();
+        self.docker
+            .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
+            .await
+            .map_err(|e| self.down(e))
+    }
+
+    /// The host pids of a container's processes (empty when it does not run).
+    pub async fn pids(&self, id: &str) -> Result<Vec<String>, EngineError> {
+        let options = bollard::query_parameters::TopOptionsBuilder::default()
+            .ps_args("-o pid")
+            .build();
+        match self.docker.top_processes(id, Some(options)).await {
+            Ok(top) => Ok(top
+                .processes
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|row| row.into_iter().next())
+                .collect()),
+            Err(e) if matches!(status(&e), Some(404 | 409)) => Ok(Vec::new()),
+            Err(e) => Err(self.down(e)),
+        }
+    }
+
+    /// The last `lines` lines a container wrote (stdout and stderr), for error messages.
+    pub async fn log_tail(&self, id: &str, lines: usize) -> Result<String, EngineError> {
+        use futures_util::TryStreamExt;
+        let options = bollard::query_parameters::LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
+        let chunks: Vec<_> = self
+            .docker
+            .logs(id, Some(options))
+            .try_collect()
+            .await
+            .map_err(|e| self.down(e))?;
+        Ok(chunks.iter().map(ToString::to_string).collect())
+    }
+
+    /// Sends a signal to a container's main process.
+    pub async fn signal(&self, id: &str, signal: &str) -> Result<(), EngineError> {
+        let options = bollard::query_parameters::KillContainerOptionsBuilder::default()
+            .signal(signal)
+            .build();
+        self.docker
+            .kill_container(id, Some(options))
+            .await
+            .map_err(|e| self.down(e))
+    }
+
     /// The run state of a container, `None` when it does not exist.
     pub async fn probe(&self, id: &str) -> Result<Option<Probe>, EngineError> {
         use bollard::models::{ContainerStateStatusEnum as S, HealthStatusEnum as H};
@@ -586,6 +728,7 @@ impl Engine {
             Err(e) if status(&e) == Some(404) => return Ok(None),
             Err(e) => return Err(self.down(e)),
         };
+        let tcp_ports = tcp_ports(&inspect);
         let state = inspect.state.unwrap_or_default();
         let health = state.health.as_ref().and_then(|h| match h.status {
             Some(H::HEALTHY) => Some(ProbeHealth::Healthy),
@@ -608,6 +751,7 @@ impl Engine {
             error: state.error.filter(|e| !e.is_empty()),
             restarts: inspect.restart_count.unwrap_or_default(),
             health,
+            tcp_ports,
         }))
     }
 

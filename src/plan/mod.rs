@@ -13,7 +13,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::observe::{Container, HostState, Observed, Owner, RunState};
+use crate::balancer::{self, Rotation};
+use crate::observe::{
+    Balancer as ObservedBalancer, Container, HostState, Observed, Owner, RunState,
+};
 use crate::spec::Desired;
 use crate::spec::model::Service;
 
@@ -35,6 +38,35 @@ pub struct Plan {
     /// Replicas not found on reachable hosts that may be running on an unreachable one: they are
     /// not recreated elsewhere (moving replicas off a lost host is `fleet watch`'s decision).
     pub held_back: Vec<HeldBack>,
+    /// The balancer of every reachable ingress host (and those to remove).
+    #[serde(default)]
+    pub balancers: Vec<BalancerChange>,
+    /// The replicas the balancers route to now, per exposed service: where applying starts from.
+    #[serde(default)]
+    pub rotation: Rotation,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BalancerAction {
+    Create,
+    Replace,
+    Start,
+    /// The configuration is out of date: rewrite it and reload (no connection is dropped).
+    Reload,
+    Remove,
+    Keep,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BalancerChange {
+    pub host: String,
+    pub action: BalancerAction,
+    pub container: Option<ContainerRef>,
+    /// Upstreams the new configuration adds and removes (`service address (host container)`).
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -116,7 +148,14 @@ impl Plan {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.actions().next().is_none()
+        self.actions().next().is_none() && self.balancer_actions().next().is_none()
+    }
+
+    /// The balancer changes that do something.
+    pub fn balancer_actions(&self) -> impl Iterator<Item = &BalancerChange> {
+        self.balancers
+            .iter()
+            .filter(|b| b.action != BalancerAction::Keep)
     }
 
     pub fn count(&self, action: Action) -> usize {
@@ -131,6 +170,14 @@ pub fn container_spec(service: &Service) -> Value {
     if let Value::Object(map) = &mut value {
         map.remove("origin");
         map.remove("depends_on");
+        // Of the exposure only the container port shapes the container (it is published);
+        // balancer port, protocol, drain and health path are the balancers' business.
+        if let Some(port) = map
+            .remove("expose_via")
+            .and_then(|e| e.get("port").cloned())
+        {
+            map.insert("expose_port".into(), port);
+        }
         if let Some(Value::Object(deploy)) = map.get_mut("deploy") {
             for key in [
                 "mode",
@@ -390,6 +437,8 @@ pub fn plan_best_effort(
             HostState::Reachable { .. } => None,
         })
         .collect();
+    let rotation = balancer::rotation(desired, observed);
+    let balancers = plan_balancers(desired, observed, &rotation);
     let plan = Plan {
         format_version: FORMAT_VERSION,
         project: desired.project.clone(),
@@ -398,8 +447,115 @@ pub fn plan_best_effort(
         changes,
         unreachable,
         held_back: placement.held_back,
+        balancers,
+        rotation,
     };
     (plan, unplaceable)
+}
+
+/// One balancer per reachable ingress host, of the current image, running the configuration
+/// for `rotation`; balancers anywhere else are removed.
+fn plan_balancers(
+    desired: &Desired,
+    observed: &Observed,
+    rotation: &Rotation,
+) -> Vec<BalancerChange> {
+    let ingress = desired.ingress_hosts();
+    let config = balancer::render(desired, rotation);
+    let hash = balancer::spec_hash(desired);
+    let name = balancer::container_name(&desired.project);
+    let mut out = Vec::new();
+    for (host, state) in &observed.hosts {
+        if !matches!(state, HostState::Reachable { .. }) {
+            continue;
+        }
+        let mut found: Vec<&ObservedBalancer> =
+            observed.balancers.get(host).into_iter().flatten().collect();
+        let change = |action, b: Option<&ObservedBalancer>, reason: String| BalancerChange {
+            host: host.clone(),
+            action,
+            container: b.map(|b| ContainerRef {
+                id: b.id.clone(),
+                name: b.name.clone(),
+            }),
+            added: Vec::new(),
+            removed: Vec::new(),
+            reason,
+        };
+        if !ingress.contains(&host.as_str()) {
+            let why = if desired.exposed().next().is_none() {
+                "no service is exposed"
+            } else {
+                "not an ingress host (balancer.hosts)"
+            };
+            out.extend(
+                found
+                    .iter()
+                    .map(|b| change(BalancerAction::Remove, Some(b), why.into())),
+            );
+            continue;
+        }
+        // The one to keep: the current spec, running, under the usual name; the rest go.
+        found.sort_by_key(|b| {
+            (
+                b.spec_hash != hash,
+                b.state != RunState::Running,
+                b.name != name,
+            )
+        });
+        let mut found = found.into_iter();
+        let current = found.next();
+        out.extend(
+            found.map(|b| change(BalancerAction::Remove, Some(b), "a second balancer".into())),
+        );
+        let Some(b) = current else {
+            let mut c = change(
+                BalancerAction::Create,
+                None,
+                "ingress host without a balancer".into(),
+            );
+            (c.added, c.removed) = balancer::rotation_diff(&Rotation::new(), rotation);
+            out.push(c);
+            continue;
+        };
+        let c = if b.spec_hash != hash {
+            change(
+                BalancerAction::Replace,
+                Some(b),
+                format!("the balancer image is now {}", desired.balancer.image),
+            )
+        } else if matches!(b.state, RunState::Dead | RunState::Removing) {
+            change(
+                BalancerAction::Replace,
+                Some(b),
+                format!("container is {:?}", b.state).to_lowercase(),
+            )
+        } else if b.state != RunState::Running {
+            change(
+                BalancerAction::Start,
+                Some(b),
+                format!("container is {:?}", b.state).to_lowercase(),
+            )
+        } else if b.config.as_deref() != Some(config.as_str()) {
+            let before = b
+                .config
+                .as_deref()
+                .and_then(balancer::read_rotation)
+                .unwrap_or_default();
+            let mut c = change(BalancerAction::Reload, Some(b), String::new());
+            (c.added, c.removed) = balancer::rotation_diff(&before, rotation);
+            c.reason = if c.added.is_empty() && c.removed.is_empty() {
+                "the configuration changed".into()
+            } else {
+                "the replicas in rotation changed".into()
+            };
+            c
+        } else {
+            change(BalancerAction::Keep, Some(b), "up to date".into())
+        };
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ fn replica(d: &Desired, service: &str, slot: u32) -> Container {
         health: Some(Health::Healthy),
         image_id: "sha256:x".into(),
         created: 1,
+        ports: Vec::new(),
     }
 }
 
@@ -69,7 +70,10 @@ fn observed(d: &Desired, on: &[(&str, Vec<Container>)]) -> Observed {
             },
         );
     }
-    Observed { hosts }
+    Observed {
+        hosts,
+        ..Default::default()
+    }
 }
 
 fn summary(plan: &Plan) -> Vec<String> {

@@ -10,8 +10,8 @@ use super::Files;
 use super::decode::{Cx, index, join};
 use super::diag::{Diagnostic, Diagnostics, did_you_mean};
 use super::model::{
-    Address, ConstraintOp, ConstraintSubject, DEFAULT_DOCKER_SOCKET, Desired, Host, LOCAL_HOST,
-    Mode, Network, Service, Volume, WatchSettings,
+    Address, BalancerSettings, ConstraintOp, ConstraintSubject, DEFAULT_DOCKER_SOCKET, Desired,
+    Host, LOCAL_HOST, Mode, Network, Service, Volume, WatchSettings,
 };
 use super::paths::{RepoPath, resolve_in_repo};
 use super::service::{self, Decoded, labels_of};
@@ -19,8 +19,9 @@ use super::yaml::{self, Kind, Node, Pos};
 
 pub const ROOT_FILE: &str = "fleet.yaml";
 pub const ROOT_KEYS: &[&str] = &[
-    "project", "hosts", "services", "include", "volumes", "networks", "watch",
+    "project", "hosts", "services", "include", "volumes", "networks", "watch", "balancer",
 ];
+pub const BALANCER_KEYS: &[&str] = &["image", "hosts"];
 pub const WATCH_KEYS: &[&str] = &["host_down_after", "allow_mass_delete"];
 pub const HOST_KEYS: &[&str] = &["address", "labels", "docker_socket", "identity_file"];
 pub const COMPOSE_KEYS: &[&str] = &["services", "volumes", "networks", "include", "version"];
@@ -153,6 +154,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
     let mut includes = Vec::new();
     let mut services_node = None;
     let mut watch = WatchSettings::default();
+    let mut balancer = None;
     for (key, key_node, value) in entries {
         match key {
             "project" => project = project_name(&mut cx, value),
@@ -162,6 +164,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             "volumes" => decode_volumes(&mut cx, value, &mut state),
             "networks" => decode_networks(&mut cx, value, &mut state),
             "watch" => watch = decode_watch(&mut cx, value),
+            "balancer" => balancer = decode_balancer(&mut cx, value),
             k if k.starts_with("x-") => {}
             k => cx.unknown_key(key_node, k, k, ROOT_KEYS),
         }
@@ -194,6 +197,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
         )])
     });
     cross_check(diags, &hosts, &state);
+    let balancer = check_balancer(diags, &hosts, &state, balancer);
 
     let project = project?;
     Some(Desired {
@@ -215,7 +219,138 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             .map(|(k, (v, _, _))| (k, v))
             .collect(),
         watch,
+        balancer,
     })
+}
+
+/// `balancer:` as written, with the position of each ingress host name for later checks.
+struct BalancerDecl {
+    image: Option<String>,
+    hosts: Option<(Vec<(String, Pos)>, Pos)>,
+}
+
+fn decode_balancer(cx: &mut Cx, node: &Node) -> Option<BalancerDecl> {
+    if node.is_null() {
+        return None;
+    }
+    let mut decl = BalancerDecl {
+        image: None,
+        hosts: None,
+    };
+    for (k, kn, v) in cx.map("balancer", node, "a mapping with `image` and `hosts`")? {
+        let f = join("balancer", k);
+        match k {
+            "image" => {
+                decl.image = cx.string(&f, v).filter(|i| {
+                    let valid = !i.is_empty() && !i.chars().any(|c| c.is_whitespace() || c == '$');
+                    if !valid {
+                        cx.error(
+                            v.pos,
+                            &f,
+                            "not an image reference",
+                            "an image such as haproxy:3.2",
+                        );
+                    }
+                    valid
+                })
+            }
+            "hosts" => {
+                let mut hosts = Vec::new();
+                for item in cx.seq(&f, v, "a list of host names").unwrap_or_default() {
+                    if let Some(name) = cx.string(&f, item) {
+                        hosts.push((name, item.pos));
+                    }
+                }
+                decl.hosts = Some((hosts, v.pos));
+            }
+            k if k.starts_with("x-") => {}
+            _ => cx.unknown_key(kn, &f, k, BALANCER_KEYS),
+        }
+    }
+    Some(decl)
+}
+
+/// Ingress hosts must exist and be listed once; two exposed services may not share a balancer
+/// port.
+fn check_balancer(
+    diags: &mut Diagnostics,
+    hosts: &BTreeMap<String, Host>,
+    state: &State,
+    decl: Option<BalancerDecl>,
+) -> BalancerSettings {
+    let mut settings = BalancerSettings::default();
+    let mut cx = Cx::new(ROOT_FILE, diags);
+    if let Some(decl) = decl {
+        if let Some(image) = decl.image {
+            settings.image = image;
+        }
+        if let Some((list, list_pos)) = decl.hosts {
+            let mut names: Vec<String> = Vec::new();
+            for (name, pos) in list {
+                if !hosts.contains_key(&name) {
+                    let hint = did_you_mean(&name, hosts.keys().map(String::as_str))
+                        .map(|h| format!("did you mean `{h}`?"))
+                        .unwrap_or_else(|| "list hosts declared under `hosts:`".into());
+                    cx.error_hint(
+                        pos,
+                        "balancer.hosts",
+                        format!("unknown host `{name}`"),
+                        "a host declared under `hosts:`",
+                        hint,
+                    );
+                } else if names.contains(&name) {
+                    cx.error(
+                        pos,
+                        "balancer.hosts",
+                        format!("`{name}` is listed twice"),
+                        "each host once",
+                    );
+                } else {
+                    names.push(name);
+                }
+            }
+            if names.is_empty() {
+                cx.error_hint(
+                    list_pos,
+                    "balancer.hosts",
+                    "no ingress host",
+                    "at least one host name",
+                    "remove `hosts` to run a balancer on every host",
+                );
+            }
+            settings.hosts = Some(names);
+        }
+    }
+    drop(cx);
+    let mut taken: BTreeMap<u16, (&str, &str, Pos)> = BTreeMap::new();
+    for (name, entry) in &state.services {
+        let (Some(expose), Some(pos)) =
+            (&entry.decoded.service.expose_via, entry.decoded.expose_pos)
+        else {
+            continue;
+        };
+        let mut cx = Cx::new(entry.file.clone(), diags);
+        let field = format!("services.{name}.x-fleet.expose.host_port");
+        match taken.get(&expose.host_port) {
+            Some((other, file, other_pos)) => cx.error_hint(
+                pos,
+                &field,
+                format!(
+                    "port {} is already the balancer port of service `{other}`",
+                    expose.host_port
+                ),
+                "a host_port no other service uses",
+                format!(
+                    "`{other}` takes it at {file}:{}:{}; pick another port",
+                    other_pos.line, other_pos.col
+                ),
+            ),
+            None => {
+                taken.insert(expose.host_port, (name, &entry.file, pos));
+            }
+        }
+    }
+    settings
 }
 
 fn decode_watch(cx: &mut Cx, node: &Node) -> WatchSettings {

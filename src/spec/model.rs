@@ -23,6 +23,9 @@ pub struct Desired {
     /// Settings of the `fleet watch` daemon for this project.
     #[serde(default)]
     pub watch: WatchSettings,
+    /// The load balancers in front of exposed services (`balancer:` in fleet.yaml).
+    #[serde(default)]
+    pub balancer: BalancerSettings,
 }
 
 impl Desired {
@@ -50,6 +53,76 @@ impl Desired {
             Mode::Global => u32::try_from(self.eligible_hosts(service).len()).unwrap_or(u32::MAX),
         }
     }
+}
+
+/// The default balancer image: the official HAProxy image, current LTS branch.
+pub const DEFAULT_BALANCER_IMAGE: &str = "haproxy:3.2";
+
+/// The top-level `balancer:` section: where and with what image exposed services are balanced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BalancerSettings {
+    /// An HAProxy image (the official one by default).
+    pub image: String,
+    /// The ingress hosts that run a balancer; `None` means every host.
+    pub hosts: Option<Vec<String>>,
+}
+
+impl Default for BalancerSettings {
+    fn default() -> Self {
+        BalancerSettings {
+            image: DEFAULT_BALANCER_IMAGE.to_string(),
+            hosts: None,
+        }
+    }
+}
+
+impl Desired {
+    /// The services a balancer routes to, with their exposure.
+    pub fn exposed(&self) -> impl Iterator<Item = (&str, &Expose)> {
+        self.services
+            .iter()
+            .filter_map(|(name, s)| s.expose_via.as_ref().map(|e| (name.as_str(), e)))
+    }
+
+    /// The hosts that should run a balancer: none when no service is exposed.
+    pub fn ingress_hosts(&self) -> Vec<&str> {
+        if self.exposed().next().is_none() {
+            return Vec::new();
+        }
+        match &self.balancer.hosts {
+            None => self.hosts.keys().map(String::as_str).collect(),
+            Some(hosts) => self
+                .hosts
+                .keys()
+                .filter(|h| hosts.contains(h))
+                .map(String::as_str)
+                .collect(),
+        }
+    }
+}
+
+/// `x-fleet: { expose: ... }` of a service: reachable through the project's balancers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Expose {
+    /// The container port the replicas serve on (published on a host port the engine picks).
+    pub port: u16,
+    /// The port every balancer listens on for this service.
+    pub host_port: u16,
+    pub protocol: ExposeProtocol,
+    /// How long a replica leaving the balancers keeps its connections before it is stopped.
+    pub drain: Duration,
+    /// HTTP path the balancers probe (`http` only); without it they check that a TCP connection
+    /// opens.
+    pub health_path: Option<String>,
+}
+
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExposeProtocol {
+    Http,
+    Tcp,
 }
 
 /// The top-level `watch:` section: how `fleet watch` treats this project.
@@ -138,6 +211,9 @@ pub struct Service {
     pub tmpfs: Vec<String>,
     pub depends_on: BTreeMap<String, DependsOn>,
     pub deploy: Deploy,
+    /// `x-fleet.expose`: served through the project's balancers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_via: Option<Expose>,
     pub origin: Origin,
 }
 

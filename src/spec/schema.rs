@@ -206,6 +206,16 @@ pub fn schema() -> Value {
             ]}},
             "volumes": {"type": "object", "additionalProperties": volume},
             "networks": {"type": "object", "additionalProperties": network},
+            "balancer": {
+                "type": "object",
+                "description": "The load balancers (HAProxy) in front of services with x-fleet.expose",
+                "additionalProperties": false,
+                "patternProperties": {"^x-": {}},
+                "properties": {
+                    "image": {"type": "string", "description": "HAProxy image (default haproxy:3.2)"},
+                    "hosts": {"type": "array", "items": {"type": "string"}, "description": "Ingress hosts that run a balancer (default: every host)"}
+                }
+            },
             "watch": {
                 "type": "object",
                 "description": "How `fleet watch` treats this project",
@@ -299,5 +309,9 @@ mod tests {
             sorted(load::NETWORK_KEYS)
         );
         assert_eq!(keys(&s["properties"]["watch"]), sorted(load::WATCH_KEYS));
+        assert_eq!(
+            keys(&s["properties"]["balancer"]),
+            sorted(load::BALANCER_KEYS)
+        );
     }
 }

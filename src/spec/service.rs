@@ -6,12 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use super::decode::{Cx, index, join};
 use super::model::{
-    Constraint, ConstraintOp, ConstraintSubject, DependsOn, Deploy, FailureAction, Healthcheck,
-    Logging, Mode, Mount, Origin, Placement, Port, Protocol, Resources, Restart, Service,
-    ServiceNetwork, UpdateConfig, UpdateOrder,
+    Constraint, ConstraintOp, ConstraintSubject, DEFAULT_DRAIN, DependsOn, Deploy, Expose,
+    ExposeProtocol, FailureAction, Healthcheck, Logging, Mode, Mount, Origin, Placement, Port,
+    Protocol, Resources, Restart, Service, ServiceNetwork, UpdateConfig, UpdateOrder,
 };
 use super::paths::{self, RepoPath};
 use super::yaml::{Kind, Node, Pos, Resolved};
@@ -196,6 +197,8 @@ pub struct Decoded {
     /// Position of `deploy.replicas` (or of the service) for placement messages.
     pub replicas_pos: Pos,
     pub constraint_pos: Vec<Pos>,
+    /// Position of `x-fleet.expose.host_port`, for clashes between services.
+    pub expose_pos: Option<Pos>,
 }
 
 /// Decodes one service. `dir` is the directory of the file it is written in, for relative paths.
@@ -235,6 +238,7 @@ pub fn decode(
         logging: None,
         tmpfs: Vec::new(),
         depends_on: BTreeMap::new(),
+        expose_via: None,
         deploy: Deploy {
             mode: Mode::Replicated,
             replicas: 1,
@@ -256,6 +260,7 @@ pub fn decode(
         depends_refs: Vec::new(),
         replicas_pos: name_pos,
         constraint_pos: Vec::new(),
+        expose_pos: None,
     };
     let mut env_file_vars = BTreeMap::new();
     let mut environment = BTreeMap::new();
@@ -306,6 +311,11 @@ pub fn decode(
                     }
                 }
             }
+            "x-fleet" => {
+                if let Some(pos) = x_fleet(cx, &f, value, &mut s.expose_via) {
+                    decoded.expose_pos = Some(pos);
+                }
+            }
             _ => refuse_key(cx, key_node, &f, key, SERVICE_KEYS),
         }
     }
@@ -335,6 +345,129 @@ pub fn decode(
     s.environment = env_file_vars;
     decoded.service = s;
     Some(decoded)
+}
+
+pub const X_FLEET_KEYS: &[&str] = &["expose"];
+pub const EXPOSE_KEYS: &[&str] = &["port", "host_port", "protocol", "drain", "health_path"];
+
+/// `x-fleet:` of a service: fleet's own extension (Compose ignores `x-` keys, so the file stays
+/// a valid compose file). Returns the position of `expose.host_port` when one was decoded.
+fn x_fleet(cx: &mut Cx, field: &str, node: &Node, out: &mut Option<Expose>) -> Option<Pos> {
+    if node.is_null() {
+        return None;
+    }
+    let mut host_port_pos = None;
+    for (k, kn, v) in cx.map(field, node, "a mapping with `expose`")? {
+        let f = join(field, k);
+        match k {
+            "expose" => {
+                let (expose, pos) = expose_via(cx, &f, v)?;
+                *out = Some(expose);
+                host_port_pos = Some(pos);
+            }
+            k if k.starts_with("x-") => {}
+            _ => cx.unknown_key(kn, &f, k, X_FLEET_KEYS),
+        }
+    }
+    host_port_pos
+}
+
+fn expose_via(cx: &mut Cx, field: &str, node: &Node) -> Option<(Expose, Pos)> {
+    let entries = cx.map(
+        field,
+        node,
+        "a mapping with `port`, `host_port`, `protocol`, `drain`, `health_path`",
+    )?;
+    let mut port = None;
+    let mut host_port = None;
+    let mut protocol = ExposeProtocol::Http;
+    let mut drain = DEFAULT_DRAIN;
+    let mut health_path: Option<(String, Pos)> = None;
+    let mut ok = true;
+    for (k, kn, v) in entries {
+        let f = join(field, k);
+        match k {
+            "port" => port = cx.int(&f, v, 1, 65535).map(|n| n as u16),
+            "host_port" => host_port = cx.int(&f, v, 1, 65535).map(|n| (n as u16, v.pos)),
+            "protocol" => match cx.string(&f, v).as_deref() {
+                Some("http") => protocol = ExposeProtocol::Http,
+                Some("tcp") => protocol = ExposeProtocol::Tcp,
+                Some(other) => {
+                    cx.error(
+                        v.pos,
+                        &f,
+                        format!("unknown protocol `{other}`"),
+                        "`http` or `tcp`",
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            },
+            "drain" => match cx.duration(&f, v) {
+                Some(d) if d > Duration::from_secs(3600) => {
+                    cx.error(v.pos, &f, "must be at most 1h", "a duration such as 10s");
+                    ok = false;
+                }
+                Some(d) => drain = d,
+                None => ok = false,
+            },
+            "health_path" => match cx.string(&f, v) {
+                Some(p)
+                    if p.starts_with('/')
+                        && p.bytes().all(|b| b.is_ascii_graphic() && b != b'#') =>
+                {
+                    health_path = Some((p, v.pos))
+                }
+                Some(p) => {
+                    cx.error(
+                        v.pos,
+                        &f,
+                        format!("`{p}` is not a request path"),
+                        "a path starting with `/`, without spaces, such as /healthz",
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            },
+            k if k.starts_with("x-") => {}
+            _ => cx.unknown_key(kn, &f, k, EXPOSE_KEYS),
+        }
+    }
+    for (key, present) in [("port", port.is_some()), ("host_port", host_port.is_some())] {
+        if !present && !entries_have(node, key) {
+            cx.error_hint(
+                node.pos,
+                &join(field, key),
+                format!("missing `{key}`"),
+                "a port number from 1 to 65535",
+                "`port` is the container port the replicas serve on, `host_port` the port the \
+                 balancers listen on",
+            );
+        }
+    }
+    if let (Some((_, pos)), ExposeProtocol::Tcp) = (&health_path, protocol) {
+        cx.error_hint(
+            *pos,
+            &join(field, "health_path"),
+            "`health_path` needs `protocol: http`",
+            "no health_path for tcp",
+            "a tcp service is checked by opening a connection; remove `health_path`",
+        );
+        ok = false;
+    }
+    let (port, (host_port, pos)) = (port?, host_port?);
+    ok.then(|| {
+        (
+            Expose {
+                port,
+                host_port,
+                protocol,
+                drain,
+                health_path: health_path.map(|(p, _)| p),
+            },
+            pos,
+        )
+    })
 }
 
 fn entries_have(node: &Node, key: &str) -> bool {

@@ -716,9 +716,7 @@ impl Daemon {
         for (name, engine, result) in results {
             match result {
                 Ok(containers) => {
-                    observed
-                        .hosts
-                        .insert(name.clone(), HostState::Reachable { containers });
+                    observed.insert_reachable(&name, containers);
                     usable.insert(name, engine);
                 }
                 Err(e) => {

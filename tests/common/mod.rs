@@ -1,6 +1,8 @@
 //! Shared helpers for tests that run against the real testbed (testbed/testbed.sh).
 #![allow(dead_code)]
 
+pub mod traffic;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

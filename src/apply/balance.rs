@@ -1,0 +1,387 @@
+//! The balancers during a run: set up before the services, told about every replica that starts
+//! or stops serving, removed where no longer wanted at the end.
+//!
+//! The rotation starts as the plan observed it and is changed by the run itself: a replica
+//! joins once it is good (running, and healthy when it has a check), and leaves *before* it is
+//! stopped: the balancers are reloaded without it, then it keeps its connections for its
+//! service's drain time, then it is stopped. Every change rewrites the configuration of every
+//! balancer whose file differs and reloads it (HAProxy hands its listening sockets over, so no
+//! connection is refused or cut).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+
+use super::{OpError, Run, StepKind, StepRecord};
+use crate::balancer::{self, Endpoint, Rotation};
+use crate::docker::create;
+use crate::plan::{BalancerAction, BalancerChange, Plan};
+use crate::spec::Desired;
+use crate::spec::model::DEFAULT_DRAIN;
+
+/// How long a balancer gets to start a worker with a new configuration. HAProxy ignores a
+/// reload signal that arrives while it is still loading the previous one, so every reload is
+/// confirmed before the next one is sent.
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(5);
+const RESIGNAL_AFTER: Duration = Duration::from_secs(1);
+const POLL: Duration = Duration::from_millis(25);
+
+pub(super) struct Balancing {
+    rotation: Rotation,
+    /// The balancer container of each ingress host, once it exists and runs.
+    containers: BTreeMap<String, String>,
+    /// The configuration last written to each balancer.
+    written: BTreeMap<String, String>,
+}
+
+impl Balancing {
+    pub(super) fn new(desired: &Desired, plan: &Plan) -> Self {
+        let mut containers = BTreeMap::new();
+        let mut written = BTreeMap::new();
+        let config = balancer::render(desired, &plan.rotation);
+        for b in &plan.balancers {
+            let Some(container) = &b.container else {
+                continue;
+            };
+            match b.action {
+                BalancerAction::Keep => {
+                    containers.insert(b.host.clone(), container.id.clone());
+                    written.insert(b.host.clone(), config.clone());
+                }
+                BalancerAction::Reload => {
+                    containers.insert(b.host.clone(), container.id.clone());
+                }
+                _ => {}
+            }
+        }
+        Balancing {
+            rotation: plan.rotation.clone(),
+            containers,
+            written,
+        }
+    }
+}
+
+impl Run<'_> {
+    /// Before any replica changes: every reachable ingress host gets a running balancer with the
+    /// current rotation.
+    pub(super) async fn set_up_balancers(&self) {
+        let changes = self.plan.balancer_actions().filter(|b| {
+            matches!(
+                b.action,
+                BalancerAction::Create
+                    | BalancerAction::Replace
+                    | BalancerAction::Start
+                    | BalancerAction::Reload
+            )
+        });
+        join_all(changes.map(|b| self.set_up_balancer(b))).await;
+    }
+
+    async fn set_up_balancer(&self, b: &BalancerChange) {
+        let started = Instant::now();
+        let name = balancer::container_name(&self.desired.project);
+        self.progress
+            .step_started(&b.host, &format!("{:?} balancer", b.action).to_lowercase());
+        let result: Result<String, OpError> = async {
+            let engine = self.engine(&b.host)?;
+            let t = self.options.call_timeout;
+            let config = {
+                let state = self.balancing.lock().await;
+                balancer::render(self.desired, &state.rotation)
+            };
+            let id = match (&b.action, &b.container) {
+                (BalancerAction::Start | BalancerAction::Reload, Some(old)) => old.id.clone(),
+                (_, old) => {
+                    if let Some(old) = old {
+                        self.call(&b.host, t * 2, engine.stop(&old.id, None))
+                            .await?;
+                        self.call(&b.host, t, engine.remove(&old.id)).await?;
+                    }
+                    self.call(
+                        &b.host,
+                        t,
+                        engine.create_container(&name, create::balancer_body(self.desired)),
+                    )
+                    .await?
+                }
+            };
+            self.call(
+                &b.host,
+                t,
+                engine.write_file(&id, balancer::CONFIG_DIR, balancer::CONFIG_FILE, &config),
+            )
+            .await?;
+            let detail = if b.action == BalancerAction::Reload {
+                self.reload(&b.host, &id).await?;
+                "configuration reloaded".to_string()
+            } else {
+                self.call(&b.host, t, engine.start(&id)).await?;
+                self.await_worker(&b.host, &id).await?;
+                "running".to_string()
+            };
+            let mut state = self.balancing.lock().await;
+            state.containers.insert(b.host.clone(), id);
+            state.written.insert(b.host.clone(), config);
+            Ok(detail)
+        }
+        .await;
+        self.record(StepRecord {
+            host: b.host.clone(),
+            kind: StepKind::Balancer,
+            service: None,
+            slot: None,
+            container: Some(name),
+            ok: result.is_ok(),
+            detail: match &result {
+                Ok(d) => d.clone(),
+                Err(e) => e.text().to_string(),
+            },
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+
+    /// After the services: one last update (a no-op unless something was missed), and the
+    /// balancers no longer wanted are stopped gracefully and removed.
+    pub(super) async fn finish_balancers(&self) {
+        {
+            let mut state = self.balancing.lock().await;
+            self.sync_balancers(&mut state).await;
+        }
+        let removals = self
+            .plan
+            .balancer_actions()
+            .filter(|b| b.action == BalancerAction::Remove)
+            .filter_map(|b| Some((b, b.container.as_ref()?)))
+            .map(|(b, old)| async move {
+                let started = Instant::now();
+                let result = async {
+                    let engine = self.engine(&b.host)?;
+                    let t = self.options.call_timeout;
+                    self.call(&b.host, t * 2, engine.stop(&old.id, None))
+                        .await?;
+                    self.call(&b.host, t, engine.remove(&old.id)).await
+                }
+                .await;
+                self.record(StepRecord {
+                    host: b.host.clone(),
+                    kind: StepKind::Balancer,
+                    service: None,
+                    slot: None,
+                    container: Some(old.name.clone()),
+                    ok: result.is_ok(),
+                    detail: match &result {
+                        Ok(()) => format!("removed ({})", b.reason),
+                        Err(e) => e.text().to_string(),
+                    },
+                    seconds: started.elapsed().as_secs_f64(),
+                });
+            });
+        join_all(removals).await;
+    }
+
+    /// A replica that became good starts taking traffic (exposed services only).
+    pub(super) async fn enter_rotation(
+        &self,
+        host: &str,
+        service: &str,
+        id: &str,
+        name: &str,
+    ) -> Result<(), OpError> {
+        let Some(via) = self
+            .desired
+            .services
+            .get(service)
+            .and_then(|s| s.expose_via.as_ref())
+        else {
+            return Ok(());
+        };
+        let Some(address) = balancer::host_address(self.desired, host) else {
+            return Ok(());
+        };
+        let engine = self.engine(host)?;
+        let probe = self
+            .call(host, self.options.call_timeout, engine.probe(id))
+            .await?;
+        let port = probe
+            .and_then(|p| p.tcp_ports.iter().find(|(c, _)| *c == via.port).copied())
+            .map(|(_, host_port)| host_port)
+            .ok_or_else(|| {
+                OpError::Replica(format!(
+                    "port {} of the replica is not published on the host",
+                    via.port
+                ))
+            })?;
+        let mut state = self.balancing.lock().await;
+        state
+            .rotation
+            .entry(service.to_string())
+            .or_default()
+            .insert(Endpoint {
+                host: host.to_string(),
+                container: name.to_string(),
+                id: id.to_string(),
+                address,
+                port,
+            });
+        self.sync_balancers(&mut state).await;
+        Ok(())
+    }
+
+    /// A replica about to stop leaves the balancers first and keeps its connections for its
+    /// service's drain time. Nothing happens for a container not in rotation.
+    pub(super) async fn leave_rotation(&self, host: &str, id: &str) {
+        let mut state = self.balancing.lock().await;
+        let mut drain = None;
+        for (service, endpoints) in state.rotation.iter_mut() {
+            let before = endpoints.len();
+            endpoints.retain(|e| !(e.host == host && e.id == id));
+            if endpoints.len() < before {
+                drain = Some(
+                    self.desired
+                        .services
+                        .get(service)
+                        .and_then(|s| s.expose_via.as_ref())
+                        .map_or(DEFAULT_DRAIN, |e| e.drain),
+                );
+            }
+        }
+        let Some(drain) = drain else {
+            return;
+        };
+        self.sync_balancers(&mut state).await;
+        drop(state);
+        tokio::time::sleep(drain).await;
+    }
+
+    /// Makes a balancer load its configuration file again and waits until a worker runs it.
+    /// HAProxy drops a reload signal that arrives while it is finishing the previous reload,
+    /// so a signal without effect within a second is sent again (reloading twice is harmless).
+    async fn reload(&self, host: &str, id: &str) -> Result<(), OpError> {
+        let engine = self.engine(host)?;
+        let t = self.options.call_timeout;
+        let before = self.call(host, t, engine.pids(id)).await?;
+        let deadline = Instant::now() + RELOAD_TIMEOUT;
+        loop {
+            self.call(host, t, engine.signal(id, balancer::RELOAD_SIGNAL))
+                .await?;
+            let attempt = (Instant::now() + RESIGNAL_AFTER).min(deadline);
+            if self.new_worker(host, id, &before, attempt).await? {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(self.balancer_failed(host, id).await);
+            }
+        }
+    }
+
+    /// Waits for a balancer's first worker.
+    async fn await_worker(&self, host: &str, id: &str) -> Result<(), OpError> {
+        if self
+            .new_worker(host, id, &[], Instant::now() + RELOAD_TIMEOUT)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(self.balancer_failed(host, id).await)
+        }
+    }
+
+    /// Whether an HAProxy worker process that is not in `before` appears by `deadline`: the
+    /// master forks one only once the configuration loaded. A balancer that stops failed.
+    async fn new_worker(
+        &self,
+        host: &str,
+        id: &str,
+        before: &[String],
+        deadline: Instant,
+    ) -> Result<bool, OpError> {
+        let engine = self.engine(host)?;
+        let t = self.options.call_timeout;
+        loop {
+            let pids = self.call(host, t, engine.pids(id)).await?;
+            // The master and at least one worker, one of them new.
+            if pids.len() >= 2 && pids.iter().any(|p| !before.contains(p)) {
+                return Ok(true);
+            }
+            if pids.is_empty() {
+                return Err(self.balancer_failed(host, id).await);
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Why a balancer does not run its configuration, with the end of its log.
+    async fn balancer_failed(&self, host: &str, id: &str) -> OpError {
+        let engine = match self.engine(host) {
+            Ok(e) => e,
+            Err(e) => return e,
+        };
+        let t = self.options.call_timeout;
+        let name = balancer::container_name(&self.desired.project);
+        let state = match self.call(host, t, engine.probe(id)).await {
+            Ok(Some(p)) if !p.running => format!("exited with code {}", p.exit_code),
+            Ok(Some(_)) => format!("started no worker within {RELOAD_TIMEOUT:?}"),
+            Ok(None) => "disappeared".into(),
+            Err(e) => return e,
+        };
+        let log = self
+            .call(host, t, engine.log_tail(id, 6))
+            .await
+            .unwrap_or_default();
+        OpError::Replica(format!(
+            "the balancer {state} (a port already taken on the host, an invalid configuration, \
+             or an image without haproxy?); `docker logs {name}` there ends with: {}",
+            log.trim().replace('\n', " | ")
+        ))
+    }
+
+    /// Writes the configuration of the current rotation to every balancer that has another one,
+    /// and reloads it. A balancer that cannot be updated is reported; its own health checks
+    /// still take stopped replicas out.
+    async fn sync_balancers(&self, state: &mut Balancing) {
+        let config = balancer::render(self.desired, &state.rotation);
+        let stale: Vec<(String, String)> = state
+            .containers
+            .iter()
+            .filter(|(host, _)| state.written.get(*host) != Some(&config) && self.host_ok(host))
+            .map(|(h, id)| (h.clone(), id.clone()))
+            .collect();
+        let config = &config;
+        let results = join_all(stale.iter().map(|(host, id)| async move {
+            let started = Instant::now();
+            let engine = self.engine(host)?;
+            let t = self.options.call_timeout;
+            self.call(
+                host,
+                t,
+                engine.write_file(id, balancer::CONFIG_DIR, balancer::CONFIG_FILE, config),
+            )
+            .await?;
+            self.reload(host, id).await?;
+            Ok::<Duration, OpError>(started.elapsed())
+        }))
+        .await;
+        for ((host, _), result) in stale.into_iter().zip(results) {
+            match result {
+                Ok(_) => {
+                    state.written.insert(host, config.clone());
+                }
+                Err(e) => self.record(StepRecord {
+                    host,
+                    kind: StepKind::Balancer,
+                    service: None,
+                    slot: None,
+                    container: Some(balancer::container_name(&self.desired.project)),
+                    ok: false,
+                    detail: format!("updating the balancer failed: {}", e.text()),
+                    seconds: 0.0,
+                }),
+            }
+        }
+    }
+}
