@@ -79,6 +79,33 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             ],
         ),
         case(
+            "exposure",
+            with_services(
+                "  web:\n    image: nginx\n    x-fleet:\n      expose: { port: 0, host_port: 80, protocol: udp }\n  \
+                 db:\n    image: db\n    x-fleet: { expose: { port: 5432, protocol: tcp, health_path: /x } }\n  \
+                 api:\n    image: api\n    x-fleet: { expose: { port: 80, host_port: 80 }, expsoe: {} }\n  \
+                 app:\n    image: app\n    x-fleet: { expose: { port: 81, host_port: 80 } }\n",
+            ),
+            &[
+                "fleet.yaml:10:23: error: services.web.x-fleet.expose.port: 0 is out of range; expected a whole number from 1 to 65535",
+                "fleet.yaml:10:51: error: services.web.x-fleet.expose.protocol: unknown protocol `udp`; expected `http` or `tcp`",
+                "fleet.yaml:13:24: error: services.db.x-fleet.expose.host_port: missing `host_port`; expected a port number from 1 to 65535",
+                "fleet.yaml:13:66: error: services.db.x-fleet.expose.health_path: `health_path` needs `protocol: http`; expected no health_path for tcp",
+                "fleet.yaml:16:53: error: services.api.x-fleet.expsoe: unknown key `expsoe`; expected one of expose",
+                "fleet.yaml:19:47: error: services.app.x-fleet.expose.host_port: port 80 is already the balancer port of service `api`; expected a host_port no other service uses",
+            ],
+        ),
+        case(
+            "balancer hosts",
+            format!(
+                "{HOSTS}balancer:\n  hosts: [a1, zz]\n  imag: x\nservices:\n  web:\n    image: nginx\n"
+            ),
+            &[
+                "fleet.yaml:7:15: error: balancer.hosts: unknown host `zz`; expected a host declared under `hosts:`",
+                "fleet.yaml:8:3: error: balancer.imag: unknown key `imag`; expected one of image, hosts",
+            ],
+        ),
+        case(
             "unknown top-level key",
             format!("{HOSTS}servics: {{}}\n"),
             &[

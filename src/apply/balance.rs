@@ -214,17 +214,16 @@ impl Run<'_> {
                 ))
             })?;
         let mut state = self.balancing.lock().await;
-        state
-            .rotation
-            .entry(service.to_string())
-            .or_default()
-            .insert(Endpoint {
-                host: host.to_string(),
-                container: name.to_string(),
-                id: id.to_string(),
-                address,
-                port,
-            });
+        let endpoints = state.rotation.entry(service.to_string()).or_default();
+        // A replica started again may have been given another host port.
+        endpoints.retain(|e| !(e.host == host && e.id == id));
+        endpoints.insert(Endpoint {
+            host: host.to_string(),
+            container: name.to_string(),
+            id: id.to_string(),
+            address,
+            port,
+        });
         self.sync_balancers(&mut state).await;
         Ok(())
     }

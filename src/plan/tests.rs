@@ -551,3 +551,71 @@ proptest! {
         prop_assert!(second.is_empty(), "not converged: {:?}", summary(&second));
     }
 }
+
+#[test]
+fn balancers_run_on_ingress_hosts_only_and_reload_when_the_rotation_changes() {
+    let d = desired(&format!(
+        "{FOUR_HOSTS}balancer: {{ hosts: [a1, b1] }}\nservices:\n  web:\n    image: demo:1\n    \
+         deploy: {{ replicas: 2 }}\n    x-fleet: {{ expose: {{ port: 8080, host_port: 80 }} }}\n"
+    ));
+    let mut web0 = replica(&d, "web", 0);
+    web0.ports = vec![crate::observe::PublishedPort {
+        container: 8080,
+        host: 32000,
+        protocol: "tcp".into(),
+    }];
+    let mut obs = observed(&d, &[("a1", vec![web0]), ("a2", vec![])]);
+    let stray = crate::observe::Balancer {
+        id: "stray".into(),
+        name: "shop-balancer".into(),
+        state: RunState::Running,
+        spec_hash: balancer::spec_hash(&d),
+        config: None,
+    };
+    obs.balancers.insert("a2".into(), vec![stray]);
+
+    let p = plan(&d, &obs, None).unwrap();
+    let actions: Vec<(&str, BalancerAction)> = p
+        .balancers
+        .iter()
+        .map(|b| (b.host.as_str(), b.action))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("a1", BalancerAction::Create),
+            ("a2", BalancerAction::Remove),
+            ("b1", BalancerAction::Create),
+        ]
+    );
+    let upstreams: Vec<u16> = p.rotation["web"].iter().map(|e| e.port).collect();
+    assert_eq!(upstreams, vec![32000]);
+    assert!(p.balancers[0].added[0].contains(":32000"));
+
+    // A running balancer with the rendered configuration is kept; another one is reloaded.
+    let current = balancer::render(&d, &p.rotation);
+    let running = |config: &str| crate::observe::Balancer {
+        id: "lb".into(),
+        name: "shop-balancer".into(),
+        state: RunState::Running,
+        spec_hash: balancer::spec_hash(&d),
+        config: Some(config.to_string()),
+    };
+    obs.balancers.clear();
+    obs.balancers.insert("a1".into(), vec![running(&current)]);
+    obs.balancers.insert(
+        "b1".into(),
+        vec![running(&balancer::render(&d, &Rotation::new()))],
+    );
+    let p = plan(&d, &obs, None).unwrap();
+    let actions: Vec<(&str, BalancerAction)> = p
+        .balancers
+        .iter()
+        .map(|b| (b.host.as_str(), b.action))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![("a1", BalancerAction::Keep), ("b1", BalancerAction::Reload)]
+    );
+    assert_eq!(p.balancers[1].added.len(), 1);
+}
