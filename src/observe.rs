@@ -160,6 +160,14 @@ impl Observed {
             }
             hasher.update(b"\n");
         }
+        // Balancers count too: a saved plan reloads them with what it was made from.
+        for (host, balancers) in &self.balancers {
+            for b in balancers {
+                let config = Sha256::digest(b.config.as_deref().unwrap_or_default().as_bytes());
+                hasher.update(format!("{host}\0{}:{:?}:", b.id, b.state).as_bytes());
+                hasher.update(config);
+            }
+        }
         hasher
             .finalize()
             .iter()

@@ -393,8 +393,10 @@ fn follows_commits_refuses_bad_ones_and_unsigned_webhooks() {
         body,
     );
     assert_eq!(code, 202);
+    // Converged on demo:2 and the pass that did it recorded (the status is written after it).
     watch.wait_for("demo:2 rolled out", Duration::from_secs(30), |s| {
         converged_at(s, 2)
+            && s["applied_commit"] == s["tip_commit"]
             && containers(&testbed, &hosts, &project)
                 .iter()
                 .all(|c| c.2 == "fleet-demo:2")

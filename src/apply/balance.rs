@@ -149,6 +149,9 @@ impl Run<'_> {
             let mut state = self.balancing.lock().await;
             self.sync_balancers(&mut state).await;
         }
+        if self.stopped() {
+            return;
+        }
         let removals = self
             .plan
             .balancer_actions()
