@@ -105,23 +105,32 @@ fn wait_serving(testbed: &Testbed, host: usize, port: u16) {
     panic!("the balancer on fh{host} does not answer on port {port}");
 }
 
-/// The hostname → testbed host map of the project's replicas.
-fn replica_hosts(testbed: &Testbed, hosts: &[usize], project: &str) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for &h in hosts {
-        let ids = testbed.docker(
-            h,
+/// The running containers of a service of the project on one host (short ids, which are also
+/// their hostnames).
+fn replicas_on(testbed: &Testbed, host: usize, project: &str, service: &str) -> Vec<String> {
+    testbed
+        .docker(
+            host,
             &[
                 "ps",
                 "-q",
                 "--filter",
                 &format!("label=fleet.project={project}"),
                 "--filter",
-                "label=fleet.service=web",
+                &format!("label=fleet.service={service}"),
             ],
-        );
-        for id in ids.split_whitespace() {
-            out.insert(id.to_string(), h);
+        )
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+/// The hostname → testbed host map of the project's `web` replicas.
+fn replica_hosts(testbed: &Testbed, hosts: &[usize], project: &str) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for &h in hosts {
+        for id in replicas_on(testbed, h, project, "web") {
+            out.insert(id, h);
         }
     }
     out
@@ -365,36 +374,10 @@ fn services_find_each_other_by_name_on_a_host_and_through_the_balancers_across_h
     apply(&testbed, &repo);
     wait_serving(&testbed, 1, port);
 
-    let client_on = |h: usize| -> String {
-        testbed
-            .docker(
-                h,
-                &[
-                    "ps",
-                    "-q",
-                    "--filter",
-                    &format!("label=fleet.project={project}"),
-                    "--filter",
-                    "label=fleet.service=client",
-                ],
-            )
-            .trim()
-            .to_string()
-    };
     // On one host: the project network resolves the service name to the replicas there.
-    let web_on_2 = testbed.docker(
-        2,
-        &[
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=fleet.project={project}"),
-            "--filter",
-            "label=fleet.service=web",
-        ],
-    );
-    assert!(!web_on_2.trim().is_empty());
-    let client = client_on(2);
+    let web_on_2 = replicas_on(&testbed, 2, &project, "web");
+    assert_eq!(web_on_2.len(), 1);
+    let client = replicas_on(&testbed, 2, &project, "client").remove(0);
     let lookup = testbed.docker(2, &["exec", &client, "nslookup", "web"]);
     let web_ip = testbed.docker(
         2,
@@ -402,7 +385,7 @@ fn services_find_each_other_by_name_on_a_host_and_through_the_balancers_across_h
             "inspect",
             "-f",
             "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-            web_on_2.split_whitespace().next().unwrap(),
+            &web_on_2[0],
         ],
     );
     assert!(

@@ -13,7 +13,7 @@ use bollard::models::{
 
 use crate::labels;
 use crate::spec::Desired;
-use crate::spec::model::{Mount as SpecMount, Protocol, Restart, Service};
+use crate::spec::model::{Mount as SpecMount, Port, Protocol, Restart, Service};
 
 /// The network a service joins when it names none, as in Compose.
 pub const DEFAULT_NETWORK: &str = "default";
@@ -91,7 +91,15 @@ pub fn container_body(
 
     let mut exposed = Vec::new();
     let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
-    for port in &service.ports {
+    // Behind the balancers the replica's port goes on a port the engine picks, so the old and
+    // the new replica of a start-first rollout can run side by side on one host.
+    let balanced = service.expose_via.as_ref().map(|via| Port {
+        target: via.port,
+        published: None,
+        host_ip: None,
+        protocol: Protocol::Tcp,
+    });
+    for port in service.ports.iter().chain(&balanced) {
         let key = format!(
             "{}/{}",
             port.target,
@@ -109,20 +117,6 @@ pub fn container_body(
                 host_ip: port.host_ip.map(|ip| ip.to_string()),
                 // Empty: the engine picks a free port.
                 host_port: Some(port.published.map(|p| p.to_string()).unwrap_or_default()),
-            });
-    }
-    // Behind the balancers the replica's port goes on a port the engine picks, so the old and
-    // the new replica of a start-first rollout can run side by side on one host.
-    if let Some(via) = &service.expose_via {
-        let key = format!("{}/tcp", via.port);
-        exposed.push(key.clone());
-        bindings
-            .entry(key)
-            .or_insert_with(|| Some(Vec::new()))
-            .get_or_insert_with(Vec::new)
-            .push(PortBinding {
-                host_ip: None,
-                host_port: Some(String::new()),
             });
     }
     for text in &service.expose {
