@@ -96,6 +96,13 @@ pub fn rotation(desired: &Desired, observed: &Observed) -> Rotation {
         .exposed()
         .map(|(name, _)| (name.to_string(), BTreeSet::new()))
         .collect();
+    // What the balancers route to now, for hosts that cannot be observed.
+    let routed: Vec<Rotation> = observed
+        .balancers
+        .values()
+        .flatten()
+        .filter_map(|b| read_rotation(b.config.as_deref()?))
+        .collect();
     for (host, state) in &observed.hosts {
         match state {
             HostState::Reachable { containers } => {
@@ -131,16 +138,9 @@ pub fn rotation(desired: &Desired, observed: &Observed) -> Rotation {
                 }
             }
             HostState::Unreachable { .. } => {
-                for config in observed
-                    .balancers
-                    .values()
-                    .flatten()
-                    .filter_map(|b| b.config.as_deref())
-                {
-                    for (service, endpoints) in read_rotation(config).unwrap_or_default() {
-                        if let Some(set) = out.get_mut(&service) {
-                            set.extend(endpoints.into_iter().filter(|e| &e.host == host));
-                        }
+                for (service, endpoints) in routed.iter().flatten() {
+                    if let Some(set) = out.get_mut(service) {
+                        set.extend(endpoints.iter().filter(|e| &e.host == host).cloned());
                     }
                 }
             }
@@ -308,6 +308,12 @@ mod tests {
         }
     }
 
+    fn reachable(observed: &mut Observed, host: &str, containers: Vec<Container>) {
+        observed
+            .hosts
+            .insert(host.into(), HostState::Reachable { containers });
+    }
+
     #[test]
     fn the_rotation_is_every_serving_replica_with_its_published_port() {
         let d = desired(YAML);
@@ -316,23 +322,17 @@ mod tests {
         let mut stopped = replica(&d, "web", 2, Some(32002));
         stopped.state = RunState::Exited;
         let mut observed = Observed::default();
-        observed.hosts.insert(
-            "a".into(),
-            HostState::Reachable {
-                containers: vec![
-                    replica(&d, "web", 0, Some(32000)),
-                    starting,
-                    stopped,
-                    replica(&d, "worker", 0, None),
-                ],
-            },
+        reachable(
+            &mut observed,
+            "a",
+            vec![
+                replica(&d, "web", 0, Some(32000)),
+                starting,
+                stopped,
+                replica(&d, "worker", 0, None),
+            ],
         );
-        observed.hosts.insert(
-            "b".into(),
-            HostState::Reachable {
-                containers: vec![replica(&d, "db", 0, Some(32100))],
-            },
-        );
+        reachable(&mut observed, "b", vec![replica(&d, "db", 0, Some(32100))]);
         let r = rotation(&d, &observed);
         let web: Vec<String> = r["web"].iter().map(Endpoint::upstream).collect();
         assert_eq!(web, vec!["10.0.0.1:32000"]);
@@ -346,28 +346,13 @@ mod tests {
     {
         let d = desired(YAML);
         let mut before = Observed::default();
-        before.hosts.insert(
-            "a".into(),
-            HostState::Reachable {
-                containers: vec![replica(&d, "web", 0, Some(32000))],
-            },
-        );
-        before.hosts.insert(
-            "b".into(),
-            HostState::Reachable {
-                containers: vec![replica(&d, "web", 1, Some(32001))],
-            },
-        );
+        reachable(&mut before, "a", vec![replica(&d, "web", 0, Some(32000))]);
+        reachable(&mut before, "b", vec![replica(&d, "web", 1, Some(32001))]);
         let config = render(&d, &rotation(&d, &before));
         assert_eq!(read_rotation(&config), Some(rotation(&d, &before)));
 
         let mut now = Observed::default();
-        now.hosts.insert(
-            "a".into(),
-            HostState::Reachable {
-                containers: vec![replica(&d, "web", 0, Some(32000))],
-            },
-        );
+        reachable(&mut now, "a", vec![replica(&d, "web", 0, Some(32000))]);
         now.hosts.insert(
             "b".into(),
             HostState::Unreachable {
@@ -402,14 +387,13 @@ mod tests {
     fn the_config_has_a_frontend_and_a_checked_server_per_replica() {
         let d = desired(YAML);
         let mut observed = Observed::default();
-        observed.hosts.insert(
-            "a".into(),
-            HostState::Reachable {
-                containers: vec![
-                    replica(&d, "web", 0, Some(32000)),
-                    replica(&d, "db", 0, Some(32100)),
-                ],
-            },
+        reachable(
+            &mut observed,
+            "a",
+            vec![
+                replica(&d, "web", 0, Some(32000)),
+                replica(&d, "db", 0, Some(32100)),
+            ],
         );
         let config = render(&d, &rotation(&d, &observed));
         assert!(config.contains("frontend web\n    bind :80\n    mode http\n"));
@@ -431,19 +415,9 @@ mod tests {
     fn the_diff_names_added_and_removed_upstreams() {
         let d = desired(YAML);
         let mut observed = Observed::default();
-        observed.hosts.insert(
-            "a".into(),
-            HostState::Reachable {
-                containers: vec![replica(&d, "web", 0, Some(32000))],
-            },
-        );
+        reachable(&mut observed, "a", vec![replica(&d, "web", 0, Some(32000))]);
         let before = rotation(&d, &observed);
-        observed.hosts.insert(
-            "a".into(),
-            HostState::Reachable {
-                containers: vec![replica(&d, "web", 1, Some(32001))],
-            },
-        );
+        reachable(&mut observed, "a", vec![replica(&d, "web", 1, Some(32001))]);
         let after = rotation(&d, &observed);
         let (added, removed) = rotation_diff(&before, &after);
         assert_eq!(added.len(), 1);

@@ -11,19 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Cleanup, Output, Repo, Testbed, fleet_env, unique_project};
-
-fn run(testbed: &Testbed, repo: &Repo, args: &[&str]) -> Output {
-    let known = testbed.known_hosts();
-    fleet_env(
-        repo.path(),
-        args,
-        &[("FLEET_KNOWN_HOSTS", known.to_str().unwrap())],
-    )
-}
+use common::{Cleanup, Output, Repo, Testbed, fleet_on, unique_project};
 
 fn apply(testbed: &Testbed, repo: &Repo) -> Output {
-    run(testbed, repo, &["apply", "--yes"])
+    fleet_on(testbed, repo, &["apply", "--yes"])
 }
 
 fn assert_ok(out: &Output, what: &str) {
@@ -36,7 +27,7 @@ fn assert_ok(out: &Output, what: &str) {
 
 /// `fleet plan --detailed-exitcode` says the fleet matches the commit.
 fn assert_converged(testbed: &Testbed, repo: &Repo) {
-    let out = run(testbed, repo, &["plan", "--detailed-exitcode"]);
+    let out = fleet_on(testbed, repo, &["plan", "--detailed-exitcode"]);
     assert_eq!(
         out.code, 0,
         "not converged:\n{}\n{}",
@@ -364,7 +355,7 @@ fn a_failing_health_check_rolls_back_and_the_old_version_keeps_serving() {
         assert_eq!(answer(&testbed, c), "demo 1");
     }
     // The commit is still not applied: plan says so.
-    let plan = run(&testbed, &repo, &["plan", "--detailed-exitcode"]);
+    let plan = fleet_on(&testbed, &repo, &["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.stdout);
 }
 
@@ -450,7 +441,7 @@ fn a_held_lock_makes_apply_wait_then_fail_and_can_be_broken() {
             &format!("fleet-lock-{project}"),
         ],
     );
-    let out = run(&testbed, &repo, &["apply", "--yes", "--lock-timeout", "2s"]);
+    let out = fleet_on(&testbed, &repo, &["apply", "--yes", "--lock-timeout", "2s"]);
     assert_eq!(out.code, 1);
     assert!(
         out.stderr.contains("held by ci@runner-7 pid 4242"),
@@ -469,13 +460,13 @@ fn a_held_lock_makes_apply_wait_then_fail_and_can_be_broken() {
     );
     assert!(containers(&testbed, &hosts, &project).is_empty());
 
-    let status = run(&testbed, &repo, &["lock", "status"]);
+    let status = fleet_on(&testbed, &repo, &["lock", "status"]);
     assert!(
         status.stdout.contains("fh3: locked by ci@runner-7"),
         "{}",
         status.stdout
     );
-    let broken = run(&testbed, &repo, &["lock", "break", "--yes"]);
+    let broken = fleet_on(&testbed, &repo, &["lock", "break", "--yes"]);
     assert_ok(&broken, "lock break");
     assert!(
         broken.stdout.contains("fh3: locked by ci@runner-7"),
@@ -484,7 +475,7 @@ fn a_held_lock_makes_apply_wait_then_fail_and_can_be_broken() {
     assert!(broken.stdout.contains("fh3: lock removed"));
 
     assert_ok(&apply(&testbed, &repo), "apply after the break");
-    let status = run(&testbed, &repo, &["lock", "status"]);
+    let status = fleet_on(&testbed, &repo, &["lock", "status"]);
     assert!(
         status.stdout.contains("fh3: free"),
         "released: {}",
@@ -602,7 +593,7 @@ fn link_cut_mid_apply_spares_the_other_hosts_and_a_rerun_converges() {
             std::thread::sleep(Duration::from_millis(1500));
             testbed.inject("link-down", "link-up", 5)
         });
-        let out = run(&testbed, &repo, &["apply", "--yes", "--call-timeout", "3s"]);
+        let out = fleet_on(&testbed, &repo, &["apply", "--yes", "--call-timeout", "3s"]);
         let restore = cutter.join().unwrap();
         (out, restore)
     });
@@ -644,7 +635,7 @@ fn without_a_terminal_apply_refuses_to_proceed_without_yes() {
         "project: {project}\n{}services:\n  web: {{ image: fleet-demo:1 }}\n",
         testbed.hosts_yaml(&hosts)
     ));
-    let out = run(&testbed, &repo, &["apply"]);
+    let out = fleet_on(&testbed, &repo, &["apply"]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("--yes"), "{}", out.stderr);
     assert!(
@@ -670,7 +661,10 @@ fn a_saved_plan_is_applied_only_while_it_is_current() {
     repo.commit(&state(1));
     let plan_file = repo.path().join("plan.json");
     let plan_arg = plan_file.to_str().unwrap();
-    assert_ok(&run(&testbed, &repo, &["plan", "--out", plan_arg]), "plan");
+    assert_ok(
+        &fleet_on(&testbed, &repo, &["plan", "--out", plan_arg]),
+        "plan",
+    );
     // The hosts change behind the plan's back: stale.
     testbed.docker(
         2,
@@ -681,7 +675,7 @@ fn a_saved_plan_is_applied_only_while_it_is_current() {
             "fleet-demo:1",
         ],
     );
-    let out = run(&testbed, &repo, &["apply", "--yes", plan_arg]);
+    let out = fleet_on(&testbed, &repo, &["apply", "--yes", plan_arg]);
     assert_eq!(out.code, 1);
     assert!(
         out.stderr.contains("plan is stale: the hosts changed"),
@@ -691,17 +685,23 @@ fn a_saved_plan_is_applied_only_while_it_is_current() {
     assert!(out.stderr.contains("fleet plan --out"), "says what to run");
 
     // A fresh plan applies; then a new commit makes it stale again.
-    assert_ok(&run(&testbed, &repo, &["plan", "--out", plan_arg]), "plan");
-    let out = run(&testbed, &repo, &["apply", "--yes", plan_arg]);
+    assert_ok(
+        &fleet_on(&testbed, &repo, &["plan", "--out", plan_arg]),
+        "plan",
+    );
+    let out = fleet_on(&testbed, &repo, &["apply", "--yes", plan_arg]);
     assert_ok(&out, "apply the saved plan");
     assert_eq!(
         containers(&testbed, &hosts, &project).len(),
         1,
         "imposter removed"
     );
-    assert_ok(&run(&testbed, &repo, &["plan", "--out", plan_arg]), "plan");
+    assert_ok(
+        &fleet_on(&testbed, &repo, &["plan", "--out", plan_arg]),
+        "plan",
+    );
     repo.commit(&state(2));
-    let out = run(&testbed, &repo, &["apply", "--yes", plan_arg]);
+    let out = fleet_on(&testbed, &repo, &["apply", "--yes", plan_arg]);
     assert_eq!(out.code, 1);
     assert!(
         out.stderr.contains("plan is stale: it was made at"),

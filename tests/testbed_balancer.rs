@@ -10,22 +10,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::traffic::{self, Outcome, Traffic};
-use common::{Cleanup, Output, Repo, Testbed, fleet_env, unique_project};
+use common::{Cleanup, Output, Repo, Testbed, fleet_on, unique_project};
 
 /// The balancer image the testbed builds (Debian's HAProxy 2.6 in a scratch image).
 const BALANCER_IMAGE: &str = "fleet-haproxy:2.6";
 
-fn run(testbed: &Testbed, repo: &Repo, args: &[&str]) -> Output {
-    let known = testbed.known_hosts();
-    fleet_env(
-        repo.path(),
-        args,
-        &[("FLEET_KNOWN_HOSTS", known.to_str().unwrap())],
-    )
-}
-
 fn apply(testbed: &Testbed, repo: &Repo) -> Output {
-    let out = run(testbed, repo, &["apply", "--yes"]);
+    let out = fleet_on(testbed, repo, &["apply", "--yes"]);
     assert_eq!(
         out.code, 0,
         "apply failed\nstdout:\n{}\nstderr:\n{}",

@@ -95,9 +95,7 @@ impl Run<'_> {
                 (BalancerAction::Start | BalancerAction::Reload, Some(old)) => old.id.clone(),
                 (_, old) => {
                     if let Some(old) = old {
-                        self.call(&b.host, t * 2, engine.stop(&old.id, None))
-                            .await?;
-                        self.call(&b.host, t, engine.remove(&old.id)).await?;
+                        self.discard(&b.host, &old.id).await?;
                     }
                     self.call(
                         &b.host,
@@ -127,19 +125,7 @@ impl Run<'_> {
             Ok(detail)
         }
         .await;
-        self.record(StepRecord {
-            host: b.host.clone(),
-            kind: StepKind::Balancer,
-            service: None,
-            slot: None,
-            container: Some(name),
-            ok: result.is_ok(),
-            detail: match &result {
-                Ok(d) => d.clone(),
-                Err(e) => e.text().to_string(),
-            },
-            seconds: started.elapsed().as_secs_f64(),
-        });
+        self.record_balancer(&b.host, name, result, started);
     }
 
     /// After the services: one last update (a no-op unless something was missed), and the
@@ -159,27 +145,11 @@ impl Run<'_> {
             .filter_map(|b| Some((b, b.container.as_ref()?)))
             .map(|(b, old)| async move {
                 let started = Instant::now();
-                let result = async {
-                    let engine = self.engine(&b.host)?;
-                    let t = self.options.call_timeout;
-                    self.call(&b.host, t * 2, engine.stop(&old.id, None))
-                        .await?;
-                    self.call(&b.host, t, engine.remove(&old.id)).await
-                }
-                .await;
-                self.record(StepRecord {
-                    host: b.host.clone(),
-                    kind: StepKind::Balancer,
-                    service: None,
-                    slot: None,
-                    container: Some(old.name.clone()),
-                    ok: result.is_ok(),
-                    detail: match &result {
-                        Ok(()) => format!("removed ({})", b.reason),
-                        Err(e) => e.text().to_string(),
-                    },
-                    seconds: started.elapsed().as_secs_f64(),
-                });
+                let result = self
+                    .discard(&b.host, &old.id)
+                    .await
+                    .map(|()| format!("removed ({})", b.reason));
+                self.record_balancer(&b.host, old.name.clone(), result, started);
             });
         join_all(removals).await;
     }
@@ -255,6 +225,28 @@ impl Run<'_> {
         self.sync_balancers(&mut state).await;
         drop(state);
         tokio::time::sleep(drain).await;
+    }
+
+    fn record_balancer(
+        &self,
+        host: &str,
+        container: String,
+        result: Result<String, OpError>,
+        started: Instant,
+    ) {
+        self.record(StepRecord {
+            host: host.to_string(),
+            kind: StepKind::Balancer,
+            service: None,
+            slot: None,
+            container: Some(container),
+            ok: result.is_ok(),
+            detail: match result {
+                Ok(d) => d,
+                Err(e) => e.text().to_string(),
+            },
+            seconds: started.elapsed().as_secs_f64(),
+        });
     }
 
     /// Makes a balancer load its configuration file again and waits until a worker runs it.
@@ -373,16 +365,15 @@ impl Run<'_> {
                 Ok(_) => {
                     state.written.insert(host, config.clone());
                 }
-                Err(e) => self.record(StepRecord {
-                    host,
-                    kind: StepKind::Balancer,
-                    service: None,
-                    slot: None,
-                    container: Some(balancer::container_name(&self.desired.project)),
-                    ok: false,
-                    detail: format!("updating the balancer failed: {}", e.text()),
-                    seconds: 0.0,
-                }),
+                Err(e) => self.record_balancer(
+                    &host,
+                    balancer::container_name(&self.desired.project),
+                    Err(OpError::Replica(format!(
+                        "updating the balancer failed: {}",
+                        e.text()
+                    ))),
+                    Instant::now(),
+                ),
             }
         }
     }

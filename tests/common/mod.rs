@@ -158,6 +158,16 @@ pub fn fleet_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     }
 }
 
+/// Runs the fleet binary in a repository whose hosts are the testbed's (its known_hosts).
+pub fn fleet_on(testbed: &Testbed, repo: &Repo, args: &[&str]) -> Output {
+    let known = testbed.known_hosts();
+    fleet_env(
+        repo.path(),
+        args,
+        &[("FLEET_KNOWN_HOSTS", known.to_str().unwrap())],
+    )
+}
+
 /// A project directory with this fleet.yaml, read with --worktree.
 pub fn project(yaml: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
