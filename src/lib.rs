@@ -10,6 +10,7 @@ pub mod balancer;
 pub mod cli;
 pub mod docker;
 pub mod labels;
+pub mod lock;
 pub mod observe;
 pub mod plan;
 pub mod render;

@@ -14,7 +14,6 @@
 //! refused by the engine) counts against the service's `max_failure_ratio`.
 
 mod balance;
-pub mod lock;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +23,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use serde::Serialize;
 
+use crate::lock::Fence;
 use crate::docker::create::{self, ReplicaIdentity};
 use crate::docker::{Engine, EngineError, ProbeHealth, PullError, auth::DockerConfig};
 use crate::plan::{Action, BalancerAction, Change, ContainerRef, NewContainer, Plan};
@@ -188,6 +188,8 @@ struct Run<'a> {
     engines: &'a BTreeMap<String, Arc<Engine>>,
     options: &'a Options,
     progress: &'a dyn Progress,
+    /// The locks this run must still hold on a host to change anything there.
+    fence: &'a Fence,
     failed_hosts: Mutex<BTreeMap<String, String>>,
     steps: Mutex<Vec<StepRecord>>,
     /// Set by `--fail-fast` on the first failure, or by an interrupt: no new step starts.
@@ -203,6 +205,7 @@ pub async fn apply(
     engines: &BTreeMap<String, Arc<Engine>>,
     options: &Options,
     progress: &dyn Progress,
+    fence: &Fence,
     stop: &AtomicBool,
 ) -> Report {
     let start = Instant::now();
@@ -212,6 +215,7 @@ pub async fn apply(
         engines,
         options,
         progress,
+        fence,
         failed_hosts: Mutex::new(BTreeMap::new()),
         steps: Mutex::new(Vec::new()),
         stop,
@@ -404,13 +408,19 @@ impl Run<'_> {
             .ok_or_else(|| OpError::Host("not connected".into()))
     }
 
-    /// Runs one engine call with a bound; a transport failure marks the host failed.
+    /// Runs one engine call with a bound; a transport failure marks the host failed. Nothing is
+    /// sent once the run's lock on the host has run out (the call is never polled).
     async fn call<T>(
         &self,
         host: &str,
         limit: Duration,
         fut: impl Future<Output = Result<T, EngineError>>,
     ) -> Result<T, OpError> {
+        if let Err(lost) = self.fence.check(host) {
+            let reason = lost.to_string();
+            self.host_failed(host, &reason);
+            return Err(OpError::Host(reason));
+        }
         match tokio::time::timeout(limit, fut).await {
             Err(_) => {
                 let reason = format!("no answer within {limit:?}");

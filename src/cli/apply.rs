@@ -13,7 +13,7 @@ use super::hosts::ConnectOptions;
 use super::plan::{close_all, connect_all, observe_connected};
 use super::progress::{Bars, Lines};
 use super::{ExitCode, Format, GlobalOptions, Printer};
-use crate::apply::lock::{self, Holder, LockError};
+use crate::lock::{self, Fence, Hold, Holder, LockError, LockEvent};
 use crate::apply::{self, Options, PullPolicy, Report, ServiceStatus, StepKind};
 use crate::docker::Engine;
 use crate::plan::{self, Plan};
@@ -134,31 +134,25 @@ async fn run_async(
         .iter()
         .filter_map(|(name, r)| r.as_ref().ok().map(|e| (name.clone(), Arc::clone(e))))
         .collect();
-    let me = Holder::me("apply");
-    let waiting = |host: &str, holder: &Holder| {
-        printer.info(&format!(
-            "Waiting up to {:?} for the lock on {host}, held by {holder}",
-            args.lock_timeout
-        ));
-    };
-    let broken = |host: &str, holder: &Holder| {
-        printer.info(&format!(
-            "Breaking the lock on {host} left by {holder}: that process is gone"
-        ));
-    };
-    if let Err(e) = lock::lock_all(
-        &reachable,
+    let hold = Arc::new(Hold::new(
         &desired.project,
-        &me,
-        args.lock_timeout,
-        &waiting,
-        &broken,
-    )
-    .await
-    {
+        Holder::me("apply"),
+        lock::LOCK_TTL,
+    ));
+    let events = |event: LockEvent<'_>| match event {
+        LockEvent::Waiting { host, state } => printer.info(&format!(
+            "Waiting up to {:?} for the lock on {host}: {state}",
+            args.lock_timeout
+        )),
+        LockEvent::TookOver { host, state } => {
+            printer.info(&format!("Taking over the lock on {host}: {state}"))
+        }
+    };
+    if let Err(e) = lock::lock_all(&reachable, &hold, args.lock_timeout, &events).await {
         let hint = match &e {
             LockError::Held { .. } => Some(
-                "wait for that run to finish; if it was killed, `fleet lock break` removes its lock"
+                "wait for that run to finish; a lock that is not renewed is taken over once it \
+                 expires (`fleet lock status` shows when), and `fleet lock break` ends it now"
                     .to_string(),
             ),
             LockError::Engine { source, .. } => source.hint(),
@@ -169,9 +163,13 @@ async fn run_async(
         close_all(reachable).await;
         return ExitCode::Failure;
     }
-    let code = locked(global, args, printer, &desired, commit, saved, connected).await;
-    let hosts: Vec<&str> = reachable.keys().map(String::as_str).collect();
-    lock::release(&reachable, &hosts, &desired.project, &me).await;
+    // Renewed for as long as the run lasts (a confirmation prompt included); every change
+    // checks it is still held first.
+    let renewing = lock::keep_renewed(Arc::clone(&hold), reachable.clone());
+    let fence = Fence::of([Arc::clone(&hold)]);
+    let code = locked(global, args, printer, &desired, commit, saved, connected, &fence).await;
+    drop(renewing);
+    hold.release_all(&reachable).await;
     close_all(reachable).await;
     code
 }
@@ -185,6 +183,7 @@ async fn locked(
     commit: Option<String>,
     saved: Option<Plan>,
     connected: BTreeMap<String, Result<Arc<Engine>, super::plan::Lost>>,
+    fence: &Fence,
 ) -> ExitCode {
     let (observed, engines, failures) = observe_connected(desired, connected).await;
     for (host, message, hint) in &failures {
@@ -233,6 +232,7 @@ async fn locked(
                 &engines,
                 &Options::default(),
                 &Lines::new(false),
+                &Fence::none(),
                 &AtomicBool::new(false),
             )
             .await;
@@ -287,12 +287,12 @@ async fn locked(
     let use_bars = !json && std::io::stderr().is_terminal() && !printer.quiet;
     let report = if use_bars {
         let bars = Bars::new();
-        let report = apply::apply(desired, &plan, &engines, &options, &bars, &stop).await;
+        let report = apply::apply(desired, &plan, &engines, &options, &bars, fence, &stop).await;
         bars.finish();
         report
     } else {
         let lines = Lines::new(!json);
-        apply::apply(desired, &plan, &engines, &options, &lines, &stop).await
+        apply::apply(desired, &plan, &engines, &options, &lines, fence, &stop).await
     };
     interrupt.abort();
 

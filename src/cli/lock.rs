@@ -7,7 +7,7 @@ use clap::Subcommand;
 use super::hosts::ConnectOptions;
 use super::plan::{close_all, connect_all};
 use super::{ExitCode, GlobalOptions, Printer};
-use crate::apply::lock;
+use crate::lock::{self, State};
 
 #[derive(Debug, Subcommand)]
 pub enum LockCommand {
@@ -16,7 +16,8 @@ pub enum LockCommand {
         #[command(flatten)]
         connect: ConnectOptions,
     },
-    /// Remove the project lock left by a killed run (shows what it removes and asks first)
+    /// End the project lock of a run that is gone now (shows what it ends and asks first); a
+    /// lock that is not renewed is taken over by the next run once it expires anyway
     Break {
         #[command(flatten)]
         connect: ConnectOptions,
@@ -26,8 +27,8 @@ pub enum LockCommand {
         /// Do not ask for confirmation (required without a terminal)
         #[arg(long, short = 'y')]
         yes: bool,
-        /// Remove the watch lease of a `fleet watch` that died on another machine instead of
-        /// the project lock (a live daemon takes it back within seconds)
+        /// End the watch lease instead of the project lock (a standby takes over an expired
+        /// lease by itself; a live daemon takes it back within seconds)
         #[arg(long)]
         watch: bool,
     },
@@ -62,45 +63,61 @@ pub fn run(global: &GlobalOptions, command: &LockCommand, printer: &Printer) -> 
     let Some(runtime) = super::runtime(printer) else {
         return ExitCode::Failure;
     };
+    let json = global.format == super::Format::Json;
     runtime.block_on(async {
         let connected = connect_all(&desired, connect).await;
         let mut engines = std::collections::BTreeMap::new();
         let mut code = ExitCode::Success;
         let mut held = Vec::new();
+        let mut report = Vec::new();
         for (name, result) in connected {
             if !only.is_empty() && !only.contains(&name) {
                 continue;
             }
-            match result {
+            let engine = match result {
                 Err(lost) => {
                     let (host, message, hint) = &lost.failure;
                     printer.host_error(host, message, hint.as_deref());
                     code = ExitCode::Failure;
+                    continue;
                 }
-                Ok(engine) => {
-                    if !breaking || watch {
-                        if let Ok(Some(holder)) = lock::holder(&engine, &lease).await {
-                            println!("{name}: watched by {holder}");
-                            if watch {
-                                held.push(name.clone());
-                            }
-                        }
-                    }
-                    match lock::holder(&engine, &desired.project).await {
-                        Ok(Some(holder)) if !watch => {
-                            println!("{name}: locked by {holder}");
-                            held.push(name.clone());
-                        }
-                        Ok(Some(_)) => {}
-                        Ok(None) => println!("{name}: free"),
-                        Err(e) => {
-                            printer.host_error(&name, &super::hosts::full_message(&e), None);
-                            code = ExitCode::Failure;
-                        }
-                    }
+                Ok(engine) => engine,
+            };
+            let (lock_state, lease_state) =
+                tokio::join!(lock::status(engine.as_ref(), &desired.project), lock::status(engine.as_ref(), &lease));
+            let states = match (lock_state, lease_state) {
+                (Ok(l), Ok(w)) => (l.state, w.state),
+                (Err(e), _) | (_, Err(e)) => {
+                    printer.host_error(&name, &super::hosts::full_message(&e), None);
+                    code = ExitCode::Failure;
                     engines.insert(name, engine);
+                    continue;
+                }
+            };
+            let target_state = if watch { &states.1 } else { &states.0 };
+            if *target_state != State::Free {
+                held.push(name.clone());
+            }
+            if !json {
+                if states.1 != State::Free && (!breaking || watch) {
+                    println!("{name}: {}", describe(&states.1, "watched"));
+                }
+                if !watch {
+                    println!("{name}: {}", describe(&states.0, "locked"));
                 }
             }
+            report.push(HostLocks {
+                host: name.clone(),
+                lock: states.0,
+                watch_lease: states.1,
+            });
+            engines.insert(name, engine);
+        }
+        if json && !breaking {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
         }
         if breaking && !held.is_empty() {
             let go = yes || (std::io::stdin().is_terminal() && ask(held.len()));
@@ -115,8 +132,8 @@ pub fn run(global: &GlobalOptions, command: &LockCommand, printer: &Printer) -> 
                 return ExitCode::Failure;
             }
             for name in &held {
-                match lock::break_lock(&engines[name], target).await {
-                    Ok(()) => println!("{name}: lock removed"),
+                match lock::break_lock(engines[name].as_ref(), target).await {
+                    Ok(_) => println!("{name}: lock removed"),
                     Err(e) => {
                         printer.host_error(name, &super::hosts::full_message(&e), None);
                         code = ExitCode::Failure;
@@ -127,6 +144,31 @@ pub fn run(global: &GlobalOptions, command: &LockCommand, printer: &Printer) -> 
         close_all(engines).await;
         code
     })
+}
+
+/// One host's lock and watch lease, for `--format json`.
+#[derive(serde::Serialize)]
+struct HostLocks {
+    host: String,
+    lock: State,
+    watch_lease: State,
+}
+
+/// One line per state; `verb` is `locked` or `watched`. Says what happens next, as `fleet
+/// apply` and `fleet watch` will do it (they judge with the same function).
+fn describe(state: &State, verb: &str) -> String {
+    match state {
+        State::Free => "free".into(),
+        State::Mine => format!("{verb} by this process"),
+        State::Held { holder, expires_in } => {
+            format!("{verb} by {holder}; renewed, expires in {expires_in}s unless renewed again")
+        }
+        State::Unproven { expires_in } => format!(
+            "{verb} by nobody: the lock's labels are lost (an engine restart right after it was \
+             taken, or a hand-made volume); the next run takes it over in {expires_in}s"
+        ),
+        State::Stale { .. } => format!("stale: {state}"),
+    }
 }
 
 fn ask(count: usize) -> bool {

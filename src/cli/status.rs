@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::hosts::ConnectOptions;
 use super::plan::{close_all, connect_all, observe_connected};
 use super::{ExitCode, Format, GlobalOptions, Printer};
-use crate::apply::lock::{self, Holder};
+use crate::lock::{self, State};
 use crate::docker::Engine;
 use crate::observe::{Health, HostState, Owner, RunState};
 use crate::plan;
@@ -44,8 +44,10 @@ struct HostRow {
     reachable: bool,
     error: Option<String>,
     replicas: usize,
-    lock: Option<Holder>,
-    watch_lease: Option<Holder>,
+    /// The project lock's state, unless free.
+    lock: Option<State>,
+    /// The watch lease's state, unless free.
+    watch_lease: Option<State>,
 }
 
 pub fn run(global: &GlobalOptions, connect: &ConnectOptions, printer: &Printer) -> ExitCode {
@@ -159,24 +161,20 @@ async fn gather(desired: &Desired, commit: Option<String>, connect: &ConnectOpti
     }
 }
 
-type Holders = BTreeMap<String, (Option<Holder>, Option<Holder>)>;
+type Holders = BTreeMap<String, (Option<State>, Option<State>)>;
 
 async fn holders(engines: &BTreeMap<String, Arc<Engine>>, project: &str) -> Holders {
     let lease = crate::watch::lease_project(project);
     let lease = lease.as_str();
     let found = futures_util::future::join_all(engines.iter().map(|(name, engine)| async move {
-        let bound = std::time::Duration::from_secs(5);
-        let lock = tokio::time::timeout(bound, lock::holder(engine, project))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten();
-        let watch = tokio::time::timeout(bound, lock::holder(engine, lease))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten();
-        (name.clone(), (lock, watch))
+        let unless_free = |judged: Result<lock::Judgement, _>| {
+            judged.ok().map(|j| j.state).filter(|s| *s != State::Free)
+        };
+        let (lock, watch) = tokio::join!(
+            lock::status(engine.as_ref(), project),
+            lock::status(engine.as_ref(), lease)
+        );
+        (name.clone(), (unless_free(lock), unless_free(watch)))
     }))
     .await;
     found.into_iter().collect()
@@ -227,10 +225,13 @@ fn table(report: &Report) -> String {
             notes.push(super::output::printable(e));
         }
         if let Some(l) = &h.lock {
-            notes.push(format!("locked by {l}"));
+            notes.push(format!("lock: {l}"));
         }
         if let Some(w) = &h.watch_lease {
-            notes.push(format!("watched by {}", w.who));
+            notes.push(match w {
+                State::Held { holder, .. } => format!("watched by {}", holder.who),
+                other => format!("watch lease: {other}"),
+            });
         }
         out.push_str(&format!(
             "{:<20} {:<11} {:>8}  {}\n",

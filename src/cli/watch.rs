@@ -47,9 +47,17 @@ pub struct WatchArgs {
     /// Log lines as text or as JSON objects (one per line, on stderr)
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// How long one pass waits for the project lock held by `fleet apply` before retrying
+    /// How long the watch lease stays valid without renewal: a standby daemon takes over this
+    /// long after the leader stopped renewing (killed, or cut off from the hosts)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub lock_timeout: Duration,
+    pub lease_ttl: Duration,
+    /// How often the leader renews the watch lease (at most a third of --lease-ttl)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub lease_renew: Duration,
+    /// No longer used: a pass never waits for the project lock; it reports `blocked_by` and
+    /// retries within seconds
+    #[arg(long, value_name = "DURATION", hide = true, value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
     /// When to pull images
     #[arg(long, value_enum, default_value = "missing")]
     pub pull: PullPolicy,
@@ -131,7 +139,24 @@ pub fn run(global: &GlobalOptions, args: &WatchArgs, printer: &Printer) -> ExitC
             return ExitCode::Failure;
         }
     };
+    if args.lease_ttl < Duration::from_secs(6) || args.lease_renew * 3 > args.lease_ttl {
+        printer.fail(
+            &format!(
+                "--lease-renew {:?} with --lease-ttl {:?}: the lease must be renewed at least three times within its ttl, and the ttl be at least 6s",
+                args.lease_renew, args.lease_ttl
+            ),
+            Some("e.g. --lease-ttl 30s --lease-renew 10s (the defaults)"),
+        );
+        return ExitCode::Failure;
+    }
+    if args.lease_renew.is_zero() {
+        printer.fail("--lease-renew must be more than 0", None);
+        return ExitCode::Failure;
+    }
     init_logs(args.log_format, global.verbose, global.quiet);
+    if args.lock_timeout.is_some() {
+        tracing::warn!("--lock-timeout is no longer used: passes never wait for the project lock");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -156,7 +181,8 @@ pub fn run(global: &GlobalOptions, args: &WatchArgs, printer: &Printer) -> ExitC
         probe_interval: args.probe_interval.max(Duration::from_millis(200)),
         host_down_after: args.host_down_after,
         allow_mass_delete: args.allow_mass_delete,
-        lock_timeout: args.lock_timeout,
+        lease_ttl: args.lease_ttl,
+        lease_renew: args.lease_renew,
         apply: apply::Options {
             pull: args.pull,
             call_timeout: args.call_timeout,

@@ -82,6 +82,15 @@ impl EngineError {
     }
 }
 
+/// A volume as listed by the engine.
+#[derive(Clone, Debug)]
+pub struct VolumeInfo {
+    pub name: String,
+    /// RFC 3339 on the engine's clock, when the driver reports it.
+    pub created_at: Option<String>,
+    pub labels: HashMap<String, String>,
+}
+
 /// Facts about an engine, for `fleet hosts`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct EngineFacts {
@@ -521,6 +530,40 @@ impl Engine {
             .await
             .map(|v| v.labels)
             .map_err(|e| self.down(e))
+    }
+
+    /// Volumes whose name contains `part` (the engine's substring filter): name, creation time
+    /// as the engine reports it (RFC 3339, the engine's clock) and labels.
+    pub async fn volumes_named(&self, part: &str) -> Result<Vec<VolumeInfo>, EngineError> {
+        let filters = HashMap::from([("name".to_string(), vec![part.to_string()])]);
+        let options = bollard::query_parameters::ListVolumesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| self.down(e))?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| VolumeInfo {
+                name: v.name,
+                created_at: v.created_at,
+                labels: v.labels,
+            })
+            .collect())
+    }
+
+    /// The engine's clock (`SystemTime` of `GET /info`), RFC 3339.
+    pub async fn system_time(&self) -> Result<String, EngineError> {
+        let info = self.docker.info().await.map_err(|e| self.down(e))?;
+        info.system_time.ok_or_else(|| {
+            EngineError::Api(bollard::errors::Error::IOError {
+                err: std::io::Error::other("the engine did not report its time"),
+            })
+        })
     }
 
     /// Labels of a volume, `None` when there is no such volume.

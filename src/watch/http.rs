@@ -78,6 +78,15 @@ async fn handle(endpoints: &Endpoints, req: Request<Incoming>) -> Response<Full<
         (&Method::GET, "/readyz") => {
             let status = shared.status();
             match status.role.as_str() {
+                "leader" if status.blocked_by.is_some() => {
+                    let blocked = status.blocked_by.as_ref().map_or(String::new(), |b| {
+                        format!("{} since {}", b.lock, b.since)
+                    });
+                    text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("blocked: {blocked}\n"),
+                    )
+                }
                 "leader" if status.applied_commit.is_some() => text(StatusCode::OK, "ready\n"),
                 "leader" => text(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -8,10 +8,13 @@
 //! One task per host keeps a connection, pings it and follows its Docker events; the loop owns
 //! every decision (host down after `host_down_after`, crash-loop backoff, which commit is held),
 //! so the state has a single writer. Only one daemon per project acts: it holds the watch lease
-//! (a lock volume like the apply lock) on every host; others wait on standby.
+//! (`lease`: a lock like the apply lock, renewed in the background, expiring when not renewed);
+//! others wait on standby and take over an expired lease. Every change a pass makes is fenced:
+//! it is sent only while the lease and the pass's project lock on that host are still held.
 
 pub mod backoff;
 pub mod http;
+pub mod lease;
 mod link;
 pub mod state;
 pub mod webhook;
@@ -24,7 +27,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use crate::apply::lock::{self, Holder};
+use crate::lock::{self, Fence, Hold, Holder, LockError, LockEvent};
 use crate::apply::{self, ServiceStatus as Outcome};
 use crate::docker::{Engine, EngineError};
 use crate::observe::{self, HostState, Observed, Owner, RunState};
@@ -50,8 +53,10 @@ pub struct Settings {
     /// Overrides fleet.yaml's `watch.host_down_after`.
     pub host_down_after: Option<Duration>,
     pub allow_mass_delete: bool,
-    /// How long one pass waits for the project lock (held by `fleet apply`) before retrying.
-    pub lock_timeout: Duration,
+    /// How long the watch lease is valid without renewal; a standby takes over after it.
+    pub lease_ttl: Duration,
+    /// How often the leader renews the lease.
+    pub lease_renew: Duration,
     pub apply: apply::Options,
 }
 
@@ -68,6 +73,8 @@ pub enum Trigger {
         host: String,
         error: String,
     },
+    /// The lease task's verdict changed.
+    Lease(lease::Role),
 }
 
 /// A Docker event about one of the project's containers.
@@ -87,8 +94,6 @@ const PING_TIMEOUT: Duration = Duration::from_secs(3);
 /// Bound on observing one host in a pass (a host cut off a moment ago is only known to be
 /// silent once its ping fails; until then it can hold a pass up this long).
 const OBSERVE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Bound on one lock or lease call.
-const LOCK_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// A `die` within this long after a `kill` was asked for, not a crash.
 const KILL_WINDOW: Duration = Duration::from_secs(60);
 /// Events arriving together are handled by one pass.
@@ -146,12 +151,13 @@ pub struct Daemon {
     /// Containers reported dead: the engine sends `die` before it marks them stopped, so a
     /// pass that still sees one running looks again shortly.
     dying: HashMap<String, Instant>,
-    /// Check the lease at the next turn of the loop (a host came up).
-    lease_due: bool,
-    lease: Holder,
-    /// Who takes the project lock in each pass: one token for the daemon's life, so a lock it
-    /// could not release (a host cut mid-pass) is simply its own again in the next pass.
-    lock_holder: Holder,
+    /// The watch lease, and the task keeping it (from the moment the project is known).
+    lease: Option<(Arc<Hold>, tokio::task::JoinHandle<()>)>,
+    /// Reachable hosts, for the lease task.
+    reachable: tokio::sync::watch::Sender<BTreeMap<String, Arc<Engine>>>,
+    /// The project lock each pass takes: one holder for the daemon's life, so a lock it could
+    /// not release (a host cut mid-pass) is simply its own again in the next pass.
+    lock: Option<Arc<Hold>>,
     leading: bool,
     project: Option<String>,
     retry_at: Option<Instant>,
@@ -179,9 +185,9 @@ impl Daemon {
             backoff: Backoff::default(),
             kills: HashMap::new(),
             dying: HashMap::new(),
-            lease_due: false,
-            lease: Holder::me("watch"),
-            lock_holder: Holder::me("watch"),
+            lease: None,
+            reachable: tokio::sync::watch::Sender::new(BTreeMap::new()),
+            lock: None,
             leading: false,
             project: None,
             retry_at: None,
@@ -198,7 +204,6 @@ impl Daemon {
     ) {
         let mut next_poll = Instant::now();
         let mut next_resync = Instant::now() + self.settings.resync;
-        let mut next_lease = Instant::now();
         let mut dirty = true;
         let mut reason = String::from("start");
         loop {
@@ -212,15 +217,6 @@ impl Daemon {
                     reason = "new commit".into();
                 }
                 next_poll = Instant::now() + self.settings.interval;
-            }
-            if now >= next_lease || self.lease_due {
-                self.lease_due = false;
-                if self.check_lease().await {
-                    dirty = true;
-                    reason = "became leader".into();
-                }
-                next_lease =
-                    Instant::now() + self.settings.probe_interval.max(Duration::from_secs(2));
             }
             if now >= next_resync {
                 dirty = true;
@@ -237,7 +233,7 @@ impl Daemon {
                 self.reconcile(&reason).await;
                 continue;
             }
-            let mut wake = next_poll.min(next_resync).min(next_lease);
+            let mut wake = next_poll.min(next_resync);
             if let Some(at) = self.retry_at {
                 wake = wake.min(at);
             }
@@ -272,6 +268,8 @@ struct Pass {
     retry: bool,
     /// A deferred heal (crash-loop backoff) is due then.
     wake: Option<Instant>,
+    /// The host whose project lock another holder has, and what `lock status` says of it.
+    blocked: Option<(String, String)>,
 }
 
 impl Pass {
@@ -282,6 +280,7 @@ impl Pass {
             detail: None,
             retry: false,
             wake: None,
+            blocked: None,
         }
     }
 
@@ -370,9 +369,7 @@ impl Daemon {
                 link.down = false;
                 link.error = None;
                 link.since = now_rfc3339();
-                if !self.leading {
-                    self.lease_due = true;
-                }
+                self.publish_reachable();
                 if was_down {
                     info!(host = %host, "host is back: removing its stale replicas and rebalancing");
                 } else {
@@ -380,10 +377,25 @@ impl Daemon {
                 }
                 Some(format!("host {host} up"))
             }
+            Trigger::Lease(role) => {
+                let was = self.leading;
+                self.leading = role == lease::Role::Leader;
+                self.shared.update(|s| match &role {
+                    lease::Role::Leader => {
+                        s.role = "leader".into();
+                        s.leader = None;
+                    }
+                    lease::Role::Standby { leader } => {
+                        s.role = "standby".into();
+                        s.leader = Some(leader.clone());
+                    }
+                });
+                (self.leading && !was).then(|| "became leader".to_string())
+            }
             Trigger::HostFailed { host, error } => {
                 let down_after = self.host_down_after();
                 let link = self.links.entry(host.clone()).or_insert_with(Link::new);
-                link.engine = None;
+                let had_engine = link.engine.take().is_some();
                 link.failures += 1;
                 let since = *link.failing_since.get_or_insert(now);
                 if link.failures == 1 {
@@ -391,6 +403,10 @@ impl Daemon {
                     warn!(host = %host, error = %error, "host unreachable");
                 }
                 link.error = Some(error);
+                if had_engine {
+                    self.publish_reachable();
+                }
+                let link = self.links.entry(host.clone()).or_insert_with(Link::new);
                 if !link.down
                     && link.failures >= DOWN_AFTER_FAILURES
                     && now.duration_since(since) >= down_after
@@ -464,6 +480,7 @@ impl Daemon {
             Ok(d) => {
                 info!(commit = %short(commit.as_deref()), project = %d.project, "read a new commit");
                 self.project.get_or_insert_with(|| d.project.clone());
+                self.start_lease();
                 self.shared.update(|s| {
                     s.project = Some(d.project.clone());
                     s.tip_error = None;
@@ -540,95 +557,50 @@ impl Daemon {
             .collect()
     }
 
-    /// Takes or confirms the watch lease on every reachable host, in name order. True when
-    /// this daemon just became the leader.
-    async fn check_lease(&mut self) -> bool {
-        let Some(project) = self.project.clone() else {
-            return false;
+    /// Tells the lease task which hosts are reachable now.
+    fn publish_reachable(&self) {
+        self.reachable.send_replace(self.reachable_engines());
+    }
+
+    /// Starts keeping the watch lease, once the project is known.
+    fn start_lease(&mut self) {
+        let Some(project) = &self.project else {
+            return;
         };
-        let engines = self.reachable_engines();
-        if engines.is_empty() {
-            return false;
+        if self.lease.is_some() {
+            return;
         }
-        let lease = lease_project(&project);
-        let mut foreign = None;
-        if self.leading {
-            // Confirming what we hold: every host at once, so a silent one delays nothing.
-            let held = futures_util::future::join_all(engines.values().map(|engine| {
-                tokio::time::timeout(PING_TIMEOUT, lock::try_lock(engine, &lease, &self.lease))
-            }))
-            .await;
-            let orphaned = held
-                .iter()
-                .any(|r| matches!(r, Ok(Ok(Some(holder))) if holder.is_orphaned_here()));
-            foreign = held.into_iter().find_map(|r| match r {
-                Ok(Ok(Some(holder))) if !holder.is_orphaned_here() => Some(holder),
-                _ => None,
-            });
-            if foreign.is_none() && !orphaned {
-                return false;
-            }
-        }
-        'hosts: for (host, engine) in &engines {
-            if foreign.is_some() {
-                break;
-            }
-            // Twice: once more after breaking the lease of a daemon that is gone.
-            for _ in 0..2 {
-                let taken =
-                    tokio::time::timeout(PING_TIMEOUT, lock::try_lock(engine, &lease, &self.lease))
-                        .await;
-                match taken {
-                    Ok(Ok(None)) => {
-                        foreign = None;
-                        continue 'hosts;
-                    }
-                    Ok(Ok(Some(holder))) if holder.is_orphaned_here() => {
-                        info!(host = %host, holder = %holder, "breaking the watch lease of a daemon that is gone");
-                        let _ = tokio::time::timeout(
-                            LOCK_CALL_TIMEOUT,
-                            lock::break_lock(engine, &lease),
-                        )
-                        .await;
-                        foreign = Some(holder);
-                    }
-                    Ok(Ok(Some(holder))) => {
-                        foreign = Some(holder);
-                        break 'hosts;
-                    }
-                    // Host trouble: its prober reports it.
-                    Ok(Err(_)) | Err(_) => continue 'hosts,
-                }
-            }
-            break;
-        }
-        match foreign {
-            None if !self.leading => {
-                info!(project = %project, "leading: holding the watch lease");
-                self.leading = true;
-                self.shared.update(|s| {
-                    s.role = "leader".into();
-                    s.leader = None;
-                });
-                true
-            }
-            None => false,
-            Some(holder) => {
-                if self.leading {
-                    warn!(holder = %holder, "another daemon holds the watch lease on a host: stepping down");
-                } else if self.shared.status().role != "standby" {
-                    info!(holder = %holder, "standby: another daemon leads this project");
-                }
-                self.leading = false;
-                let hosts: Vec<&str> = engines.keys().map(String::as_str).collect();
-                lock::release(&engines, &hosts, &lease, &self.lease).await;
-                self.shared.update(|s| {
-                    s.role = "standby".into();
-                    s.leader = Some(holder.who.clone());
-                });
-                false
-            }
-        }
+        let hold = Arc::new(Hold::new(
+            &lease_project(project),
+            Holder::me("watch"),
+            self.settings.lease_ttl,
+        ));
+        let task = tokio::spawn(lease::keep(
+            Arc::clone(&hold),
+            self.reachable.subscribe(),
+            lease::Timing {
+                renew: self.settings.lease_renew,
+                probe: self.settings.probe_interval,
+            },
+            self.triggers.clone(),
+        ));
+        self.lease = Some((hold, task));
+        self.lock = Some(Arc::new(Hold::new(
+            project,
+            Holder::me("watch"),
+            lock::LOCK_TTL,
+        )));
+    }
+
+    /// Reachable hosts whose watch lease this daemon holds: the only ones it acts on.
+    fn acting_engines(&self) -> BTreeMap<String, Arc<Engine>> {
+        let Some((lease, _)) = &self.lease else {
+            return BTreeMap::new();
+        };
+        self.reachable_engines()
+            .into_iter()
+            .filter(|(host, _)| lease.holds(host))
+            .collect()
     }
 
     async fn reconcile(&mut self, reason: &str) {
@@ -660,12 +632,45 @@ impl Daemon {
                 detail: pass.detail.clone(),
             })
         });
+        match &pass.blocked {
+            Some((host, lock)) => {
+                let first = self.shared.status().blocked_by.is_none();
+                if first {
+                    warn!(host = %host, lock = %lock, "blocked: another holder has the project lock; nothing is changed until it is released or taken over");
+                    self.shared.error("blocked", lock.clone());
+                }
+                self.shared.update(|s| {
+                    let since = s
+                        .blocked_by
+                        .as_ref()
+                        .map_or_else(now_rfc3339, |b| b.since.clone());
+                    s.blocked_by = Some(state::BlockedBy {
+                        host: host.clone(),
+                        lock: lock.clone(),
+                        since,
+                    });
+                });
+            }
+            None if pass.result != "idle" => {
+                if self.shared.status().blocked_by.is_some() {
+                    info!("no longer blocked by the project lock");
+                }
+                self.shared.update(|s| s.blocked_by = None);
+            }
+            None => {}
+        }
         let now = Instant::now();
         self.retry_at = None;
         if pass.retry {
             self.retries = (self.retries + 1).min(5);
-            self.retry_at =
-                Some(now + Duration::from_secs(1 << self.retries).min(Duration::from_secs(30)));
+            // Blocked by a lock: look again soon (it is released, or it expires and is taken
+            // over); other trouble backs off further.
+            let delay = if pass.blocked.is_some() {
+                Duration::from_secs(1 << (self.retries - 1)).min(Duration::from_secs(5))
+            } else {
+                Duration::from_secs(1 << self.retries).min(Duration::from_secs(30))
+            };
+            self.retry_at = Some(now + delay);
         } else {
             self.retries = 0;
         }
@@ -704,6 +709,9 @@ impl Daemon {
             let state = match link {
                 Some(link) if link.down => HostState::Down {
                     reason: link.error.clone().unwrap_or_else(|| "unreachable".into()),
+                },
+                Some(link) if link.engine.is_some() => HostState::Unreachable {
+                    reason: "this daemon does not hold the watch lease on it (yet)".into(),
                 },
                 _ => HostState::Unreachable {
                     reason: link
@@ -916,7 +924,7 @@ impl Daemon {
         let Some(basis) = candidate.clone().or_else(|| self.held.clone()) else {
             return Pass::new("idle").detail("no valid commit yet");
         };
-        let engines = self.reachable_engines();
+        let engines = self.acting_engines();
         let (observed, engines) = self.observe(&basis.desired, &engines).await;
         let mut adopting = None;
         if let Some(candidate) = candidate {
@@ -971,44 +979,39 @@ impl Daemon {
                 !plan.unreachable.is_empty() && plan.held_back.iter().any(|h| !h.slots.is_empty());
             return pass;
         }
-        let Some(project) = self.project.clone() else {
+        let (Some(lock), Some((lease, _))) = (self.lock.clone(), &self.lease) else {
             return Pass::new("idle");
         };
-        let me = self.lock_holder.clone();
-        let waiting = |host: &str, holder: &Holder| {
-            info!(host, holder = %holder, "waiting for the project lock");
+        let fence = Fence::of([Arc::clone(lease), Arc::clone(&lock)]);
+        let shared = Arc::clone(&self.shared);
+        let events = move |event: LockEvent<'_>| {
+            if let LockEvent::TookOver { host, state } = event {
+                info!(host, taken_over = %state, "took over the project lock");
+                shared.count(|m| m.lock_takeovers += 1);
+            }
         };
-        let broken = |host: &str, holder: &Holder| {
-            info!(host, holder = %holder, "breaking a lock left by a process that is gone");
-        };
-        let locked = tokio::time::timeout(
-            self.settings.lock_timeout + LOCK_CALL_TIMEOUT,
-            lock::lock_all(
-                &engines,
-                &project,
-                &me,
-                self.settings.lock_timeout,
-                &waiting,
-                &broken,
-            ),
-        )
-        .await;
-        match locked {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                let mut pass = Pass::new("waiting-for-lock").detail(e.to_string());
+        // One try per host, no waiting: a held lock is reported at once and retried.
+        match lock::lock_all(&engines, &lock, Duration::ZERO, &events).await {
+            Ok(()) => {}
+            Err(LockError::Held { host, state, .. }) => {
+                let detail = format!("the project lock on {host} is {state}");
+                let mut pass = Pass::new("blocked").detail(detail.clone());
+                pass.blocked = Some((host, detail));
                 pass.retry = true;
                 return pass;
             }
-            Err(_) => {
-                let mut pass = Pass::new("failed").detail("taking the project lock timed out");
+            Err(e) => {
+                let mut pass = Pass::new("failed").detail(crate::cli::hosts::full_message(&e));
                 pass.retry = true;
                 return pass;
             }
         }
-        let mut pass = self.locked(&target, adopting.is_some(), &engines).await;
-        let hosts: Vec<&str> = engines.keys().map(String::as_str).collect();
-        lock::release(&engines, &hosts, &project, &me).await;
+        let renewing = lock::keep_renewed(Arc::clone(&lock), engines.clone());
+        let mut pass = self
+            .locked(&target, adopting.is_some(), &engines, &fence)
+            .await;
+        drop(renewing);
+        lock.release_all(&engines).await;
         if let Some(new) = adopting {
             let detail = pass.detail.clone().unwrap_or_default();
             let error = |message: String| TipError {
@@ -1054,6 +1057,7 @@ impl Daemon {
         target: &Held,
         adopting: bool,
         engines: &BTreeMap<String, Arc<Engine>>,
+        fence: &Fence,
     ) -> Pass {
         let (observed, engines) = self.observe(&target.desired, engines).await;
         let (mut plan, _) =
@@ -1083,6 +1087,7 @@ impl Daemon {
             &engines,
             &self.settings.apply,
             &LogProgress,
+            fence,
             &self.stop,
         )
         .await;
@@ -1179,12 +1184,14 @@ impl Daemon {
         for (_, (_, task)) in std::mem::take(&mut self.probers) {
             task.abort();
         }
-        if let (true, Some(project)) = (self.leading, &self.project) {
+        if let Some((lease, task)) = self.lease.take() {
+            task.abort();
             let engines = self.reachable_engines();
-            let hosts: Vec<&str> = engines.keys().map(String::as_str).collect();
             // Also a project lock a pass could not release when a host was cut off.
-            lock::release(&engines, &hosts, project, &self.lock_holder).await;
-            lock::release(&engines, &hosts, &lease_project(project), &self.lease).await;
+            if let Some(lock) = &self.lock {
+                lock.release_all(&engines).await;
+            }
+            lease.release_all(&engines).await;
         }
         info!("stopped");
     }

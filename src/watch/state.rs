@@ -31,7 +31,19 @@ pub struct Status {
     pub backoff: Vec<SlotBackoff>,
     /// Replicas that could not be placed with the hosts available.
     pub unplaceable: Vec<String>,
+    /// Set while passes cannot take the project lock (another holder has it): nothing is
+    /// changed until it is free or taken over.
+    pub blocked_by: Option<BlockedBy>,
     pub recent_errors: Vec<ErrorEntry>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BlockedBy {
+    pub host: String,
+    /// The lock's state as `fleet lock status` says it.
+    pub lock: String,
+    /// When passes started being blocked (RFC 3339).
+    pub since: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -90,6 +102,8 @@ pub struct Metrics {
     pub webhooks: BTreeMap<&'static str, u64>,
     pub events: u64,
     pub hosts_down_total: u64,
+    /// Project locks taken over (expired, holder gone, labels lost).
+    pub lock_takeovers: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -171,7 +185,7 @@ pub fn now_rfc3339() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    crate::apply::lock::rfc3339(secs)
+    crate::lock::rfc3339(secs)
 }
 
 fn escape(value: &str) -> String {
@@ -296,6 +310,20 @@ pub fn render_prometheus(m: &Metrics, status: &Status) -> String {
         "gauge",
         "1 when this daemon holds the project's watch lease.",
         u8::from(status.role == "leader"),
+    );
+    single(
+        &mut out,
+        "fleet_blocked",
+        "gauge",
+        "1 while passes cannot take the project lock (another holder has it).",
+        u8::from(status.blocked_by.is_some()),
+    );
+    single(
+        &mut out,
+        "fleet_lock_takeovers_total",
+        "counter",
+        "Project locks taken over because they expired, their process was gone or their labels were lost.",
+        m.lock_takeovers,
     );
     let _ = writeln!(
         out,

@@ -1,0 +1,184 @@
+//! The watch lease: which daemon acts for a project. A background task, so a long pass never
+//! delays a renewal; it tells the loop when the role changes, and the loop's changes are gated on
+//! the lease through the [`Fence`](crate::lock::Fence) of every pass.
+//!
+//! The lease is the lock `{project}.watch` on every reachable host (see `crate::lock` for terms,
+//! expiry and the fault rules). A daemon leads while no reachable host shows a *live* lease of
+//! another daemon and it holds at least one host; it acts only on the hosts it holds. A leader
+//! renews every `renew`; a standby looks every probe interval and takes over what expired, so a
+//! leader that died or was cut off is replaced within the ttl plus one probe. Two daemons never
+//! hold the same host's lease at once; daemons cut off from each other's hosts each act only on
+//! the hosts they hold.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+use super::Trigger;
+use crate::docker::Engine;
+use crate::lock::{Hold, State, Taken};
+
+/// What the lease task tells the loop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    Leader,
+    /// Another daemon holds the lease on a reachable host (`who` it is).
+    Standby { leader: String },
+}
+
+/// How the lease is kept.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    pub renew: Duration,
+    pub probe: Duration,
+}
+
+/// What one round over the hosts found, for [`decide`].
+#[derive(Debug, Default)]
+pub struct Round {
+    /// Hosts held after the round.
+    pub held: usize,
+    /// A live lease of another daemon, on the first host (name order) that has one.
+    pub foreign: Option<State>,
+}
+
+/// The role a round leads to. Pure: a live foreign lease anywhere means standby; otherwise lead
+/// as soon as one host is held (hosts whose lease cannot be taken yet, such as one whose labels
+/// were lost, are taken when they expire and are not acted on until then).
+pub fn decide(round: &Round) -> Option<Role> {
+    match &round.foreign {
+        Some(state) => Some(Role::Standby {
+            leader: match state {
+                State::Held { holder, .. } => holder.who.clone(),
+                other => other.holder_text(),
+            },
+        }),
+        None if round.held > 0 => Some(Role::Leader),
+        None => None,
+    }
+}
+
+/// Runs until aborted: keeps or seeks the lease on the hosts `engines` says are reachable, and
+/// sends [`Trigger::Lease`] whenever the role changes (and once at the start).
+pub async fn keep(
+    hold: Arc<Hold>,
+    mut engines: watch::Receiver<BTreeMap<String, Arc<Engine>>>,
+    timing: Timing,
+    triggers: mpsc::Sender<Trigger>,
+) {
+    let mut role: Option<Role> = None;
+    loop {
+        let reachable = engines.borrow_and_update().clone();
+        let leading = role == Some(Role::Leader);
+        let round = if reachable.is_empty() {
+            Round::default()
+        } else {
+            round(&hold, &reachable, leading).await
+        };
+        let next = decide(&round);
+        if matches!(next, Some(Role::Standby { .. })) {
+            // Give back what this round took: the other daemon leads.
+            hold.release_all(&reachable).await;
+        }
+        if let Some(next) = next
+            && role.as_ref() != Some(&next)
+        {
+            match &next {
+                Role::Leader => info!("leading: holding the watch lease"),
+                Role::Standby { leader } if leading => {
+                    warn!(leader = %leader, "another daemon holds the watch lease on a host: stepping down")
+                }
+                Role::Standby { leader } => {
+                    info!(leader = %leader, "standby: another daemon leads this project")
+                }
+            }
+            if triggers.send(Trigger::Lease(next.clone())).await.is_err() {
+                return;
+            }
+            role = Some(next);
+        }
+        let wait = if role == Some(Role::Leader) {
+            timing.renew
+        } else {
+            timing.probe
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            // A host came or went: look at once (a restarted engine is held again at once).
+            changed = engines.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+/// One round: a leader renews what it holds (all at once) and takes the rest; a standby takes
+/// hosts in name order and stops at the first live foreign lease, so two standbys racing never
+/// split the hosts between them.
+async fn round(hold: &Hold, engines: &BTreeMap<String, Arc<Engine>>, leading: bool) -> Round {
+    if leading {
+        hold.renew_all(engines).await;
+    }
+    let mut round = Round::default();
+    for (host, engine) in engines {
+        if leading && hold.holds(host) {
+            round.held += 1;
+            continue;
+        }
+        let bound = crate::lock::CALL_TIMEOUT * 3;
+        match tokio::time::timeout(bound, hold.take(host, engine.as_ref())).await {
+            Ok(Ok(Taken::Yes { over })) => {
+                if let Some(state) = over {
+                    info!(host = %host, taken_over = %state, "took over the watch lease");
+                }
+                round.held += 1;
+            }
+            Ok(Ok(Taken::No(state @ State::Held { .. }))) => {
+                round.foreign = Some(state);
+                break;
+            }
+            Ok(Ok(Taken::No(state))) => {
+                debug!(host = %host, state = %state, "the watch lease cannot be taken yet");
+            }
+            // Host trouble: its follower reports it.
+            Ok(Err(e)) => debug!(host = %host, error = %e, "lease call failed"),
+            Err(_) => debug!(host = %host, "lease call timed out"),
+        }
+    }
+    round
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::Holder;
+
+    #[test]
+    fn a_live_foreign_lease_anywhere_means_standby() {
+        let holder = Holder::me("watch");
+        let round = Round {
+            held: 3,
+            foreign: Some(State::Held {
+                holder: holder.clone(),
+                expires_in: 20,
+            }),
+        };
+        assert_eq!(
+            decide(&round),
+            Some(Role::Standby { leader: holder.who })
+        );
+    }
+
+    #[test]
+    fn one_held_host_and_no_rival_is_enough_to_lead() {
+        assert_eq!(
+            decide(&Round {
+                held: 1,
+                foreign: None
+            }),
+            Some(Role::Leader)
+        );
+        assert_eq!(decide(&Round::default()), None, "nothing reachable: no change");
+    }
+}
