@@ -225,10 +225,7 @@ pub enum State {
     /// is as old as a lock can be without renewal.
     Unproven { expires_in: u64 },
     /// May be taken over now.
-    Stale {
-        holder: Option<Holder>,
-        why: Stale,
-    },
+    Stale { holder: Option<Holder>, why: Stale },
 }
 
 impl State {
@@ -257,7 +254,10 @@ impl std::fmt::Display for State {
             State::Free => write!(f, "free"),
             State::Mine => write!(f, "held by this process"),
             State::Held { holder, expires_in } => {
-                write!(f, "held by {holder}; expires in {expires_in}s unless renewed")
+                write!(
+                    f,
+                    "held by {holder}; expires in {expires_in}s unless renewed"
+                )
             }
             State::Unproven { expires_in } => write!(
                 f,
@@ -351,11 +351,9 @@ fn judge_term(term: &Term, now: u64, asker: Option<Asker<'_>>, default_ttl: Dura
     }
     // A volume driver that reports no creation time: the holder's own note of it, and without
     // one (labels lost too) nothing can be waited for.
-    let created = term.created.or_else(|| {
-        term.labels
-            .get(RENEWED)
-            .and_then(|r| parse_rfc3339(r))
-    });
+    let created = term
+        .created
+        .or_else(|| term.labels.get(RENEWED).and_then(|r| parse_rfc3339(r)));
     let age = created.map_or(ttl, |c| now.saturating_sub(c));
     if age >= ttl {
         return State::Stale {
@@ -383,7 +381,8 @@ fn judge_term(term: &Term, now: u64, asker: Option<Asker<'_>>, default_ttl: Dura
 /// What the lock needs of a host: the engine's volumes and clock. An edge of its own so the
 /// protocol is tested on plain data (see the tests) as well as on real engines.
 pub trait Volumes: Send + Sync {
-    fn list(&self, part: &str) -> impl Future<Output = Result<Vec<VolumeInfo>, EngineError>> + Send;
+    fn list(&self, part: &str)
+    -> impl Future<Output = Result<Vec<VolumeInfo>, EngineError>> + Send;
     fn clock(&self) -> impl Future<Output = Result<String, EngineError>> + Send;
     /// Creates the volume, or returns the existing one's labels untouched.
     fn create(
@@ -395,7 +394,10 @@ pub trait Volumes: Send + Sync {
 }
 
 impl Volumes for Engine {
-    fn list(&self, part: &str) -> impl Future<Output = Result<Vec<VolumeInfo>, EngineError>> + Send {
+    fn list(
+        &self,
+        part: &str,
+    ) -> impl Future<Output = Result<Vec<VolumeInfo>, EngineError>> + Send {
         self.volumes_named(part)
     }
     fn clock(&self) -> impl Future<Output = Result<String, EngineError>> + Send {
@@ -714,9 +716,7 @@ async fn collect(volumes: &impl Volumes, name: &str, terms: &[Term], newest: u64
     }
 }
 
-async fn bounded<T>(
-    call: impl Future<Output = Result<T, EngineError>>,
-) -> Result<T, EngineError> {
+async fn bounded<T>(call: impl Future<Output = Result<T, EngineError>>) -> Result<T, EngineError> {
     tokio::time::timeout(CALL_TIMEOUT, call)
         .await
         .unwrap_or(Err(EngineError::Timeout(CALL_TIMEOUT)))
@@ -862,7 +862,10 @@ pub async fn lock_all(
                         break 'hosts;
                     }
                     if told != Some(host.as_str()) {
-                        events(LockEvent::Waiting { host, state: &state });
+                        events(LockEvent::Waiting {
+                            host,
+                            state: &state,
+                        });
                         told = Some(host);
                     }
                     let left = wait.saturating_sub(start.elapsed());
@@ -967,4 +970,3 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests;
-

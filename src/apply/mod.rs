@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use serde::Serialize;
 
-use crate::lock::Fence;
 use crate::docker::create::{self, ReplicaIdentity};
 use crate::docker::{Engine, EngineError, ProbeHealth, PullError, auth::DockerConfig};
+use crate::lock::Fence;
 use crate::plan::{Action, BalancerAction, Change, ContainerRef, NewContainer, Plan};
 use crate::spec::Desired;
 use crate::spec::model::{FailureAction, Mount, UpdateConfig, UpdateOrder};

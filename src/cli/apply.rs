@@ -13,9 +13,9 @@ use super::hosts::ConnectOptions;
 use super::plan::{close_all, connect_all, observe_connected};
 use super::progress::{Bars, Lines};
 use super::{ExitCode, Format, GlobalOptions, Printer};
-use crate::lock::{self, Fence, Hold, Holder, LockError, LockEvent};
 use crate::apply::{self, Options, PullPolicy, Report, ServiceStatus, StepKind};
 use crate::docker::Engine;
+use crate::lock::{self, Fence, Hold, Holder, LockError, LockEvent};
 use crate::plan::{self, Plan};
 use crate::render;
 
@@ -167,7 +167,10 @@ async fn run_async(
     // checks it is still held first.
     let renewing = lock::keep_renewed(Arc::clone(&hold), reachable.clone());
     let fence = Fence::of([Arc::clone(&hold)]);
-    let code = locked(global, args, printer, &desired, commit, saved, connected, &fence).await;
+    let code = locked(
+        global, args, printer, &desired, commit, saved, connected, &fence,
+    )
+    .await;
     drop(renewing);
     hold.release_all(&reachable).await;
     close_all(reachable).await;
@@ -175,6 +178,9 @@ async fn run_async(
 }
 
 /// Everything done while holding the locks.
+// Each argument is one input of the run, as `run_async` gathered it; a struct would only
+// rename them.
+#[allow(clippy::too_many_arguments)]
 async fn locked(
     global: &GlobalOptions,
     args: &ApplyArgs,

@@ -83,8 +83,10 @@ pub fn run(global: &GlobalOptions, command: &LockCommand, printer: &Printer) -> 
                 }
                 Ok(engine) => engine,
             };
-            let (lock_state, lease_state) =
-                tokio::join!(lock::status(engine.as_ref(), &desired.project), lock::status(engine.as_ref(), &lease));
+            let (lock_state, lease_state) = tokio::join!(
+                lock::status(engine.as_ref(), &desired.project),
+                lock::status(engine.as_ref(), &lease)
+            );
             let states = match (lock_state, lease_state) {
                 (Ok(l), Ok(w)) => (l.state, w.state),
                 (Err(e), _) | (_, Err(e)) => {

@@ -3,10 +3,13 @@
 
 use super::*;
 
+/// Volume name to creation time and labels.
+type Store = BTreeMap<String, (u64, HashMap<String, String>)>;
+
 /// A host's volumes and clock, in memory.
 #[derive(Default)]
 struct Mem {
-    volumes: Mutex<BTreeMap<String, (u64, HashMap<String, String>)>>,
+    volumes: Mutex<Store>,
     now: Mutex<u64>,
 }
 
@@ -125,7 +128,10 @@ async fn a_free_lock_is_taken_and_others_see_its_holder() {
         other => panic!("expected held, got {other:?}"),
     }
     let me = hold(Holder::me("watch"));
-    assert!(matches!(me.take("h1", &mem).await.unwrap(), Taken::No(State::Held { .. })));
+    assert!(matches!(
+        me.take("h1", &mem).await.unwrap(),
+        Taken::No(State::Held { .. })
+    ));
     assert!(!me.holds("h1"));
 }
 
@@ -141,7 +147,10 @@ async fn a_label_less_lock_is_nobodys_and_is_taken_over_once_it_would_have_expir
         }
     );
     let me = hold(Holder::me("apply"));
-    assert!(matches!(me.take("h1", &mem).await.unwrap(), Taken::No(State::Unproven { .. })));
+    assert!(matches!(
+        me.take("h1", &mem).await.unwrap(),
+        Taken::No(State::Unproven { .. })
+    ));
     mem.advance(LOCK_TTL.as_secs() - 1);
     assert_eq!(seen(&mem).await, State::Unproven { expires_in: 1 });
     mem.advance(1);
@@ -170,7 +179,10 @@ async fn partial_or_unparsable_labels_prove_nothing() {
     let mut labels = elsewhere("apply").labels("shop", LOCK_TTL);
     labels.insert(TTL.into(), "soon".into());
     mem.put_labels("fleet-lock-shop.4", labels);
-    assert!(matches!(seen(&mem).await, State::Held { expires_in: 30, .. }));
+    assert!(matches!(
+        seen(&mem).await,
+        State::Held { expires_in: 30, .. }
+    ));
     mem.advance(31);
     assert!(matches!(
         seen(&mem).await,
@@ -198,7 +210,12 @@ async fn a_holder_whose_process_is_gone_here_is_taken_over_at_once() {
     let me = hold(Holder::me("apply"));
     assert!(matches!(
         me.take("h1", &mem).await.unwrap(),
-        Taken::Yes { over: Some(State::Stale { why: Stale::ProcessGone, .. }) }
+        Taken::Yes {
+            over: Some(State::Stale {
+                why: Stale::ProcessGone,
+                ..
+            })
+        }
     ));
 }
 
@@ -211,7 +228,10 @@ async fn a_holder_on_another_machine_is_waited_for_until_it_stops_renewing() {
     for _ in 0..5 {
         mem.advance(10);
         assert!(ci.renew("h1", &mem).await.unwrap(), "the holder renews");
-        assert!(matches!(me.take("h1", &mem).await.unwrap(), Taken::No(State::Held { .. })));
+        assert!(matches!(
+            me.take("h1", &mem).await.unwrap(),
+            Taken::No(State::Held { .. })
+        ));
     }
     // It stops renewing (killed, or cut off).
     mem.advance(LOCK_TTL.as_secs() - 1);
@@ -219,7 +239,12 @@ async fn a_holder_on_another_machine_is_waited_for_until_it_stops_renewing() {
     mem.advance(1);
     assert!(matches!(
         me.take("h1", &mem).await.unwrap(),
-        Taken::Yes { over: Some(State::Stale { why: Stale::Expired { .. }, .. }) }
+        Taken::Yes {
+            over: Some(State::Stale {
+                why: Stale::Expired { .. },
+                ..
+            })
+        }
     ));
     // The old holder learns at its next renewal, and never takes it back by renewing.
     assert!(!ci.renew("h1", &mem).await.unwrap());
@@ -288,7 +313,9 @@ async fn release_frees_only_our_own_newest_term() {
     mem.advance(LOCK_TTL.as_secs());
     ci.take("h1", &mem).await.unwrap();
     me.release("h1", &mem).await.unwrap();
-    assert!(matches!(seen(&mem).await, State::Held { holder, .. } if holder.token == ci.holder().token));
+    assert!(
+        matches!(seen(&mem).await, State::Held { holder, .. } if holder.token == ci.holder().token)
+    );
 }
 
 #[tokio::test]
@@ -322,9 +349,13 @@ async fn lock_status_and_apply_agree_on_every_state() {
     let mut dead = Holder::me("apply");
     dead.pid = Some(u32::MAX - 1);
     dead.token = "dead".into();
-    let cases: Vec<(&str, Box<dyn Fn(&Mem)>)> = vec![
+    type Setup = Box<dyn Fn(&Mem)>;
+    let cases: Vec<(&str, Setup)> = vec![
         ("nothing", Box::new(|_: &Mem| {})),
-        ("label-less legacy, new", Box::new(|m: &Mem| m.put_bare("fleet-lock-shop"))),
+        (
+            "label-less legacy, new",
+            Box::new(|m: &Mem| m.put_bare("fleet-lock-shop")),
+        ),
         (
             "label-less legacy, old",
             Box::new(|m: &Mem| {
@@ -334,18 +365,28 @@ async fn lock_status_and_apply_agree_on_every_state() {
         ),
         (
             "live holder elsewhere",
-            Box::new(|m: &Mem| m.put_labels("fleet-lock-shop.3", elsewhere("apply").labels("shop", LOCK_TTL))),
+            Box::new(|m: &Mem| {
+                m.put_labels(
+                    "fleet-lock-shop.3",
+                    elsewhere("apply").labels("shop", LOCK_TTL),
+                )
+            }),
         ),
         (
             "expired holder elsewhere",
             Box::new(|m: &Mem| {
-                m.put_labels("fleet-lock-shop.3", elsewhere("apply").labels("shop", LOCK_TTL));
+                m.put_labels(
+                    "fleet-lock-shop.3",
+                    elsewhere("apply").labels("shop", LOCK_TTL),
+                );
                 m.advance(31)
             }),
         ),
         (
             "dead process here",
-            Box::new(move |m: &Mem| m.put_labels("fleet-lock-shop.3", dead.labels("shop", LOCK_TTL))),
+            Box::new(move |m: &Mem| {
+                m.put_labels("fleet-lock-shop.3", dead.labels("shop", LOCK_TTL))
+            }),
         ),
         (
             "released",
@@ -377,7 +418,10 @@ fn term_names_belong_to_one_lock() {
     assert_eq!(term_number("shop", "fleet-lock-shop"), Some(0));
     assert_eq!(term_number("shop", "fleet-lock-shop.17"), Some(17));
     assert_eq!(term_number("shop", "fleet-lock-shop.watch.3"), None);
-    assert_eq!(term_number("shop.watch", "fleet-lock-shop.watch.3"), Some(3));
+    assert_eq!(
+        term_number("shop.watch", "fleet-lock-shop.watch.3"),
+        Some(3)
+    );
     assert_eq!(term_number("shop", "fleet-lock-shop-2.3"), None);
     assert_eq!(term_number("shop", "fleet-lock-shop."), None);
 }

@@ -79,9 +79,10 @@ async fn handle(endpoints: &Endpoints, req: Request<Incoming>) -> Response<Full<
             let status = shared.status();
             match status.role.as_str() {
                 "leader" if status.blocked_by.is_some() => {
-                    let blocked = status.blocked_by.as_ref().map_or(String::new(), |b| {
-                        format!("{} since {}", b.lock, b.since)
-                    });
+                    let blocked = status
+                        .blocked_by
+                        .as_ref()
+                        .map_or(String::new(), |b| format!("{} since {}", b.lock, b.since));
                     text(
                         StatusCode::SERVICE_UNAVAILABLE,
                         format!("blocked: {blocked}\n"),

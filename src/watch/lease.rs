@@ -26,7 +26,9 @@ use crate::lock::{Hold, State, Taken};
 pub enum Role {
     Leader,
     /// Another daemon holds the lease on a reachable host (`who` it is).
-    Standby { leader: String },
+    Standby {
+        leader: String,
+    },
 }
 
 /// How the lease is kept.
@@ -164,10 +166,7 @@ mod tests {
                 expires_in: 20,
             }),
         };
-        assert_eq!(
-            decide(&round),
-            Some(Role::Standby { leader: holder.who })
-        );
+        assert_eq!(decide(&round), Some(Role::Standby { leader: holder.who }));
     }
 
     #[test]
@@ -179,6 +178,10 @@ mod tests {
             }),
             Some(Role::Leader)
         );
-        assert_eq!(decide(&Round::default()), None, "nothing reachable: no change");
+        assert_eq!(
+            decide(&Round::default()),
+            None,
+            "nothing reachable: no change"
+        );
     }
 }

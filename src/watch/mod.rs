@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use crate::lock::{self, Fence, Hold, Holder, LockError, LockEvent};
 use crate::apply::{self, ServiceStatus as Outcome};
 use crate::docker::{Engine, EngineError};
+use crate::lock::{self, Fence, Hold, Holder, LockError, LockEvent};
 use crate::observe::{self, HostState, Observed, Owner, RunState};
 use crate::plan::{self, Action, Plan};
 use crate::source;
