@@ -20,10 +20,11 @@
 //! while a term runs.
 //!
 //! # What faults leave behind, and the rules (docs/apply.md, "Locks")
-//! - Labels lost (an engine stopped right after creating the volume, or a hand-made volume):
-//!   the name survives, so the term number and creation time do. The party that created the
-//!   term knows its number and keeps renewing it; nobody else can prove it is theirs, so anyone
-//!   else waits until it expires with the default ttl, then takes over.
+//! - Labels lost (a create that reached an engine shutting down makes the volume but answers
+//!   an error and never stores the labels; or a hand-made volume): the name survives, so the
+//!   term number and creation time do. The party that created the term knows its number (its
+//!   grant, or the create that failed) and goes on from it at once; nobody else can prove it is
+//!   theirs, so anyone else waits until it expires with the default ttl, then takes over.
 //! - The holder's process is gone on this machine: taken over at once.
 //! - The holder stopped renewing (killed on another machine, cut off from the host): taken over
 //!   once its term has expired.
@@ -300,6 +301,10 @@ pub struct Judgement {
 pub struct Asker<'a> {
     pub token: &'a str,
     pub granted: Option<u64>,
+    /// A term this asker tried to create and got an error for (an engine shutting down
+    /// creates the volume but not its labels): if that term is there without labels, the asker
+    /// made it, so it need not wait for it to expire.
+    pub attempted: Option<u64>,
 }
 
 /// Judges a lock from its terms on one host at `now` (both on the host's clock). Pure: `fleet
@@ -326,13 +331,15 @@ pub fn judge(
 
 fn judge_term(term: &Term, now: u64, asker: Option<Asker<'_>>, default_ttl: Duration) -> State {
     let holder = Holder::from_labels(&term.labels);
+    let released = term.labels.get(STATE).map(String::as_str) == Some("released");
     if let Some(asker) = asker
         && (asker.granted == Some(term.number)
-            || holder.as_ref().is_some_and(|h| h.token == asker.token))
+            || holder.as_ref().is_some_and(|h| h.token == asker.token)
+            || (asker.attempted == Some(term.number) && holder.is_none() && !released))
     {
         return State::Mine;
     }
-    if term.labels.get(STATE).map(String::as_str) == Some("released") {
+    if released {
         return State::Free;
     }
     let ttl = term
@@ -473,6 +480,8 @@ pub struct Hold {
     holder: Holder,
     ttl: Duration,
     grants: Mutex<BTreeMap<String, Grant>>,
+    /// Per host, the last term whose creation failed with an error (see [`Asker::attempted`]).
+    attempted: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Hold {
@@ -482,6 +491,7 @@ impl Hold {
             holder,
             ttl,
             grants: Mutex::new(BTreeMap::new()),
+            attempted: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -505,6 +515,14 @@ impl Hold {
 
     fn grants(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Grant>> {
         self.grants.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn attempted_term(&self, host: &str) -> Option<u64> {
+        self.attempted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+            .copied()
     }
 
     fn granted(&self, host: &str) -> Option<u64> {
@@ -558,9 +576,11 @@ impl Hold {
     ) -> Result<Taken, EngineError> {
         let granted = self.granted(host);
         let (terms, now) = read(volumes, &self.name).await?;
+        let attempted = self.attempted_term(host);
         let asker = Asker {
             token: &self.holder.token,
             granted,
+            attempted,
         };
         let judged = judge(&terms, now, Some(asker), self.ttl);
         if granted.is_some() && judged.state != State::Mine {
@@ -589,11 +609,21 @@ impl Hold {
     ) -> Result<Taken, EngineError> {
         let next = newest + 1;
         let sent = Instant::now();
-        let labels = bounded(volumes.create(
+        let labels = match bounded(volumes.create(
             &term_name(&self.name, next),
             self.holder.labels(&self.name, self.ttl),
         ))
-        .await?;
+        .await
+        {
+            Ok(labels) => labels,
+            Err(e) => {
+                self.attempted
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(host.to_string(), next);
+                return Err(e);
+            }
+        };
         if labels.get(TOKEN) != Some(&self.holder.token) {
             // Someone else created that term first.
             self.revoke(host);
@@ -617,6 +647,7 @@ impl Hold {
             Some(Asker {
                 token: &self.holder.token,
                 granted: Some(next),
+                attempted: None,
             }),
             self.ttl,
         );
@@ -704,9 +735,13 @@ impl Hold {
     }
 }
 
-/// Removes terms older than the [`KEEP`] newest (best effort: anyone may collect).
+/// Removes terms older than the [`KEEP`] newest, and the legacy unnumbered volume once a
+/// numbered term is above it (best effort: anyone may collect).
 async fn collect(volumes: &impl Volumes, name: &str, terms: &[Term], newest: u64) {
-    for term in terms.iter().filter(|t| t.number + KEEP <= newest) {
+    for term in terms
+        .iter()
+        .filter(|t| t.number + KEEP <= newest || (t.number == 0 && newest > 0))
+    {
         let volume = if term.number == 0 {
             lock_name(name)
         } else {

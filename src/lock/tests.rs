@@ -11,6 +11,8 @@ type Store = BTreeMap<String, (u64, HashMap<String, String>)>;
 struct Mem {
     volumes: Mutex<Store>,
     now: Mutex<u64>,
+    /// Creates make the volume without labels and answer an error, as an engine shutting down.
+    shutting_down: std::sync::atomic::AtomicBool,
 }
 
 const T0: u64 = 1_795_600_000;
@@ -80,6 +82,12 @@ impl Volumes for Mem {
         tokio::task::yield_now().await;
         let now = self.now();
         let mut volumes = self.volumes.lock().unwrap();
+        if self.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+            volumes
+                .entry(name.to_string())
+                .or_insert((now, HashMap::new()));
+            return Err(EngineError::Timeout(Duration::from_secs(1)));
+        }
         Ok(volumes
             .entry(name.to_string())
             .or_insert((now, labels))
@@ -164,6 +172,10 @@ async fn a_label_less_lock_is_nobodys_and_is_taken_over_once_it_would_have_expir
         Taken::Yes { over: Some(stale) }
     );
     assert_eq!(status(&mem, "shop").await.unwrap().newest, 1);
+    assert!(
+        !mem.names().contains(&"fleet-lock-shop".to_string()),
+        "the label-less legacy volume is collected once a numbered term is above it"
+    );
 }
 
 #[tokio::test]
@@ -263,6 +275,33 @@ async fn the_creator_of_a_term_whose_labels_were_lost_still_holds_and_renews_it(
     mem.advance(5);
     assert!(me.renew("h1", &mem).await.unwrap());
     assert!(matches!(seen(&mem).await, State::Held { .. }));
+}
+
+#[tokio::test]
+async fn a_term_whose_create_failed_on_a_stopping_engine_is_picked_up_by_its_creator_at_once() {
+    let mem = Mem::new();
+    let me = hold(Holder::me("watch"));
+    me.take("h1", &mem).await.unwrap();
+    mem.shutting_down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(me.renew("h1", &mem).await.is_err());
+    mem.shutting_down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    // Term 2 is there without labels: everyone else must wait for it...
+    assert!(matches!(seen(&mem).await, State::Unproven { .. }));
+    let other = hold(elsewhere("apply"));
+    assert!(matches!(
+        other.take("h1", &mem).await.unwrap(),
+        Taken::No(State::Unproven { .. })
+    ));
+    // ...but its creator goes on from it without waiting.
+    mem.advance(1);
+    assert_eq!(
+        me.take("h1", &mem).await.unwrap(),
+        Taken::Yes { over: None }
+    );
+    assert_eq!(status(&mem, "shop").await.unwrap().newest, 3);
+    assert!(me.holds("h1"));
 }
 
 #[tokio::test]

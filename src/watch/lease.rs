@@ -41,7 +41,8 @@ pub struct Timing {
 /// What one round over the hosts found, for [`decide`].
 #[derive(Debug, Default)]
 pub struct Round {
-    /// Hosts held after the round.
+    /// Hosts whose lease is held after the round (reachable or not: a grant that has not run
+    /// out yet still counts, so an engine restarting for a few seconds changes nothing).
     pub held: usize,
     /// A live lease of another daemon, on the first host (name order) that has one.
     pub foreign: Option<State>,
@@ -49,17 +50,20 @@ pub struct Round {
 
 /// The role a round leads to. Pure: a live foreign lease anywhere means standby; otherwise lead
 /// as soon as one host is held (hosts whose lease cannot be taken yet, such as one whose labels
-/// were lost, are taken when they expire and are not acted on until then).
-pub fn decide(round: &Round) -> Option<Role> {
+/// were lost, are taken when they expire and are not acted on until then). A daemon that holds
+/// no host any more (cut off from all of them for longer than its grants last) stands by.
+pub fn decide(round: &Round) -> Role {
     match &round.foreign {
-        Some(state) => Some(Role::Standby {
+        Some(state) => Role::Standby {
             leader: match state {
                 State::Held { holder, .. } => holder.who.clone(),
                 other => other.holder_text(),
             },
-        }),
-        None if round.held > 0 => Some(Role::Leader),
-        None => None,
+        },
+        None if round.held > 0 => Role::Leader,
+        None => Role::Standby {
+            leader: "nobody: no host's watch lease is held (are the hosts reachable?)".into(),
+        },
     }
 }
 
@@ -75,21 +79,19 @@ pub async fn keep(
     loop {
         let reachable = engines.borrow_and_update().clone();
         let leading = role == Some(Role::Leader);
-        let round = if reachable.is_empty() {
-            Round::default()
-        } else {
-            round(&hold, &reachable, leading).await
-        };
+        let mut round = round(&hold, &reachable, leading).await;
+        round.held = hold.held_hosts().len();
         let next = decide(&round);
-        if matches!(next, Some(Role::Standby { .. })) {
+        if round.foreign.is_some() {
             // Give back what this round took: the other daemon leads.
             hold.release_all(&reachable).await;
         }
-        if let Some(next) = next
-            && role.as_ref() != Some(&next)
-        {
+        if role.as_ref() != Some(&next) {
             match &next {
                 Role::Leader => info!("leading: holding the watch lease"),
+                Role::Standby { leader } if round.foreign.is_none() => {
+                    warn!(leader = %leader, "no host's watch lease is held: standing by until one can be taken")
+                }
                 Role::Standby { leader } if leading => {
                     warn!(leader = %leader, "another daemon holds the watch lease on a host: stepping down")
                 }
@@ -125,7 +127,6 @@ async fn round(hold: &Hold, engines: &BTreeMap<String, Arc<Engine>>, leading: bo
     let mut round = Round::default();
     for (host, engine) in engines {
         if leading && hold.holds(host) {
-            round.held += 1;
             continue;
         }
         let bound = crate::lock::CALL_TIMEOUT * 3;
@@ -134,7 +135,6 @@ async fn round(hold: &Hold, engines: &BTreeMap<String, Arc<Engine>>, leading: bo
                 if let Some(state) = over {
                     info!(host = %host, taken_over = %state, "took over the watch lease");
                 }
-                round.held += 1;
             }
             Ok(Ok(Taken::No(state @ State::Held { .. }))) => {
                 round.foreign = Some(state);
@@ -166,7 +166,7 @@ mod tests {
                 expires_in: 20,
             }),
         };
-        assert_eq!(decide(&round), Some(Role::Standby { leader: holder.who }));
+        assert_eq!(decide(&round), Role::Standby { leader: holder.who });
     }
 
     #[test]
@@ -176,12 +176,11 @@ mod tests {
                 held: 1,
                 foreign: None
             }),
-            Some(Role::Leader)
+            Role::Leader
         );
-        assert_eq!(
-            decide(&Round::default()),
-            None,
-            "nothing reachable: no change"
+        assert!(
+            matches!(decide(&Round::default()), Role::Standby { .. }),
+            "holding nothing (cut off for longer than the grants last): not leading"
         );
     }
 }

@@ -1,7 +1,9 @@
 //! Shared helpers for tests that run against the real testbed (testbed/testbed.sh).
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod traffic;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -269,12 +271,15 @@ impl Drop for Cleanup<'_> {
             for id in nets.split_whitespace() {
                 docker(&["network", "rm", id]);
             }
-            docker(&["volume", "rm", &format!("fleet-lock-{}", self.project)]);
-            docker(&[
-                "volume",
-                "rm",
-                &format!("fleet-lock-{}.watch", self.project),
-            ]);
+            // The lock's and the watch lease's terms (fleet-lock-PROJECT[.watch][.N]).
+            let prefix = format!("fleet-lock-{}", self.project);
+            let volumes = docker(&["volume", "ls", "-q", "--filter", &format!("name={prefix}")]);
+            for name in volumes.split_whitespace() {
+                let rest = &name[prefix.len().min(name.len())..];
+                if name.starts_with(&prefix) && (rest.is_empty() || rest.starts_with('.')) {
+                    docker(&["volume", "rm", name]);
+                }
+            }
         }
     }
 }
