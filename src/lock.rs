@@ -123,11 +123,12 @@ impl Holder {
         }
     }
 
-    fn labels(&self, name: &str, ttl: Duration) -> HashMap<String, String> {
+    /// The labels of a held term; `since` is when the hold began (kept across renewals).
+    fn labels(&self, name: &str, ttl: Duration, since: &str) -> HashMap<String, String> {
         let mut labels = crate::docker::create::object_labels(name);
         labels.insert(STATE.into(), "held".into());
         labels.insert(HOLDER.into(), self.who.clone());
-        labels.insert(SINCE.into(), self.since.clone());
+        labels.insert(SINCE.into(), since.to_string());
         labels.insert(RENEWED.into(), now_rfc3339());
         labels.insert(COMMAND.into(), self.command.clone());
         labels.insert(TOKEN.into(), self.token.clone());
@@ -592,7 +593,16 @@ impl Hold {
             s if s.takeable() && !only_ours => (*s != State::Free).then(|| s.clone()),
             s => return Ok(Taken::No(s.clone())),
         };
-        self.create_next(host, volumes, judged.newest, &terms)
+        // A renewal keeps when the hold began; a new hold begins now.
+        let since = match judged.state {
+            State::Mine => terms
+                .iter()
+                .find(|t| t.number == judged.newest)
+                .and_then(|t| t.labels.get(SINCE).cloned()),
+            _ => None,
+        }
+        .unwrap_or_else(now_rfc3339);
+        self.create_next(host, volumes, judged.newest, &terms, &since)
             .await
             .map(|taken| match taken {
                 Taken::Yes { .. } => Taken::Yes { over },
@@ -606,12 +616,13 @@ impl Hold {
         volumes: &impl Volumes,
         newest: u64,
         terms: &[Term],
+        since: &str,
     ) -> Result<Taken, EngineError> {
         let next = newest + 1;
         let sent = Instant::now();
         let labels = match bounded(volumes.create(
             &term_name(&self.name, next),
-            self.holder.labels(&self.name, self.ttl),
+            self.holder.labels(&self.name, self.ttl, since),
         ))
         .await
         {

@@ -416,7 +416,8 @@ fn a_held_lock_makes_apply_wait_then_fail_and_can_be_broken() {
         "project: {project}\n{}services:\n  web: {{ image: fleet-demo:1 }}\n",
         testbed.hosts_yaml(&hosts)
     ));
-    // A lock left by a run on another machine: never presumed dead.
+    // A lock of a run on another machine, just taken: held until it is 30 s old without a
+    // renewal, so the 2 s waited here end in a failure that names the holder.
     testbed.docker(
         3,
         &[

@@ -188,7 +188,7 @@ async fn partial_or_unparsable_labels_prove_nothing() {
 
     // A token with a ttl that does not parse: a holder, with the default ttl.
     let mem = Mem::new();
-    let mut labels = elsewhere("apply").labels("shop", LOCK_TTL);
+    let mut labels = elsewhere("apply").labels("shop", LOCK_TTL, "2026-11-25T09:46:40Z");
     labels.insert(TTL.into(), "soon".into());
     mem.put_labels("fleet-lock-shop.4", labels);
     assert!(matches!(
@@ -211,7 +211,10 @@ async fn a_holder_whose_process_is_gone_here_is_taken_over_at_once() {
     let mut dead = Holder::me("apply");
     dead.pid = Some(u32::MAX - 1);
     dead.token = "dead".into();
-    mem.put_labels("fleet-lock-shop.1", dead.labels("shop", LOCK_TTL));
+    mem.put_labels(
+        "fleet-lock-shop.1",
+        dead.labels("shop", LOCK_TTL, "2026-11-25T09:46:40Z"),
+    );
     assert!(matches!(
         seen(&mem).await,
         State::Stale {
@@ -407,7 +410,7 @@ async fn lock_status_and_apply_agree_on_every_state() {
             Box::new(|m: &Mem| {
                 m.put_labels(
                     "fleet-lock-shop.3",
-                    elsewhere("apply").labels("shop", LOCK_TTL),
+                    elsewhere("apply").labels("shop", LOCK_TTL, "2026-11-25T09:46:40Z"),
                 )
             }),
         ),
@@ -416,7 +419,7 @@ async fn lock_status_and_apply_agree_on_every_state() {
             Box::new(|m: &Mem| {
                 m.put_labels(
                     "fleet-lock-shop.3",
-                    elsewhere("apply").labels("shop", LOCK_TTL),
+                    elsewhere("apply").labels("shop", LOCK_TTL, "2026-11-25T09:46:40Z"),
                 );
                 m.advance(31)
             }),
@@ -424,7 +427,10 @@ async fn lock_status_and_apply_agree_on_every_state() {
         (
             "dead process here",
             Box::new(move |m: &Mem| {
-                m.put_labels("fleet-lock-shop.3", dead.labels("shop", LOCK_TTL))
+                m.put_labels(
+                    "fleet-lock-shop.3",
+                    dead.labels("shop", LOCK_TTL, "2026-11-25T09:46:40Z"),
+                )
             }),
         ),
         (
@@ -488,7 +494,7 @@ fn timestamps_are_rfc3339_utc_both_ways() {
 #[test]
 fn a_holder_round_trips_through_labels() {
     let me = Holder::me("apply");
-    let labels = me.labels("shop", LOCK_TTL);
+    let labels = me.labels("shop", LOCK_TTL, &me.since);
     assert_eq!(labels[crate::labels::PROJECT], "shop");
     assert_eq!(labels[TTL], "30");
     assert_eq!(Holder::from_labels(&labels), Some(me.clone()));

@@ -59,7 +59,8 @@ pub struct Reconcile {
     pub at: String,
     pub reason: String,
     pub seconds: f64,
-    /// `converged`, `applied`, `failed`, `waiting-for-lock`, `partial`.
+    /// `converged`, `applied`, `failed`, `blocked` (another holder has the project lock),
+    /// `backoff`, `rolled-back`, `rollout-paused`, `stopped`, `idle`.
     pub result: String,
     pub changes: usize,
     pub detail: Option<String>,
