@@ -726,15 +726,19 @@ impl Hold {
         }
     }
 
-    /// Renews every held host once, at the same time; returns the hosts whose hold ended.
-    pub async fn renew_all(&self, engines: &BTreeMap<String, Arc<Engine>>) -> Vec<String> {
+    /// Renews every held host once, at the same time, each bounded by `bound`; returns the
+    /// hosts whose hold ended.
+    pub async fn renew_all(
+        &self,
+        engines: &BTreeMap<String, Arc<Engine>>,
+        bound: Duration,
+    ) -> Vec<String> {
         let held: Vec<String> = self.grants().keys().cloned().collect();
         let tasks = held.iter().map(|host| async move {
             let Some(engine) = engines.get(host) else {
                 return (host.clone(), false);
             };
-            let renewed =
-                tokio::time::timeout(CALL_TIMEOUT * 3, self.renew(host, engine.as_ref())).await;
+            let renewed = tokio::time::timeout(bound, self.renew(host, engine.as_ref())).await;
             (host.clone(), matches!(renewed, Ok(Ok(true))))
         });
         futures_util::future::join_all(tasks)
@@ -794,9 +798,12 @@ pub async fn break_lock(volumes: &impl Volumes, name: &str) -> Result<State, Eng
 pub fn keep_renewed(hold: Arc<Hold>, engines: BTreeMap<String, Arc<Engine>>) -> KeepRenewed {
     let every = hold.ttl() / 3;
     KeepRenewed(tokio::spawn(async move {
+        let mut next = tokio::time::Instant::now();
         loop {
-            tokio::time::sleep(every).await;
-            hold.renew_all(&engines).await;
+            // From each round's start, so a host that does not answer never delays the others'.
+            next += every;
+            tokio::time::sleep_until(next).await;
+            hold.renew_all(&engines, every).await;
         }
     }))
 }

@@ -10,7 +10,7 @@
 //! hold the same host's lease at once; daemons cut off from each other's hosts each act only on
 //! the hosts they hold.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,11 +76,16 @@ pub async fn keep(
     triggers: mpsc::Sender<Trigger>,
 ) {
     let mut role: Option<Role> = None;
+    let mut held_before: BTreeSet<String> = BTreeSet::new();
     loop {
+        let started = tokio::time::Instant::now();
         let reachable = engines.borrow_and_update().clone();
         let leading = role == Some(Role::Leader);
-        let mut round = round(&hold, &reachable, leading).await;
-        round.held = hold.held_hosts().len();
+        // No host may hold up the others' renewals for longer than a renewal period.
+        let bound = timing.renew.min(crate::lock::CALL_TIMEOUT * 3);
+        let mut round = round(&hold, &reachable, leading, bound).await;
+        let held: BTreeSet<String> = hold.held_hosts().into_iter().collect();
+        round.held = held.len();
         let next = decide(&round);
         if round.foreign.is_some() {
             // Give back what this round took: the other daemon leads.
@@ -103,49 +108,88 @@ pub async fn keep(
                 return;
             }
             role = Some(next);
+        } else if role == Some(Role::Leader) && !held.is_subset(&held_before) {
+            // A host is ours again (back from an engine restart or a cut): a pass may act there
+            // now, where the pass that saw it come back could not.
+            let gained: Vec<String> = held.difference(&held_before).cloned().collect();
+            if triggers.send(Trigger::LeaseGained(gained)).await.is_err() {
+                return;
+            }
         }
-        let wait = if role == Some(Role::Leader) {
+        held_before = if role == Some(Role::Leader) {
+            held
+        } else {
+            BTreeSet::new()
+        };
+        let every = if role == Some(Role::Leader) {
             timing.renew
         } else {
             timing.probe
         };
+        // The period counts from the round's start, so a slow round does not stretch it.
         tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep_until(started + every) => {}
             // A host came or went: look at once (a restarted engine is held again at once).
             changed = engines.changed() => if changed.is_err() { return },
         }
     }
 }
 
-/// One round: a leader renews what it holds (all at once) and takes the rest; a standby takes
-/// hosts in name order and stops at the first live foreign lease, so two standbys racing never
-/// split the hosts between them.
-async fn round(hold: &Hold, engines: &BTreeMap<String, Arc<Engine>>, leading: bool) -> Round {
-    if leading {
-        hold.renew_all(engines).await;
-    }
-    let mut round = Round::default();
-    for (host, engine) in engines {
-        if leading && hold.holds(host) {
-            continue;
-        }
-        let bound = crate::lock::CALL_TIMEOUT * 3;
-        match tokio::time::timeout(bound, hold.take(host, engine.as_ref())).await {
-            Ok(Ok(Taken::Yes { over })) => {
-                if let Some(state) = over {
-                    info!(host = %host, taken_over = %state, "took over the watch lease");
+/// One round: a leader renews what it holds and takes the rest, every host at once; a standby
+/// takes hosts in name order and stops at the first live foreign lease, so two standbys racing
+/// never split the hosts between them. Each host's calls are bounded by `bound`.
+async fn round(
+    hold: &Hold,
+    engines: &BTreeMap<String, Arc<Engine>>,
+    leading: bool,
+    bound: Duration,
+) -> Round {
+    let take = |host: &String, engine: &Arc<Engine>| {
+        let engine = Arc::clone(engine);
+        let host = host.clone();
+        async move {
+            let taken = tokio::time::timeout(bound, hold.take(&host, engine.as_ref())).await;
+            match taken {
+                Ok(Ok(Taken::Yes { over })) => {
+                    if let Some(state) = over {
+                        info!(host = %host, taken_over = %state, "took over the watch lease");
+                    }
+                    None
+                }
+                Ok(Ok(Taken::No(state @ State::Held { .. }))) => Some(state),
+                Ok(Ok(Taken::No(state))) => {
+                    debug!(host = %host, state = %state, "the watch lease cannot be taken yet");
+                    None
+                }
+                // Host trouble: its follower reports it.
+                Ok(Err(e)) => {
+                    debug!(host = %host, error = %e, "lease call failed");
+                    None
+                }
+                Err(_) => {
+                    debug!(host = %host, "lease call timed out");
+                    None
                 }
             }
-            Ok(Ok(Taken::No(state @ State::Held { .. }))) => {
-                round.foreign = Some(state);
-                break;
-            }
-            Ok(Ok(Taken::No(state))) => {
-                debug!(host = %host, state = %state, "the watch lease cannot be taken yet");
-            }
-            // Host trouble: its follower reports it.
-            Ok(Err(e)) => debug!(host = %host, error = %e, "lease call failed"),
-            Err(_) => debug!(host = %host, "lease call timed out"),
+        }
+    };
+    let mut round = Round::default();
+    if leading {
+        let renewals = hold.renew_all(engines, bound);
+        let takes = futures_util::future::join_all(
+            engines
+                .iter()
+                .filter(|(host, _)| !hold.holds(host))
+                .map(|(host, engine)| take(host, engine)),
+        );
+        let (_, taken) = tokio::join!(renewals, takes);
+        round.foreign = taken.into_iter().flatten().next();
+        return round;
+    }
+    for (host, engine) in engines {
+        if let Some(state) = take(host, engine).await {
+            round.foreign = Some(state);
+            break;
         }
     }
     round

@@ -75,6 +75,8 @@ pub enum Trigger {
     },
     /// The lease task's verdict changed.
     Lease(lease::Role),
+    /// The leader holds the lease on these hosts again: a pass may act there now.
+    LeaseGained(Vec<String>),
 }
 
 /// A Docker event about one of the project's containers.
@@ -391,6 +393,10 @@ impl Daemon {
                     }
                 });
                 (self.leading && !was).then(|| "became leader".to_string())
+            }
+            Trigger::LeaseGained(hosts) => {
+                debug!(hosts = ?hosts, "watch lease held again");
+                Some(format!("lease held on {}", hosts.join(", ")))
             }
             Trigger::HostFailed { host, error } => {
                 let down_after = self.host_down_after();
