@@ -16,7 +16,8 @@ use common::traffic::{self, Traffic};
 use common::watch::{Watch, containers, converged_at, service, state};
 use common::{Cleanup, Repo, Testbed, fleet_on, unique_project};
 
-const HOSTS: [usize; 4] = [3, 4, 5, 6];
+/// Hosts of their own (scripts/test brings up ten): the soak's faults never reach another test.
+const HOSTS: [usize; 4] = [7, 8, 9, 10];
 const PORT: u16 = 18_470;
 const PER_SECOND: u32 = 10;
 /// After a fault ends, requests through any host may still fail this long (a balancer's checks
@@ -58,6 +59,10 @@ struct Fault {
 #[test]
 fn soak_chaos_with_engine_and_sshd_restarts_and_commits_ends_converged_on_the_last_commit() {
     let testbed = Testbed::get();
+    assert!(
+        testbed.hosts >= 10,
+        "the chaos soak runs on fh7..fh10: run `testbed/testbed.sh up 10` (scripts/test does)"
+    );
     let project = unique_project("chaos");
     let _cleanup = Cleanup::of(&testbed, &HOSTS, &project);
     let repo = Repo::new();
@@ -278,6 +283,13 @@ fn soak_chaos_with_engine_and_sshd_restarts_and_commits_ends_converged_on_the_la
     assert!(
         total > 0 && failed * 2 < total,
         "{failed} of {total} failed"
+    );
+    // The goal is none; a second of one balancer's traffic is tolerated for scheduling noise on
+    // a two-core machine running four engines.
+    assert!(
+        unexplained.len() * 200 <= total,
+        "{} requests failed through healthy hosts away from any fault",
+        unexplained.len()
     );
 }
 

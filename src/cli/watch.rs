@@ -61,8 +61,9 @@ pub struct WatchArgs {
     /// When to pull images
     #[arg(long, value_enum, default_value = "missing")]
     pub pull: PullPolicy,
-    /// Bound on each Docker API call during a pass
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    /// Bound on each Docker API call during a pass (a host cut off mid-pass holds the pass up
+    /// this long; pulls and graceful stops have their own, longer bounds)
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
     pub call_timeout: Duration,
 }
 

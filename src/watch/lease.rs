@@ -73,7 +73,7 @@ pub async fn keep(
     hold: Arc<Hold>,
     mut engines: watch::Receiver<BTreeMap<String, Arc<Engine>>>,
     timing: Timing,
-    triggers: mpsc::Sender<Trigger>,
+    triggers: mpsc::UnboundedSender<Trigger>,
 ) {
     let mut role: Option<Role> = None;
     let mut held_before: BTreeSet<String> = BTreeSet::new();
@@ -104,7 +104,7 @@ pub async fn keep(
                     info!(leader = %leader, "standby: another daemon leads this project")
                 }
             }
-            if triggers.send(Trigger::Lease(next.clone())).await.is_err() {
+            if triggers.send(Trigger::Lease(next.clone())).is_err() {
                 return;
             }
             role = Some(next);
@@ -112,7 +112,7 @@ pub async fn keep(
             // A host is ours again (back from an engine restart or a cut): a pass may act there
             // now, where the pass that saw it come back could not.
             let gained: Vec<String> = held.difference(&held_before).cloned().collect();
-            if triggers.send(Trigger::LeaseGained(gained)).await.is_err() {
+            if triggers.send(Trigger::LeaseGained(gained)).is_err() {
                 return;
             }
         }

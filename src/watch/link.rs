@@ -81,6 +81,11 @@ async fn follow_events(
         tokio::select! {
             item = events.next() => match item {
                 Some(Ok(message)) => {
+                    // Health checks alone make three exec events a second per replica: only
+                    // what the loop decides on is sent, so a long pass never fills the queue.
+                    if !message.action.as_deref().is_some_and(wanted) {
+                        continue;
+                    }
                     let actor = message.actor.unwrap_or_default();
                     let attributes = actor.attributes.unwrap_or_default();
                     let event = HostEvent {
@@ -106,4 +111,12 @@ async fn follow_events(
             }
         }
     }
+}
+
+/// Container events the loop acts on (see `Daemon::take`).
+fn wanted(action: &str) -> bool {
+    matches!(
+        action,
+        "kill" | "die" | "oom" | "stop" | "destroy" | "start" | "create"
+    ) || action.starts_with("health_status")
 }

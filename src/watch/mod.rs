@@ -155,6 +155,9 @@ pub struct Daemon {
     dying: HashMap<String, Instant>,
     /// The watch lease, and the task keeping it (from the moment the project is known).
     lease: Option<(Arc<Hold>, tokio::task::JoinHandle<()>)>,
+    /// Where the lease task reports: a channel of its own, never full, so a pass that keeps the
+    /// loop busy can never hold up a renewal.
+    lease_events: Option<mpsc::UnboundedSender<Trigger>>,
     /// Reachable hosts, for the lease task.
     reachable: tokio::sync::watch::Sender<BTreeMap<String, Arc<Engine>>>,
     /// The project lock each pass takes: one holder for the daemon's life, so a lock it could
@@ -188,6 +191,7 @@ impl Daemon {
             kills: HashMap::new(),
             dying: HashMap::new(),
             lease: None,
+            lease_events: None,
             reachable: tokio::sync::watch::Sender::new(BTreeMap::new()),
             lock: None,
             leading: false,
@@ -208,6 +212,8 @@ impl Daemon {
         let mut next_resync = Instant::now() + self.settings.resync;
         let mut dirty = true;
         let mut reason = String::from("start");
+        let (lease_tx, mut lease_events) = mpsc::unbounded_channel();
+        self.lease_events = Some(lease_tx);
         loop {
             if *shutdown.borrow() {
                 break;
@@ -249,6 +255,12 @@ impl Daemon {
                         woke = self.take(more, &mut next_poll).or(woke);
                     }
                     if let Some(why) = woke {
+                        dirty = true;
+                        reason = why;
+                    }
+                }
+                Some(trigger) = lease_events.recv() => {
+                    if let Some(why) = self.take(trigger, &mut next_poll) {
                         dirty = true;
                         reason = why;
                     }
@@ -573,6 +585,9 @@ impl Daemon {
         let Some(project) = &self.project else {
             return;
         };
+        let Some(events) = self.lease_events.clone() else {
+            return;
+        };
         if self.lease.is_some() {
             return;
         }
@@ -588,7 +603,7 @@ impl Daemon {
                 renew: self.settings.lease_renew,
                 probe: self.settings.probe_interval,
             },
-            self.triggers.clone(),
+            events,
         ));
         self.lease = Some((hold, task));
         self.lock = Some(Arc::new(Hold::new(
