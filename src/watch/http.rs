@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use super::Trigger;
-use super::state::Shared;
+use super::state::{Role, Shared};
 use super::webhook;
 
 /// Webhook bodies above this are refused (GitHub caps payloads at 25 MB; push events are small).
@@ -77,8 +77,8 @@ async fn handle(endpoints: &Endpoints, req: Request<Incoming>) -> Response<Full<
         (&Method::GET, "/healthz") => text(StatusCode::OK, "ok\n"),
         (&Method::GET, "/readyz") => {
             let status = shared.status();
-            match status.role.as_str() {
-                "leader" if status.blocked_by.is_some() => {
+            match status.role {
+                Role::Leader if status.blocked_by.is_some() => {
                     let blocked = status
                         .blocked_by
                         .as_ref()
@@ -88,19 +88,22 @@ async fn handle(endpoints: &Endpoints, req: Request<Incoming>) -> Response<Full<
                         format!("blocked: {blocked}\n"),
                     )
                 }
-                "leader" if status.applied_commit.is_some() => text(StatusCode::OK, "ready\n"),
-                "leader" => text(
+                Role::Leader if status.applied_commit.is_some() => text(StatusCode::OK, "ready\n"),
+                Role::Leader => text(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "not ready: no valid commit applied yet\n",
                 ),
-                "standby" => text(
+                Role::Standby => text(
                     StatusCode::SERVICE_UNAVAILABLE,
                     format!(
                         "standby: {} leads this project\n",
                         status.leader.as_deref().unwrap_or("another daemon")
                     ),
                 ),
-                role => text(StatusCode::SERVICE_UNAVAILABLE, format!("{role}\n")),
+                role => text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("{}\n", role.as_str()),
+                ),
             }
         }
         (&Method::GET, "/status") => json(&shared.status()),

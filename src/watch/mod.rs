@@ -37,7 +37,10 @@ use crate::spec::Desired;
 use crate::spec::model::Host;
 use crate::ssh::SshOptions;
 use backoff::Backoff;
-use state::{HostStatus, Reconcile, ServiceStatus, Shared, TipError, now_rfc3339};
+use state::{
+    HostStatus, PassResult, Reconcile, Role, ServiceStatus, Shared, TipError, TipErrorKind,
+    now_rfc3339,
+};
 
 /// How the daemon runs; from the command line.
 #[derive(Clone, Debug)]
@@ -176,7 +179,7 @@ impl Daemon {
         triggers: mpsc::Sender<Trigger>,
         stop: Arc<AtomicBool>,
     ) -> Daemon {
-        shared.update(|s| s.role = "starting".into());
+        shared.update(|s| s.role = Role::Starting);
         Daemon {
             settings,
             shared,
@@ -275,7 +278,7 @@ impl Daemon {
 
 /// How a pass ended, for status, metrics and the retry timer.
 struct Pass {
-    result: &'static str,
+    result: PassResult,
     changes: usize,
     detail: Option<String>,
     /// Try again soon (lock held, host trouble, failed steps).
@@ -287,7 +290,7 @@ struct Pass {
 }
 
 impl Pass {
-    fn new(result: &'static str) -> Pass {
+    fn new(result: PassResult) -> Pass {
         Pass {
             result,
             changes: 0,
@@ -396,11 +399,11 @@ impl Daemon {
                 self.leading = role == lease::Role::Leader;
                 self.shared.update(|s| match &role {
                     lease::Role::Leader => {
-                        s.role = "leader".into();
+                        s.role = Role::Leader;
                         s.leader = None;
                     }
                     lease::Role::Standby { leader } => {
-                        s.role = "standby".into();
+                        s.role = Role::Standby;
                         s.leader = Some(leader.clone());
                     }
                 });
@@ -519,7 +522,7 @@ impl Daemon {
                 self.shared.update(|s| {
                     s.tip_error = Some(TipError {
                         commit: commit.clone(),
-                        kind: "invalid".into(),
+                        kind: TipErrorKind::Invalid,
                         messages: messages.clone(),
                     })
                 });
@@ -630,13 +633,13 @@ impl Daemon {
         let pass = self.pass().await;
         let seconds = started.elapsed().as_secs_f64();
         self.shared.count(|m| {
-            *m.reconciles.entry(pass.result).or_default() += 1;
+            *m.reconciles.entry(pass.result.as_str()).or_default() += 1;
             m.reconcile_seconds.observe(seconds);
         });
-        if pass.changes > 0 || pass.result != "converged" {
+        if pass.changes > 0 || pass.result != PassResult::Converged {
             info!(
                 reason,
-                result = pass.result,
+                result = pass.result.as_str(),
                 changes = pass.changes,
                 seconds = format!("{seconds:.2}"),
                 detail = pass.detail.as_deref().unwrap_or(""),
@@ -648,7 +651,7 @@ impl Daemon {
                 at: now_rfc3339(),
                 reason: reason.to_string(),
                 seconds,
-                result: pass.result.to_string(),
+                result: pass.result,
                 changes: pass.changes,
                 detail: pass.detail.clone(),
             })
@@ -672,7 +675,7 @@ impl Daemon {
                     });
                 });
             }
-            None if pass.result != "idle" => {
+            None if pass.result != PassResult::Idle => {
                 if self.shared.status().blocked_by.is_some() {
                     info!("no longer blocked by the project lock");
                 }
@@ -764,22 +767,22 @@ impl Daemon {
 
     /// Whether a new commit may be applied: placeable, supported, and not a mass deletion.
     fn vet(&self, candidate: &Held, observed: &Observed) -> Result<(), TipError> {
-        let refuse = |kind: &str, messages: Vec<String>| TipError {
+        let refuse = |kind: TipErrorKind, messages: Vec<String>| TipError {
             commit: candidate.commit.clone(),
-            kind: kind.into(),
+            kind,
             messages,
         };
         let (plan, unplaceable) =
             plan::plan_best_effort(&candidate.desired, observed, candidate.commit.as_deref());
         if !unplaceable.is_empty() {
             return Err(refuse(
-                "unplaceable",
+                TipErrorKind::Unplaceable,
                 unplaceable.iter().map(|e| e.to_string()).collect(),
             ));
         }
         let unsupported = apply::unsupported(&plan);
         if !unsupported.is_empty() {
-            return Err(refuse("unsupported", unsupported));
+            return Err(refuse(TipErrorKind::Unsupported, unsupported));
         }
         if self.settings.allow_mass_delete || candidate.desired.watch.allow_mass_delete {
             return Ok(());
@@ -800,7 +803,7 @@ impl Daemon {
             .count();
         if !running.is_empty() && removed * 2 > running.len() {
             return Err(refuse(
-                "mass_delete",
+                TipErrorKind::MassDelete,
                 vec![format!(
                     "commit {} would remove {removed} of the {} running replicas (more than half); \
                      it is not applied. If that is intended, set `watch: {{ allow_mass_delete: true }}` \
@@ -943,7 +946,7 @@ impl Daemon {
             _ => None,
         };
         let Some(basis) = candidate.clone().or_else(|| self.held.clone()) else {
-            return Pass::new("idle").detail("no valid commit yet");
+            return Pass::new(PassResult::Idle).detail("no valid commit yet");
         };
         let engines = self.acting_engines();
         let (observed, engines) = self.observe(&basis.desired, &engines).await;
@@ -959,17 +962,17 @@ impl Daemon {
                         .tip_error
                         .is_some_and(|e| e.commit == error.commit && e.kind == error.kind);
                     if !known {
-                        warn!(commit = %short(error.commit.as_deref()), kind = %error.kind, %message, "not applying the new commit; the last good state stays");
+                        warn!(commit = %short(error.commit.as_deref()), kind = error.kind.as_str(), %message, "not applying the new commit; the last good state stays");
                         self.shared
                             .count(|m| *m.failures.entry("rejected_commit").or_default() += 1);
-                        self.shared.error(&error.kind, message);
+                        self.shared.error(error.kind.as_str(), message);
                     }
                     self.shared.update(|s| s.tip_error = Some(error));
                 }
             }
         }
         let Some(target) = adopting.clone().or_else(|| self.held.clone()) else {
-            return Pass::new("idle").detail("no applicable commit yet");
+            return Pass::new(PassResult::Idle).detail("no applicable commit yet");
         };
         let observed = if adopting.is_none() && candidate_differs(&basis, &target) {
             // The candidate was refused: observe for the held state's hosts instead.
@@ -994,14 +997,18 @@ impl Daemon {
             if let Some(new) = adopting {
                 self.adopt(new);
             }
-            let mut pass = Pass::new(if deferred { "backoff" } else { "converged" });
+            let mut pass = Pass::new(if deferred {
+                PassResult::Backoff
+            } else {
+                PassResult::Converged
+            });
             pass.wake = wake;
             pass.retry =
                 !plan.unreachable.is_empty() && plan.held_back.iter().any(|h| !h.slots.is_empty());
             return pass;
         }
         let (Some(lock), Some((lease, _))) = (self.lock.clone(), &self.lease) else {
-            return Pass::new("idle");
+            return Pass::new(PassResult::Idle);
         };
         let fence = Fence::of([Arc::clone(lease), Arc::clone(&lock)]);
         let shared = Arc::clone(&self.shared);
@@ -1016,13 +1023,14 @@ impl Daemon {
             Ok(()) => {}
             Err(LockError::Held { host, state, .. }) => {
                 let detail = format!("the project lock on {host} is {state}");
-                let mut pass = Pass::new("blocked").detail(detail.clone());
+                let mut pass = Pass::new(PassResult::Blocked).detail(detail.clone());
                 pass.blocked = Some((host, detail));
                 pass.retry = true;
                 return pass;
             }
             Err(e) => {
-                let mut pass = Pass::new("failed").detail(crate::cli::hosts::full_message(&e));
+                let mut pass =
+                    Pass::new(PassResult::Failed).detail(crate::cli::hosts::full_message(&e));
                 pass.retry = true;
                 return pass;
             }
@@ -1037,12 +1045,12 @@ impl Daemon {
             let detail = pass.detail.clone().unwrap_or_default();
             let error = |message: String| TipError {
                 commit: new.commit.clone(),
-                kind: "rollout_failed".into(),
+                kind: TipErrorKind::RolloutFailed,
                 messages: vec![message],
             };
             match pass.result {
                 // The previous replicas are back: hold to them, try the commit again later.
-                "rolled-back" => {
+                PassResult::RolledBack => {
                     let attempts = self.failed.get(&new.commit).map_or(0, |f| f.0) + 1;
                     let wait = backoff::delay(attempts + 1);
                     let at = Instant::now() + wait;
@@ -1056,12 +1064,12 @@ impl Daemon {
                 }
                 // Paused as update_config says: the fleet is partly on the new commit; hold to
                 // it and keep converging (crashing replicas back off).
-                "rollout-paused" => {
+                PassResult::RolloutPaused => {
                     self.adopt(new.clone());
                     self.shared.update(|s| s.tip_error = Some(error(detail)));
                     pass.retry = true;
                 }
-                "stopped" => {}
+                PassResult::Stopped => {}
                 _ => {
                     self.failed.remove(&new.commit);
                     self.adopt(new);
@@ -1089,7 +1097,7 @@ impl Daemon {
             self.defer_crash_loops(&mut plan)
         };
         if plan.is_empty() {
-            let mut pass = Pass::new("converged");
+            let mut pass = Pass::new(PassResult::Converged);
             pass.wake = wake;
             return pass;
         }
@@ -1154,20 +1162,20 @@ impl Daemon {
                 m.drift_corrections += drift;
             });
         }
-        let mut pass = Pass::new("applied");
+        let mut pass = Pass::new(PassResult::Applied);
         pass.changes = changes;
         pass.wake = wake;
         if self.stop.load(Ordering::SeqCst) {
-            pass.result = "stopped";
+            pass.result = PassResult::Stopped;
         } else if adopting && !failed_services.is_empty() {
             let rolled_back = report
                 .services
                 .values()
                 .any(|s| matches!(s.status, Outcome::RolledBack | Outcome::RollbackFailed));
             pass.result = if rolled_back {
-                "rolled-back"
+                PassResult::RolledBack
             } else {
-                "rollout-paused"
+                PassResult::RolloutPaused
             };
             pass.detail = Some(failed_services.join("; "));
             self.shared
@@ -1175,7 +1183,7 @@ impl Daemon {
             self.shared
                 .error("rollout_failed", failed_services.join("; "));
         } else if !report.success && !only_known_hosts_failed(&report, &plan) {
-            pass.result = "failed";
+            pass.result = PassResult::Failed;
             pass.retry = true;
             let failed: Vec<String> = report
                 .steps
@@ -1200,7 +1208,7 @@ impl Daemon {
     }
 
     async fn shutdown(mut self) {
-        self.shared.update(|s| s.role = "stopping".into());
+        self.shared.update(|s| s.role = Role::Stopping);
         info!("stopping: releasing the watch lease");
         for (_, (_, task)) in std::mem::take(&mut self.probers) {
             task.abort();

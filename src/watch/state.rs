@@ -15,8 +15,7 @@ const RECENT_ERRORS: usize = 20;
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Status {
     pub project: Option<String>,
-    /// `starting`, `standby` (another daemon leads), `leader`, `stopping`.
-    pub role: String,
+    pub role: Role,
     /// The daemon holding the lease, when this one is on standby.
     pub leader: Option<String>,
     /// The commit the fleet is being held to (the last good one).
@@ -46,10 +45,91 @@ pub struct BlockedBy {
     pub since: String,
 }
 
+/// What this daemon is to its project.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Starting,
+    /// Another daemon leads (or no host's lease can be held yet).
+    Standby,
+    Leader,
+    Stopping,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Starting => "starting",
+            Role::Standby => "standby",
+            Role::Leader => "leader",
+            Role::Stopping => "stopping",
+        }
+    }
+}
+
+/// Why the newest commit is not the one applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TipErrorKind {
+    Invalid,
+    Unplaceable,
+    Unsupported,
+    MassDelete,
+    RolloutFailed,
+}
+
+impl TipErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TipErrorKind::Invalid => "invalid",
+            TipErrorKind::Unplaceable => "unplaceable",
+            TipErrorKind::Unsupported => "unsupported",
+            TipErrorKind::MassDelete => "mass_delete",
+            TipErrorKind::RolloutFailed => "rollout_failed",
+        }
+    }
+}
+
+/// How a reconcile pass ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PassResult {
+    /// No valid commit yet, or nothing to act for.
+    Idle,
+    Converged,
+    /// Converged but for heals held back by crash-loop backoff.
+    Backoff,
+    Applied,
+    /// Another holder has the project lock: nothing changed.
+    Blocked,
+    Failed,
+    RolledBack,
+    RolloutPaused,
+    /// Interrupted by a shutdown.
+    Stopped,
+}
+
+impl PassResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PassResult::Idle => "idle",
+            PassResult::Converged => "converged",
+            PassResult::Backoff => "backoff",
+            PassResult::Applied => "applied",
+            PassResult::Blocked => "blocked",
+            PassResult::Failed => "failed",
+            PassResult::RolledBack => "rolled-back",
+            PassResult::RolloutPaused => "rollout-paused",
+            PassResult::Stopped => "stopped",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct TipError {
     pub commit: Option<String>,
-    pub kind: String,
+    pub kind: TipErrorKind,
     /// One line per problem; for an invalid commit, `file:line:col: field: message`.
     pub messages: Vec<String>,
 }
@@ -59,9 +139,7 @@ pub struct Reconcile {
     pub at: String,
     pub reason: String,
     pub seconds: f64,
-    /// `converged`, `applied`, `failed`, `blocked` (another holder has the project lock),
-    /// `backoff`, `rolled-back`, `rollout-paused`, `stopped`, `idle`.
-    pub result: String,
+    pub result: PassResult,
     pub changes: usize,
     pub detail: Option<String>,
 }
@@ -310,7 +388,7 @@ pub fn render_prometheus(m: &Metrics, status: &Status) -> String {
         "fleet_leader",
         "gauge",
         "1 when this daemon holds the project's watch lease.",
-        u8::from(status.role == "leader"),
+        u8::from(status.role == Role::Leader),
     );
     single(
         &mut out,
