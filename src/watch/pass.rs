@@ -1,0 +1,673 @@
+//! One pass: choose the state to hold, observe, vet a new commit, plan, and apply under the
+//! project lock with every change fenced; then record how it went for status and metrics.
+
+use super::*;
+
+/// How a pass ended, for status, metrics and the retry timer.
+struct Pass {
+    result: PassResult,
+    changes: usize,
+    detail: Option<String>,
+    /// Try again soon (lock held, host trouble, failed steps).
+    retry: bool,
+    /// A deferred heal (crash-loop backoff) is due then.
+    wake: Option<Instant>,
+    /// The host whose project lock another holder has, and what `lock status` says of it.
+    blocked: Option<(String, String)>,
+}
+
+impl Pass {
+    pub(super) fn new(result: PassResult) -> Pass {
+        Pass {
+            result,
+            changes: 0,
+            detail: None,
+            retry: false,
+            wake: None,
+            blocked: None,
+        }
+    }
+
+    pub(super) fn detail(mut self, detail: impl Into<String>) -> Pass {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+impl Daemon {
+    pub(super) async fn reconcile(&mut self, reason: &str) {
+        let started = Instant::now();
+        debug!(reason, "reconcile");
+        let pass = self.pass().await;
+        let seconds = started.elapsed().as_secs_f64();
+        self.shared.count(|m| {
+            *m.reconciles.entry(pass.result.as_str()).or_default() += 1;
+            m.reconcile_seconds.observe(seconds);
+        });
+        if pass.changes > 0 || pass.result != PassResult::Converged {
+            info!(
+                reason,
+                result = pass.result.as_str(),
+                changes = pass.changes,
+                seconds = format!("{seconds:.2}"),
+                detail = pass.detail.as_deref().unwrap_or(""),
+                "reconcile"
+            );
+        }
+        self.shared.update(|s| {
+            s.last_reconcile = Some(Reconcile {
+                at: now_rfc3339(),
+                reason: reason.to_string(),
+                seconds,
+                result: pass.result,
+                changes: pass.changes,
+                detail: pass.detail.clone(),
+            })
+        });
+        match &pass.blocked {
+            Some((host, lock)) => {
+                let first = self.shared.status().blocked_by.is_none();
+                if first {
+                    warn!(host = %host, lock = %lock, "blocked: another holder has the project lock; nothing is changed until it is released or taken over");
+                    self.shared.error("blocked", lock.clone());
+                }
+                self.shared.update(|s| {
+                    let since = s
+                        .blocked_by
+                        .as_ref()
+                        .map_or_else(now_rfc3339, |b| b.since.clone());
+                    s.blocked_by = Some(state::BlockedBy {
+                        host: host.clone(),
+                        lock: lock.clone(),
+                        since,
+                    });
+                });
+            }
+            None if pass.result != PassResult::Idle => {
+                if self.shared.status().blocked_by.is_some() {
+                    info!("no longer blocked by the project lock");
+                }
+                self.shared.update(|s| s.blocked_by = None);
+            }
+            None => {}
+        }
+        let now = Instant::now();
+        self.retry_at = None;
+        if pass.retry {
+            self.retries = (self.retries + 1).min(5);
+            // Blocked by a lock: look again soon (it is released, or it expires and is taken
+            // over); other trouble backs off further.
+            let delay = if pass.blocked.is_some() {
+                Duration::from_secs(1 << (self.retries - 1)).min(Duration::from_secs(5))
+            } else {
+                Duration::from_secs(1 << self.retries).min(Duration::from_secs(30))
+            };
+            self.retry_at = Some(now + delay);
+        } else {
+            self.retries = 0;
+        }
+        if let Some(wake) = pass.wake {
+            self.retry_at = Some(self.retry_at.map_or(wake, |at| at.min(wake)));
+        }
+    }
+
+    /// Observes the given engines (bounded per host); hosts without a working link are
+    /// unreachable, or down when declared so.
+    pub(super) async fn observe(
+        &self,
+        desired: &Desired,
+        engines: &BTreeMap<String, Arc<Engine>>,
+    ) -> (Observed, BTreeMap<String, Arc<Engine>>) {
+        let project = desired.project.as_str();
+        let results = futures_util::future::join_all(
+            engines
+                .iter()
+                .filter(|(n, _)| desired.hosts.contains_key(*n))
+                .map(|(name, engine)| async move {
+                    let result = tokio::time::timeout(
+                        OBSERVE_TIMEOUT,
+                        observe::observe_host(engine, project),
+                    )
+                    .await
+                    .unwrap_or(Err(EngineError::Timeout(OBSERVE_TIMEOUT)));
+                    (name.clone(), Arc::clone(engine), result)
+                }),
+        )
+        .await;
+        let mut observed = Observed::default();
+        let mut usable = BTreeMap::new();
+        for name in desired.hosts.keys() {
+            let link = self.links.get(name);
+            let state = match link {
+                Some(link) if link.down => HostState::Down {
+                    reason: link.error.clone().unwrap_or_else(|| "unreachable".into()),
+                },
+                Some(link) if link.engine.is_some() => HostState::Unreachable {
+                    reason: "this daemon does not hold the watch lease on it (yet)".into(),
+                },
+                _ => HostState::Unreachable {
+                    reason: link
+                        .and_then(|l| l.error.clone())
+                        .unwrap_or_else(|| "not connected yet".into()),
+                },
+            };
+            observed.hosts.insert(name.clone(), state);
+        }
+        for (name, engine, result) in results {
+            match result {
+                Ok(containers) => {
+                    observed.insert_reachable(&name, containers);
+                    usable.insert(name, engine);
+                }
+                Err(e) => {
+                    debug!(host = %name, error = %e, "observing failed");
+                    observed.hosts.insert(
+                        name,
+                        HostState::Unreachable {
+                            reason: e.short().to_string(),
+                        },
+                    );
+                }
+            }
+        }
+        (observed, usable)
+    }
+
+    /// Whether a new commit may be applied: placeable, supported, and not a mass deletion.
+    pub(super) fn vet(&self, candidate: &Held, observed: &Observed) -> Result<(), TipError> {
+        let refuse = |kind: TipErrorKind, messages: Vec<String>| TipError {
+            commit: candidate.commit.clone(),
+            kind,
+            messages,
+        };
+        let (plan, unplaceable) =
+            plan::plan_best_effort(&candidate.desired, observed, candidate.commit.as_deref());
+        if !unplaceable.is_empty() {
+            return Err(refuse(
+                TipErrorKind::Unplaceable,
+                unplaceable.iter().map(|e| e.to_string()).collect(),
+            ));
+        }
+        let unsupported = apply::unsupported(&plan);
+        if !unsupported.is_empty() {
+            return Err(refuse(TipErrorKind::Unsupported, unsupported));
+        }
+        if self.settings.allow_mass_delete || candidate.desired.watch.allow_mass_delete {
+            return Ok(());
+        }
+        let running: BTreeSet<&str> = seen(observed)
+            .filter(|c| c.state == RunState::Running && matches!(c.owner, Owner::Replica { .. }))
+            .map(|c| c.id.as_str())
+            .collect();
+        let removed = plan
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Remove)
+            .filter(|c| {
+                c.container
+                    .as_ref()
+                    .is_some_and(|r| running.contains(r.id.as_str()))
+            })
+            .count();
+        if !running.is_empty() && removed * 2 > running.len() {
+            return Err(refuse(
+                TipErrorKind::MassDelete,
+                vec![format!(
+                    "commit {} would remove {removed} of the {} running replicas (more than half); \
+                     it is not applied. If that is intended, set `watch: {{ allow_mass_delete: true }}` \
+                     in fleet.yaml or restart fleet watch with --allow-mass-delete",
+                    short(candidate.commit.as_deref()),
+                    running.len()
+                )],
+            ));
+        }
+        Ok(())
+    }
+
+    /// When to look again because a container reported dead still shows as running.
+    pub(super) fn settling(&mut self, observed: &Observed) -> Option<Instant> {
+        let now = Instant::now();
+        let running: BTreeSet<&str> = seen(observed)
+            .filter(|c| c.state == RunState::Running)
+            .map(|c| c.id.as_str())
+            .collect();
+        self.dying.retain(|id, at| {
+            running.contains(id.as_str()) && now.duration_since(*at) < Duration::from_secs(10)
+        });
+        (!self.dying.is_empty()).then(|| now + Duration::from_millis(50))
+    }
+
+    /// Leaves out heals of slots in crash-loop backoff; returns when the first is due.
+    pub(super) fn defer_crash_loops(&self, plan: &mut Plan) -> Option<Instant> {
+        let now = Instant::now();
+        let mut wake: Option<Instant> = None;
+        plan.changes.retain(|c| {
+            if !matches!(c.action, Action::Start | Action::Create | Action::Replace) {
+                return true;
+            }
+            let (Some(service), Some(slot)) = (&c.service, c.slot) else {
+                return true;
+            };
+            match self.backoff.wait_until(&(service.clone(), slot), now) {
+                Some(at) => {
+                    debug!(service = %service, slot, in_seconds = at.duration_since(now).as_secs_f64(), "crash-loop backoff");
+                    wake = Some(wake.map_or(at, |w| w.min(at)));
+                    false
+                }
+                None => true,
+            }
+        });
+        wake
+    }
+
+    pub(super) fn show(&self, target: &Held, observed: &Observed, unplaceable: &[plan::PlanError]) {
+        let mut services = BTreeMap::new();
+        for (name, service) in &target.desired.services {
+            let desired = target.desired.target_replicas(service);
+            let mut status = ServiceStatus {
+                desired,
+                ..ServiceStatus::default()
+            };
+            for state in observed.hosts.values() {
+                let HostState::Reachable { containers } = state else {
+                    continue;
+                };
+                for c in containers {
+                    if !matches!(&c.owner, Owner::Replica { service, .. } if service == name) {
+                        continue;
+                    }
+                    if c.state == RunState::Running {
+                        status.running += 1;
+                        if matches!(c.health, None | Some(observe::Health::Healthy)) {
+                            status.healthy += 1;
+                        }
+                    }
+                }
+            }
+            services.insert(name.clone(), status);
+        }
+        let hosts = self
+            .links
+            .iter()
+            .map(|(name, link)| {
+                (
+                    name.clone(),
+                    HostStatus {
+                        reachable: link.engine.is_some()
+                            && matches!(
+                                observed.hosts.get(name),
+                                Some(HostState::Reachable { .. })
+                            ),
+                        down: link.down,
+                        consecutive_failures: link.failures,
+                        error: link.error.clone(),
+                        since: Some(link.since.clone()),
+                    },
+                )
+            })
+            .collect();
+        let backoff = self.backoff.report(Instant::now());
+        self.shared.update(|s| {
+            s.services = services;
+            s.hosts = hosts;
+            s.backoff = backoff;
+            s.unplaceable = unplaceable.iter().map(|e| e.to_string()).collect();
+        });
+    }
+
+    pub(super) fn adopt(&mut self, new: Held) {
+        if self.held.as_ref().map(|h| &h.commit) != Some(&new.commit) {
+            info!(commit = %short(new.commit.as_deref()), "the fleet is held to this commit now");
+        }
+        self.shared.update(|s| {
+            s.applied_commit = new.commit.clone();
+            if s.tip_error.as_ref().is_some_and(|e| e.commit == new.commit)
+                || s.tip_commit == new.commit
+            {
+                s.tip_error = None;
+            }
+        });
+        self.held = Some(new);
+        self.sync_probers();
+    }
+
+    /// One pass: choose the state, observe, plan, and apply under the lock when needed.
+    async fn pass(&mut self) -> Pass {
+        let candidate = match &self.tip {
+            Some(Tip {
+                commit,
+                desired: Ok(d),
+            }) if self
+                .failed
+                .get(commit)
+                .is_none_or(|(_, at)| *at <= Instant::now())
+                && self
+                    .held
+                    .as_ref()
+                    .is_none_or(|h| h.commit != *commit || h.desired != *d) =>
+            {
+                Some(Held {
+                    desired: d.clone(),
+                    commit: commit.clone(),
+                })
+            }
+            _ => None,
+        };
+        let Some(basis) = candidate.clone().or_else(|| self.held.clone()) else {
+            return Pass::new(PassResult::Idle).detail("no valid commit yet");
+        };
+        let engines = self.acting_engines();
+        let (observed, engines) = self.observe(&basis.desired, &engines).await;
+        let mut adopting = None;
+        if let Some(candidate) = candidate {
+            match self.vet(&candidate, &observed) {
+                Ok(()) => adopting = Some(candidate),
+                Err(error) => {
+                    let message = error.messages.join("; ");
+                    let known = self
+                        .shared
+                        .status()
+                        .tip_error
+                        .is_some_and(|e| e.commit == error.commit && e.kind == error.kind);
+                    if !known {
+                        warn!(commit = %short(error.commit.as_deref()), kind = error.kind.as_str(), %message, "not applying the new commit; the last good state stays");
+                        self.shared
+                            .count(|m| *m.failures.entry("rejected_commit").or_default() += 1);
+                        self.shared.error(error.kind.as_str(), message);
+                    }
+                    self.shared.update(|s| s.tip_error = Some(error));
+                }
+            }
+        }
+        let Some(target) = adopting.clone().or_else(|| self.held.clone()) else {
+            return Pass::new(PassResult::Idle).detail("no applicable commit yet");
+        };
+        let observed = if adopting.is_none() && candidate_differs(&basis, &target) {
+            // The candidate was refused: observe for the held state's hosts instead.
+            self.observe(&target.desired, &engines).await.0
+        } else {
+            observed
+        };
+        let (mut plan, unplaceable) =
+            plan::plan_best_effort(&target.desired, &observed, target.commit.as_deref());
+        let wake = if adopting.is_some() {
+            None
+        } else {
+            self.defer_crash_loops(&mut plan)
+        };
+        let deferred = wake.is_some();
+        let wake = match (wake, self.settling(&observed)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.show(&target, &observed, &unplaceable);
+        if plan.is_empty() {
+            if let Some(new) = adopting {
+                self.adopt(new);
+            }
+            let mut pass = Pass::new(if deferred {
+                PassResult::Backoff
+            } else {
+                PassResult::Converged
+            });
+            pass.wake = wake;
+            pass.retry =
+                !plan.unreachable.is_empty() && plan.held_back.iter().any(|h| !h.slots.is_empty());
+            return pass;
+        }
+        let (Some(lock), Some((lease, _))) = (self.lock.clone(), &self.lease) else {
+            return Pass::new(PassResult::Idle);
+        };
+        let fence = Fence::of([Arc::clone(lease), Arc::clone(&lock)]);
+        let shared = Arc::clone(&self.shared);
+        let events = move |event: LockEvent<'_>| {
+            if let LockEvent::TookOver { host, state } = event {
+                info!(host, taken_over = %state, "took over the project lock");
+                shared.count(|m| m.lock_takeovers += 1);
+            }
+        };
+        // One try per host, no waiting: a held lock is reported at once and retried.
+        match lock::lock_all(&engines, &lock, Duration::ZERO, &events).await {
+            Ok(()) => {}
+            Err(LockError::Held { host, state, .. }) => {
+                let detail = format!("the project lock on {host} is {state}");
+                let mut pass = Pass::new(PassResult::Blocked).detail(detail.clone());
+                pass.blocked = Some((host, detail));
+                pass.retry = true;
+                return pass;
+            }
+            Err(e) => {
+                let mut pass =
+                    Pass::new(PassResult::Failed).detail(crate::cli::hosts::full_message(&e));
+                pass.retry = true;
+                return pass;
+            }
+        }
+        let renewing = lock::keep_renewed(Arc::clone(&lock), engines.clone());
+        let mut pass = self
+            .locked(&target, adopting.is_some(), &engines, &fence)
+            .await;
+        drop(renewing);
+        lock.release_all(&engines).await;
+        if let Some(new) = adopting {
+            let detail = pass.detail.clone().unwrap_or_default();
+            let error = |message: String| TipError {
+                commit: new.commit.clone(),
+                kind: TipErrorKind::RolloutFailed,
+                messages: vec![message],
+            };
+            match pass.result {
+                // The previous replicas are back: hold to them, try the commit again later.
+                PassResult::RolledBack => {
+                    let attempts = self.failed.get(&new.commit).map_or(0, |f| f.0) + 1;
+                    let wait = backoff::delay(attempts + 1);
+                    let at = Instant::now() + wait;
+                    self.failed.insert(new.commit.clone(), (attempts, at));
+                    let message = format!(
+                        "{detail} (attempt {attempts}; trying again in {}s unless a newer commit comes)",
+                        wait.as_secs()
+                    );
+                    self.shared.update(|s| s.tip_error = Some(error(message)));
+                    pass.wake = Some(at);
+                }
+                // Paused as update_config says: the fleet is partly on the new commit; hold to
+                // it and keep converging (crashing replicas back off).
+                PassResult::RolloutPaused => {
+                    self.adopt(new.clone());
+                    self.shared.update(|s| s.tip_error = Some(error(detail)));
+                    pass.retry = true;
+                }
+                PassResult::Stopped => {}
+                _ => {
+                    self.failed.remove(&new.commit);
+                    self.adopt(new);
+                }
+            }
+        }
+        pass.wake = pass.wake.or(wake);
+        pass
+    }
+
+    /// Under the lock: observe again (the world may have moved while waiting), plan, apply.
+    async fn locked(
+        &mut self,
+        target: &Held,
+        adopting: bool,
+        engines: &BTreeMap<String, Arc<Engine>>,
+        fence: &Fence,
+    ) -> Pass {
+        let (observed, engines) = self.observe(&target.desired, engines).await;
+        let (mut plan, _) =
+            plan::plan_best_effort(&target.desired, &observed, target.commit.as_deref());
+        let wake = if adopting {
+            None
+        } else {
+            self.defer_crash_loops(&mut plan)
+        };
+        if plan.is_empty() {
+            let mut pass = Pass::new(PassResult::Converged);
+            pass.wake = wake;
+            return pass;
+        }
+        let changes = plan.actions().count();
+        info!(
+            commit = %short(target.commit.as_deref()),
+            create = plan.count(Action::Create),
+            replace = plan.count(Action::Replace),
+            start = plan.count(Action::Start),
+            remove = plan.count(Action::Remove),
+            "applying"
+        );
+        let report = apply::apply(
+            &target.desired,
+            &plan,
+            &engines,
+            &self.settings.apply,
+            &LogProgress,
+            fence,
+            &self.stop,
+        )
+        .await;
+        let ok_steps = |kinds: &[apply::StepKind]| {
+            report
+                .steps
+                .iter()
+                .filter(|s| s.ok && kinds.contains(&s.kind))
+                .count() as u64
+        };
+        let failed_services: Vec<String> = report
+            .services
+            .iter()
+            .filter(|(_, s)| {
+                matches!(
+                    s.status,
+                    Outcome::RolledBack
+                        | Outcome::RollbackFailed
+                        | Outcome::Paused
+                        | Outcome::Failed
+                )
+            })
+            .map(|(name, s)| format!("{name}: {}", s.detail.as_deref().unwrap_or("failed")))
+            .collect();
+        if adopting {
+            self.shared.count(|m| {
+                for s in report.services.values() {
+                    let result = match s.status {
+                        Outcome::Unchanged | Outcome::Skipped => continue,
+                        Outcome::Updated => "ok",
+                        Outcome::Degraded => "degraded",
+                        Outcome::RolledBack => "rolled_back",
+                        Outcome::RollbackFailed | Outcome::Paused | Outcome::Failed => "failed",
+                    };
+                    *m.rollouts.entry(result).or_default() += 1;
+                }
+            });
+        } else {
+            let heals = ok_steps(&[apply::StepKind::Start, apply::StepKind::Create]);
+            let drift = ok_steps(&[apply::StepKind::Replace, apply::StepKind::Remove]);
+            self.shared.count(|m| {
+                m.heals += heals;
+                m.drift_corrections += drift;
+            });
+        }
+        let mut pass = Pass::new(PassResult::Applied);
+        pass.changes = changes;
+        pass.wake = wake;
+        if self.stop.load(Ordering::SeqCst) {
+            pass.result = PassResult::Stopped;
+        } else if adopting && !failed_services.is_empty() {
+            let rolled_back = report
+                .services
+                .values()
+                .any(|s| matches!(s.status, Outcome::RolledBack | Outcome::RollbackFailed));
+            pass.result = if rolled_back {
+                PassResult::RolledBack
+            } else {
+                PassResult::RolloutPaused
+            };
+            pass.detail = Some(failed_services.join("; "));
+            self.shared
+                .count(|m| *m.failures.entry("rollout").or_default() += 1);
+            self.shared
+                .error("rollout_failed", failed_services.join("; "));
+        } else if !report.success && !only_known_hosts_failed(&report, &plan) {
+            pass.result = PassResult::Failed;
+            pass.retry = true;
+            let failed: Vec<String> = report
+                .steps
+                .iter()
+                .filter(|s| !s.ok)
+                .map(|s| {
+                    format!(
+                        "{} on {}: {}",
+                        s.service.as_deref().unwrap_or("-"),
+                        s.host,
+                        s.detail
+                    )
+                })
+                .chain(failed_services)
+                .collect();
+            pass.detail = Some(failed.join("; "));
+            self.shared
+                .count(|m| *m.failures.entry("apply").or_default() += 1);
+            self.shared.error("apply", failed.join("; "));
+        }
+        pass
+    }
+}
+
+/// Whether the only trouble in a report is hosts the plan already knew were unreachable: for the
+/// daemon that is the state of the world, not a failed pass.
+fn only_known_hosts_failed(report: &apply::Report, plan: &Plan) -> bool {
+    let known: BTreeSet<&str> = plan.unreachable.iter().map(|u| u.host.as_str()).collect();
+    report.steps.iter().all(|s| s.ok)
+        && report.services.values().all(|s| {
+            matches!(
+                s.status,
+                Outcome::Unchanged | Outcome::Updated | Outcome::Degraded
+            )
+        })
+        && report
+            .hosts
+            .iter()
+            .all(|(name, h)| matches!(h, apply::HostReport::Ok) || known.contains(name.as_str()))
+}
+
+/// Every container observed on a reachable host.
+fn seen(observed: &Observed) -> impl Iterator<Item = &observe::Container> {
+    observed
+        .hosts
+        .values()
+        .filter_map(|h| match h {
+            HostState::Reachable { containers } => Some(containers),
+            _ => None,
+        })
+        .flatten()
+}
+
+fn candidate_differs(basis: &Held, target: &Held) -> bool {
+    basis.commit != target.commit || basis.desired != target.desired
+}
+
+/// Apply progress as log lines.
+struct LogProgress;
+
+impl apply::Progress for LogProgress {
+    fn phase(&self, text: &str) {
+        debug!(phase = text, "apply");
+    }
+    fn host_steps(&self, _host: &str, _steps: usize) {}
+    fn step_started(&self, host: &str, text: &str) {
+        debug!(host, step = text, "started");
+    }
+    fn step_done(&self, host: &str, text: &str, ok: bool) {
+        if ok {
+            info!(host, step = text, "done");
+        } else {
+            warn!(host, step = text, "failed");
+        }
+    }
+    fn note(&self, text: &str) {
+        warn!("{text}");
+    }
+}

@@ -1,0 +1,133 @@
+//! The tracked revision: read it, load it, and keep one host follower per host it names.
+
+use super::*;
+
+impl Daemon {
+    /// Reads the tracked revision; true when it is new.
+    pub(super) async fn read_tip(&mut self) -> bool {
+        type Read = Option<(Option<String>, Result<Desired, Vec<String>>)>;
+        let request = self.settings.request.clone();
+        let known = self.tip.as_ref().and_then(|t| t.commit.clone());
+        let read = tokio::task::spawn_blocking(move || -> Result<Read, String> {
+            let snapshot =
+                source::open(&request).map_err(|e| crate::cli::hosts::full_message(&e))?;
+            let commit = match snapshot.revision.kind {
+                source::RevisionKind::Commit => snapshot.revision.commit.clone(),
+                source::RevisionKind::Worktree => None,
+            };
+            if commit.is_some() && commit == known {
+                return Ok(None);
+            }
+            let loaded = crate::spec::load(snapshot.files());
+            let desired = loaded.desired.ok_or_else(|| {
+                loaded
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .map(|d| d.to_string())
+                    .collect()
+            });
+            Ok(Some((commit, desired)))
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("internal error: {e}")));
+        let (commit, desired) = match read {
+            Ok(Some(read)) => read,
+            Ok(None) => return false,
+            Err(message) => {
+                warn!(error = %message, "cannot read the repository");
+                self.shared
+                    .count(|m| *m.failures.entry("source").or_default() += 1);
+                self.shared.error("source", message);
+                return false;
+            }
+        };
+        if commit.is_none()
+            && self
+                .tip
+                .as_ref()
+                .is_some_and(|t| t.desired.as_ref().ok() == desired.as_ref().ok())
+        {
+            return false;
+        }
+        let desired = match (desired, &self.project) {
+            (Ok(d), Some(project)) if d.project != *project => Err(vec![format!(
+                "fleet.yaml: project changed from `{project}` to `{}`; a daemon follows one project: start a new one for it",
+                d.project
+            )]),
+            (d, _) => d,
+        };
+        match &desired {
+            Ok(d) => {
+                info!(commit = %short(commit.as_deref()), project = %d.project, "read a new commit");
+                self.project.get_or_insert_with(|| d.project.clone());
+                self.start_lease();
+                self.shared.update(|s| {
+                    s.project = Some(d.project.clone());
+                    s.tip_error = None;
+                });
+            }
+            Err(messages) => {
+                warn!(commit = %short(commit.as_deref()), errors = messages.len(), first = %messages.first().map(String::as_str).unwrap_or(""), "the new commit is invalid; the last good state stays");
+                self.shared
+                    .count(|m| *m.failures.entry("invalid_commit").or_default() += 1);
+                self.shared.error(
+                    "invalid_commit",
+                    format!(
+                        "commit {}: {}",
+                        short(commit.as_deref()),
+                        messages.join("; ")
+                    ),
+                );
+                self.shared.update(|s| {
+                    s.tip_error = Some(TipError {
+                        commit: commit.clone(),
+                        kind: TipErrorKind::Invalid,
+                        messages: messages.clone(),
+                    })
+                });
+            }
+        }
+        self.shared.update(|s| s.tip_commit = commit.clone());
+        self.tip = Some(Tip { commit, desired });
+        self.sync_probers();
+        true
+    }
+
+    /// One prober per host of the held state and of the tip.
+    pub(super) fn sync_probers(&mut self) {
+        let Some(project) = self.project.clone() else {
+            return;
+        };
+        let mut wanted: BTreeMap<String, Host> = BTreeMap::new();
+        if let Some(held) = &self.held {
+            wanted.extend(held.desired.hosts.clone());
+        }
+        if let Some(Ok(d)) = self.tip.as_ref().map(|t| &t.desired) {
+            wanted.extend(d.hosts.clone());
+        }
+        self.probers.retain(|name, (host, task)| {
+            let keep = wanted.get(name) == Some(host);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        self.links.retain(|name, _| wanted.contains_key(name));
+        for (name, host) in wanted {
+            if self.probers.contains_key(&name) {
+                continue;
+            }
+            self.links.insert(name.clone(), Link::new());
+            let task = tokio::spawn(link::follow_host(
+                name.clone(),
+                host.clone(),
+                Arc::new(self.settings.ssh.clone()),
+                project.clone(),
+                self.settings.probe_interval,
+                self.triggers.clone(),
+            ));
+            self.probers.insert(name, (host, task));
+        }
+    }
+}
