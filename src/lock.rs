@@ -411,17 +411,12 @@ impl Volumes for Engine {
     fn clock(&self) -> impl Future<Output = Result<String, EngineError>> + Send {
         self.system_time()
     }
-    async fn create(
+    fn create(
         &self,
         name: &str,
         labels: HashMap<String, String>,
-    ) -> Result<HashMap<String, String>, EngineError> {
-        self.create_volume(bollard::models::VolumeCreateRequest {
-            name: Some(name.to_string()),
-            labels: Some(labels),
-            ..Default::default()
-        })
-        .await
+    ) -> impl Future<Output = Result<HashMap<String, String>, EngineError>> + Send {
+        self.create_labelled_volume(name, labels)
     }
     fn remove(&self, name: &str) -> impl Future<Output = Result<(), EngineError>> + Send {
         self.remove_volume(name)
@@ -433,9 +428,7 @@ pub async fn read(host: &impl Volumes, name: &str) -> Result<(Vec<Term>, u64), E
     let volumes = bounded(host.list(&lock_name(name))).await?;
     let clock = bounded(host.clock()).await?;
     let now = parse_rfc3339(&clock).ok_or_else(|| {
-        EngineError::Api(bollard::errors::Error::IOError {
-            err: std::io::Error::other(format!("the engine's time `{clock}` is not RFC 3339")),
-        })
+        EngineError::Unexpected(format!("the engine's time `{clock}` is not RFC 3339"))
     })?;
     let terms = volumes
         .into_iter()

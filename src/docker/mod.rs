@@ -57,6 +57,8 @@ pub enum EngineError {
     Api(#[source] bollard::errors::Error),
     #[error("no answer from the Docker engine within {0:?}")]
     Timeout(Duration),
+    #[error("the Docker engine answered what fleet cannot use: {0}")]
+    Unexpected(String),
 }
 
 impl EngineError {
@@ -67,6 +69,7 @@ impl EngineError {
             EngineError::UnsupportedDockerHost(_) => "unsupported DOCKER_HOST",
             EngineError::Api(_) => "API error",
             EngineError::Timeout(_) => "timeout",
+            EngineError::Unexpected(_) => "unexpected answer",
         }
     }
 
@@ -559,11 +562,22 @@ impl Engine {
     /// The engine's clock (`SystemTime` of `GET /info`), RFC 3339.
     pub async fn system_time(&self) -> Result<String, EngineError> {
         let info = self.docker.info().await.map_err(|e| self.down(e))?;
-        info.system_time.ok_or_else(|| {
-            EngineError::Api(bollard::errors::Error::IOError {
-                err: std::io::Error::other("the engine did not report its time"),
-            })
+        info.system_time
+            .ok_or_else(|| EngineError::Unexpected("no SystemTime in /info".into()))
+    }
+
+    /// Creates a volume with these labels, or returns the existing one's labels untouched.
+    pub async fn create_labelled_volume(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<HashMap<String, String>, EngineError> {
+        self.create_volume(bollard::models::VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels),
+            ..Default::default()
         })
+        .await
     }
 
     /// Labels of a volume, `None` when there is no such volume.
