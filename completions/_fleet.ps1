@@ -155,9 +155,11 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address for /healthz, /readyz, /status, /metrics and POST /hooks/git')
             [CompletionResult]::new('--webhook-secret-file', '--webhook-secret-file', [CompletionResultType]::ParameterName, 'File holding the webhook''s shared secret (or set FLEET_WEBHOOK_SECRET); without one, every webhook delivery is refused')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log lines as text or as JSON objects (one per line, on stderr)')
-            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'How long one pass waits for the project lock held by `fleet apply` before retrying')
+            [CompletionResult]::new('--lease-ttl', '--lease-ttl', [CompletionResultType]::ParameterName, 'How long the watch lease stays valid without renewal: a standby daemon takes over this long after the leader stopped renewing (killed, or cut off from the hosts)')
+            [CompletionResult]::new('--lease-renew', '--lease-renew', [CompletionResultType]::ParameterName, 'How often the leader renews the watch lease (at most a third of --lease-ttl)')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'No longer used: a pass never waits for the project lock; it reports `blocked_by` and retries within seconds')
             [CompletionResult]::new('--pull', '--pull', [CompletionResultType]::ParameterName, 'When to pull images')
-            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Bound on each Docker API call during a pass')
+            [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Bound on each Docker API call during a pass (a host cut off mid-pass holds the pass up this long; pulls and graceful stops have their own, longer bounds)')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
             [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')
@@ -217,7 +219,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show who holds the project lock on each host, and since when')
-            [CompletionResult]::new('break', 'break', [CompletionResultType]::ParameterValue, 'Remove the project lock left by a killed run (shows what it removes and asks first)')
+            [CompletionResult]::new('break', 'break', [CompletionResultType]::ParameterValue, 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -259,7 +261,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             [CompletionResult]::new('--accept-new-host-keys', '--accept-new-host-keys', [CompletionResultType]::ParameterName, 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required without a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required without a terminal)')
-            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Remove the watch lease of a `fleet watch` that died on another machine instead of the project lock (a live daemon takes it back within seconds)')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'End the watch lease instead of the project lock (a standby takes over an expired lease by itself; a live daemon takes it back within seconds)')
             [CompletionResult]::new('--worktree', '--worktree', [CompletionResultType]::ParameterName, 'Read the files on disk, uncommitted changes included, instead of a commit')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more')
@@ -273,7 +275,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
         }
         'fleet;lock;help' {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show who holds the project lock on each host, and since when')
-            [CompletionResult]::new('break', 'break', [CompletionResultType]::ParameterValue, 'Remove the project lock left by a killed run (shows what it removes and asks first)')
+            [CompletionResult]::new('break', 'break', [CompletionResultType]::ParameterValue, 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -355,7 +357,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
         }
         'fleet;help;lock' {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show who holds the project lock on each host, and since when')
-            [CompletionResult]::new('break', 'break', [CompletionResultType]::ParameterValue, 'Remove the project lock left by a killed run (shows what it removes and asks first)')
+            [CompletionResult]::new('break', 'break', [CompletionResultType]::ParameterValue, 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway')
             break
         }
         'fleet;help;lock;status' {

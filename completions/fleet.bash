@@ -879,7 +879,7 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__watch)
-            opts="-C -v -q -h -V --known-hosts --ssh-config --accept-new-host-keys --connect-timeout --parallel --interval --resync --probe-interval --host-down-after --allow-mass-delete --listen --webhook-secret-file --log-format --lock-timeout --pull --call-timeout --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
+            opts="-C -v -q -h -V --known-hosts --ssh-config --accept-new-host-keys --connect-timeout --parallel --interval --resync --probe-interval --host-down-after --allow-mass-delete --listen --webhook-secret-file --log-format --lease-ttl --lease-renew --lock-timeout --pull --call-timeout --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -927,6 +927,14 @@ _fleet() {
                     ;;
                 --log-format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --lease-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease-renew)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --lock-timeout)

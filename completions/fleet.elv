@@ -147,9 +147,11 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --listen 'Address for /healthz, /readyz, /status, /metrics and POST /hooks/git'
             cand --webhook-secret-file 'File holding the webhook''s shared secret (or set FLEET_WEBHOOK_SECRET); without one, every webhook delivery is refused'
             cand --log-format 'Log lines as text or as JSON objects (one per line, on stderr)'
-            cand --lock-timeout 'How long one pass waits for the project lock held by `fleet apply` before retrying'
+            cand --lease-ttl 'How long the watch lease stays valid without renewal: a standby daemon takes over this long after the leader stopped renewing (killed, or cut off from the hosts)'
+            cand --lease-renew 'How often the leader renews the watch lease (at most a third of --lease-ttl)'
+            cand --lock-timeout 'No longer used: a pass never waits for the project lock; it reports `blocked_by` and retries within seconds'
             cand --pull 'When to pull images'
-            cand --call-timeout 'Bound on each Docker API call during a pass'
+            cand --call-timeout 'Bound on each Docker API call during a pass (a host cut off mid-pass holds the pass up this long; pulls and graceful stops have their own, longer bounds)'
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
             cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
             cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
@@ -207,7 +209,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand status 'Show who holds the project lock on each host, and since when'
-            cand break 'Remove the project lock left by a killed run (shows what it removes and asks first)'
+            cand break 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fleet;lock;status'= {
@@ -247,7 +249,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --accept-new-host-keys 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
             cand -y 'Do not ask for confirmation (required without a terminal)'
             cand --yes 'Do not ask for confirmation (required without a terminal)'
-            cand --watch 'Remove the watch lease of a `fleet watch` that died on another machine instead of the project lock (a live daemon takes it back within seconds)'
+            cand --watch 'End the watch lease instead of the project lock (a standby takes over an expired lease by itself; a live daemon takes it back within seconds)'
             cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
             cand -v 'Say more'
             cand --verbose 'Say more'
@@ -260,7 +262,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
         }
         &'fleet;lock;help'= {
             cand status 'Show who holds the project lock on each host, and since when'
-            cand break 'Remove the project lock left by a killed run (shows what it removes and asks first)'
+            cand break 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fleet;lock;help;status'= {
@@ -329,7 +331,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
         }
         &'fleet;help;lock'= {
             cand status 'Show who holds the project lock on each host, and since when'
-            cand break 'Remove the project lock left by a killed run (shows what it removes and asks first)'
+            cand break 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway'
         }
         &'fleet;help;lock;status'= {
         }

@@ -139,10 +139,12 @@ complete -c fleet -n "__fish_fleet_using_subcommand watch" -l listen -d 'Address
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l webhook-secret-file -d 'File holding the webhook\'s shared secret (or set FLEET_WEBHOOK_SECRET); without one, every webhook delivery is refused' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l log-format -d 'Log lines as text or as JSON objects (one per line, on stderr)' -r -f -a "text\t''
 json\t''"
-complete -c fleet -n "__fish_fleet_using_subcommand watch" -l lock-timeout -d 'How long one pass waits for the project lock held by `fleet apply` before retrying' -r
+complete -c fleet -n "__fish_fleet_using_subcommand watch" -l lease-ttl -d 'How long the watch lease stays valid without renewal: a standby daemon takes over this long after the leader stopped renewing (killed, or cut off from the hosts)' -r
+complete -c fleet -n "__fish_fleet_using_subcommand watch" -l lease-renew -d 'How often the leader renews the watch lease (at most a third of --lease-ttl)' -r
+complete -c fleet -n "__fish_fleet_using_subcommand watch" -l lock-timeout -d 'No longer used: a pass never waits for the project lock; it reports `blocked_by` and retries within seconds' -r
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l pull -d 'When to pull images' -r -f -a "missing\t'Pull only images the host does not have (Compose\'s default)'
 always\t'Pull every image, to pick up a moved tag'"
-complete -c fleet -n "__fish_fleet_using_subcommand watch" -l call-timeout -d 'Bound on each Docker API call during a pass' -r
+complete -c fleet -n "__fish_fleet_using_subcommand watch" -l call-timeout -d 'Bound on each Docker API call during a pass (a host cut off mid-pass holds the pass up this long; pulls and graceful stops have their own, longer bounds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
@@ -193,7 +195,7 @@ complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_su
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -f -a "status" -d 'Show who holds the project lock on each host, and since when'
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -f -a "break" -d 'Remove the project lock left by a killed run (shows what it removes and asks first)'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -f -a "break" -d 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
@@ -230,14 +232,14 @@ always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l accept-new-host-keys -d 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s y -l yes -d 'Do not ask for confirmation (required without a terminal)'
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l watch -d 'Remove the watch lease of a `fleet watch` that died on another machine instead of the project lock (a live daemon takes it back within seconds)'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l watch -d 'End the watch lease instead of the project lock (a standby takes over an expired lease by itself; a live daemon takes it back within seconds)'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s q -l quiet -d 'Print only errors'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show who holds the project lock on each host, and since when'
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "break" -d 'Remove the project lock left by a killed run (shows what it removes and asks first)'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "break" -d 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
@@ -278,4 +280,4 @@ complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_su
 complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan apply watch status lock schema completions help" -f -a "completions" -d 'Print a shell completion script'
 complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate hosts plan apply watch status lock schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from lock" -f -a "status" -d 'Show who holds the project lock on each host, and since when'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from lock" -f -a "break" -d 'Remove the project lock left by a killed run (shows what it removes and asks first)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from lock" -f -a "break" -d 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway'

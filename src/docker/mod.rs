@@ -614,11 +614,32 @@ impl Engine {
         let options = bollard::query_parameters::CreateContainerOptionsBuilder::default()
             .name(name)
             .build();
-        self.docker
-            .create_container(Some(options), body)
-            .await
-            .map(|r| r.id)
-            .map_err(|e| self.down(e))
+        let wanted = body.labels.clone().unwrap_or_default();
+        match self.docker.create_container(Some(options), body).await {
+            Ok(r) => Ok(r.id),
+            // The name is taken. When by a container with the very labels asked for (project,
+            // slot, spec hash), it is this create's own result: a run killed or cut off sent it
+            // and the engine carried it out late. Creating is idempotent, so that one is used.
+            Err(e) if status(&e) == Some(409) && !wanted.is_empty() => {
+                let existing = self
+                    .docker
+                    .inspect_container(
+                        name,
+                        None::<bollard::query_parameters::InspectContainerOptions>,
+                    )
+                    .await
+                    .ok();
+                let same = existing.as_ref().is_some_and(|c| {
+                    let labels = c.config.as_ref().and_then(|c| c.labels.as_ref());
+                    labels.is_some_and(|l| wanted.iter().all(|(k, v)| l.get(k) == Some(v)))
+                });
+                match existing.and_then(|c| c.id).filter(|_| same) {
+                    Some(id) => Ok(id),
+                    None => Err(self.down(e)),
+                }
+            }
+            Err(e) => Err(self.down(e)),
+        }
     }
 
     /// Starts a container; one already running is fine.
