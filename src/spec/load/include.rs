@@ -1,0 +1,138 @@
+//! `include:` and the compose files it names: paths resolved in the repository, cycles, double
+//! includes and nesting depth refused, and each file's top-level keys (`services`, `volumes`,
+//! `networks`, nested `include`) handed to the same decoders as fleet.yaml's.
+
+use super::volumes_networks::{decode_networks, decode_volumes};
+use super::{State, decode_services, read_yaml};
+use crate::spec::Files;
+use crate::spec::decode::{Cx, index, join};
+use crate::spec::diag::Diagnostics;
+use crate::spec::paths::{RepoPath, resolve_in_repo};
+use crate::spec::yaml::{Kind, Node, Pos};
+
+pub const COMPOSE_KEYS: &[&str] = &["services", "volumes", "networks", "include", "version"];
+
+/// Included files deeper than this are refused (a cycle is reported before it gets there).
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+pub(super) fn include_list(cx: &mut Cx, field: &str, node: &Node) -> Vec<(String, Pos)> {
+    let Some(items) = cx.seq(field, node, "a list of compose files") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let f = index(field, i);
+        match &item.kind {
+            Kind::Map(_) => {
+                for (k, kn, v) in cx.map(&f, item, "").unwrap_or_default() {
+                    match k {
+                        "path" => {
+                            if let Some(p) = cx.string(&join(&f, k), v) {
+                                out.push((p, v.pos));
+                            }
+                        }
+                        _ => cx.unknown_key(kn, &join(&f, k), k, &["path"]),
+                    }
+                }
+            }
+            _ => {
+                if let Some(p) = cx.string(&f, item) {
+                    out.push((p, item.pos));
+                }
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn include_file(
+    files: &dyn Files,
+    diags: &mut Diagnostics,
+    from_file: &str,
+    written: &str,
+    pos: Pos,
+    state: &mut State,
+    depth: usize,
+) {
+    let from_dir = RepoPath::root()
+        .join(from_file)
+        .map(|p| p.parent())
+        .unwrap_or_default();
+    let path = {
+        let mut cx = Cx::new(from_file, diags);
+        let Some(path) = resolve_in_repo(&mut cx, "include", pos, &from_dir, written) else {
+            return;
+        };
+        if state.included.contains(&path) {
+            cx.error(
+                pos,
+                "include",
+                format!("`{written}` is included more than once (or includes itself)"),
+                "each file included once",
+            );
+            return;
+        }
+        if depth > MAX_INCLUDE_DEPTH {
+            cx.error(
+                pos,
+                "include",
+                "includes nest too deeply",
+                format!("at most {MAX_INCLUDE_DEPTH} levels").as_str(),
+            );
+            return;
+        }
+        path
+    };
+    state.included.insert(path.clone());
+    let from = from_file.to_string();
+    let Some(root) = read_yaml(files, &path, diags, &from, |d| {
+        Cx::new(from.clone(), d).error_hint(
+            pos,
+            "include",
+            format!("`{written}` does not exist in the repository"),
+            "a compose file committed in the repository",
+            "commit the file or fix the path",
+        );
+    }) else {
+        return;
+    };
+    let file = path.to_string();
+    let mut cx = Cx::new(file.clone(), diags);
+    let Some(entries) = cx.map("", &root, "a compose file: a mapping with `services`") else {
+        return;
+    };
+    let mut nested = Vec::new();
+    for (key, key_node, value) in entries {
+        match key {
+            "services" => decode_services(&mut cx, files, &path.parent(), value, state),
+            "volumes" => decode_volumes(&mut cx, value, state),
+            "networks" => decode_networks(&mut cx, value, state),
+            "include" => nested = include_list(&mut cx, "include", value),
+            "version" => cx.warning(
+                key_node.pos,
+                "version",
+                "`version` is obsolete in the Compose Specification and has no effect",
+                Some("remove it".into()),
+            ),
+            "name" => cx.error_hint(
+                key_node.pos,
+                "name",
+                "an included compose file cannot set the project name",
+                "",
+                "the project name is `project` in fleet.yaml; remove `name`",
+            ),
+            "secrets" | "configs" => cx.error(
+                key_node.pos,
+                key,
+                format!("Compose `{key}` are not supported by fleet yet"),
+                "services, volumes, networks",
+            ),
+            k if k.starts_with("x-") => {}
+            k => cx.unknown_key(key_node, k, k, COMPOSE_KEYS),
+        }
+    }
+    drop(cx);
+    for (p, pos) in nested {
+        include_file(files, diags, &file, &p, pos, state, depth + 1);
+    }
+}

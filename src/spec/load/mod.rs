@@ -1,0 +1,354 @@
+//! Loading the desired state: fleet.yaml, the compose files it includes, and the env files they
+//! name, all read through [`Files`] (one commit, or the working tree), into a [`Desired`].
+//!
+//! The loader reports every problem it finds rather than stopping at the first. It does no I/O
+//! of its own; the caller decides where files come from.
+//!
+//! This module reads the files and owns fleet.yaml's top level (`project`, `watch`, `services`),
+//! and orchestrates the rest: hosts, the balancer, includes, volumes and networks each have a
+//! submodule, services are decoded by `spec::service`, and the checks across all of them run
+//! last, in `cross_check`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Files;
+use super::decode::{Cx, join};
+use super::diag::{Diagnostic, Diagnostics};
+use super::model::{Address, Desired, Host, LOCAL_HOST, Network, Volume, WatchSettings};
+use super::paths::RepoPath;
+use super::service::{self, Decoded};
+use super::yaml::{self, Kind, Node, Pos};
+
+mod balancer;
+mod cross_check;
+mod hosts;
+mod include;
+mod volumes_networks;
+
+pub use balancer::BALANCER_KEYS;
+pub use hosts::HOST_KEYS;
+pub use include::COMPOSE_KEYS;
+pub use volumes_networks::{NETWORK_KEYS, VOLUME_KEYS};
+
+use balancer::{check_balancer, decode_balancer};
+use cross_check::cross_check;
+use hosts::decode_hosts;
+use include::{include_file, include_list};
+use volumes_networks::{decode_networks, decode_volumes};
+
+pub const ROOT_FILE: &str = "fleet.yaml";
+
+pub const ROOT_KEYS: &[&str] = &[
+    "project", "hosts", "services", "include", "volumes", "networks", "watch", "balancer",
+];
+
+pub const WATCH_KEYS: &[&str] = &["host_down_after", "allow_mass_delete"];
+
+/// What loading produced: the desired state when there were no errors, and every diagnostic.
+#[derive(Debug)]
+pub struct Loaded {
+    pub desired: Option<Desired>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+struct ServiceEntry {
+    decoded: Decoded,
+    file: String,
+    name_pos: Pos,
+}
+
+#[derive(Default)]
+struct State {
+    services: BTreeMap<String, ServiceEntry>,
+    volumes: BTreeMap<String, (Volume, String, Pos)>,
+    networks: BTreeMap<String, (Network, String, Pos)>,
+    /// Files already read, to refuse include cycles and double includes.
+    included: BTreeSet<RepoPath>,
+}
+
+pub fn load(files: &dyn Files) -> Loaded {
+    let mut diags = Diagnostics::default();
+    let desired = load_into(files, &mut diags);
+    let failed = diags.has_errors();
+    Loaded {
+        desired: if failed { None } else { desired },
+        diagnostics: diags.into_sorted(),
+    }
+}
+
+fn read_yaml(
+    files: &dyn Files,
+    path: &RepoPath,
+    diags: &mut Diagnostics,
+    cx_file: &str,
+    missing: impl FnOnce(&mut Diagnostics),
+) -> Option<Node> {
+    let bytes = match files.read(path.as_str()) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            missing(diags);
+            return None;
+        }
+        Err(e) => {
+            Cx::new(cx_file, diags).error(
+                Pos::default(),
+                "",
+                format!("cannot read the file: {e}"),
+                "",
+            );
+            return None;
+        }
+    };
+    let mut cx = Cx::new(path.as_str(), diags);
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let upto = &bytes[..e.valid_up_to()];
+            let line = upto.iter().filter(|b| **b == b'\n').count() + 1;
+            let col = upto.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            cx.error(
+                Pos {
+                    line: line as u32,
+                    col: col as u32,
+                },
+                "",
+                "the file is not valid UTF-8",
+                "UTF-8 text",
+            );
+            return None;
+        }
+    };
+    let parsed = yaml::parse(text);
+    for e in &parsed.errors {
+        cx.error(e.pos, "", format!("invalid YAML: {}", e.message), "");
+    }
+    if !parsed.errors.is_empty() {
+        return None;
+    }
+    match parsed.root {
+        Some(root) if !root.is_null() => Some(root),
+        _ => {
+            cx.error(
+                Pos { line: 1, col: 1 },
+                "",
+                "the file is empty",
+                "a mapping of top-level keys",
+            );
+            None
+        }
+    }
+}
+
+fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
+    let root_path = RepoPath::root().join(ROOT_FILE)?;
+    let root = read_yaml(files, &root_path, diags, ROOT_FILE, |d| {
+        Cx::new(ROOT_FILE, d).error_hint(
+            Pos::default(),
+            "",
+            "no fleet.yaml at the project root",
+            "",
+            "create fleet.yaml (see examples/quickstart), or point fleet at the project with -C DIR or --repo",
+        );
+    })?;
+    let mut state = State::default();
+    state.included.insert(root_path.clone());
+    let mut cx = Cx::new(ROOT_FILE, diags);
+    let entries = cx.map("", &root, "a mapping with project, hosts, services")?;
+
+    let mut project = None;
+    let mut hosts = None;
+    let mut includes = Vec::new();
+    let mut services_node = None;
+    let mut watch = WatchSettings::default();
+    let mut balancer = None;
+    for (key, key_node, value) in entries {
+        match key {
+            "project" => project = project_name(&mut cx, value),
+            "hosts" => hosts = Some(decode_hosts(&mut cx, value)),
+            "services" => services_node = Some(value),
+            "include" => includes = include_list(&mut cx, "include", value),
+            "volumes" => decode_volumes(&mut cx, value, &mut state),
+            "networks" => decode_networks(&mut cx, value, &mut state),
+            "watch" => watch = decode_watch(&mut cx, value),
+            "balancer" => balancer = decode_balancer(&mut cx, value),
+            k if k.starts_with("x-") => {}
+            k => cx.unknown_key(key_node, k, k, ROOT_KEYS),
+        }
+    }
+    if project.is_none() && !root_has(&root, "project") {
+        cx.error_hint(
+            root.pos,
+            "project",
+            "missing `project`",
+            "a name of lowercase letters, digits and `-`",
+            "add e.g. `project: shop`; it scopes every label fleet writes, so two projects never touch each other's containers",
+        );
+    }
+    if let Some(node) = services_node {
+        decode_services(&mut cx, files, &RepoPath::root(), node, &mut state);
+    }
+    drop(cx);
+    for (path, pos) in includes {
+        include_file(files, diags, ROOT_FILE, &path, pos, &mut state, 1);
+    }
+
+    let hosts = hosts.unwrap_or_else(|| {
+        BTreeMap::from([(
+            LOCAL_HOST.to_string(),
+            Host {
+                address: Address::Local,
+                labels: BTreeMap::new(),
+                identity_file: None,
+            },
+        )])
+    });
+    cross_check(diags, &hosts, &state);
+    let balancer = check_balancer(diags, &hosts, &state, balancer);
+
+    let project = project?;
+    Some(Desired {
+        project,
+        hosts,
+        services: state
+            .services
+            .into_iter()
+            .map(|(name, entry)| (name, entry.decoded.service))
+            .collect(),
+        volumes: state
+            .volumes
+            .into_iter()
+            .map(|(k, (v, _, _))| (k, v))
+            .collect(),
+        networks: state
+            .networks
+            .into_iter()
+            .map(|(k, (v, _, _))| (k, v))
+            .collect(),
+        watch,
+        balancer,
+    })
+}
+
+fn decode_watch(cx: &mut Cx, node: &Node) -> WatchSettings {
+    let mut watch = WatchSettings::default();
+    if node.is_null() {
+        return watch;
+    }
+    for (k, kn, v) in cx
+        .map("watch", node, "a mapping of `fleet watch` settings")
+        .unwrap_or_default()
+    {
+        let f = join("watch", k);
+        match k {
+            "host_down_after" => {
+                if let Some(d) = cx.duration(&f, v) {
+                    if d < std::time::Duration::from_secs(1) {
+                        cx.error(v.pos, &f, "must be at least 1s", "a duration of 1s or more");
+                    } else {
+                        watch.host_down_after = d;
+                    }
+                }
+            }
+            "allow_mass_delete" => watch.allow_mass_delete = cx.bool(&f, v).unwrap_or(false),
+            k if k.starts_with("x-") => {}
+            _ => cx.unknown_key(kn, &f, k, WATCH_KEYS),
+        }
+    }
+    watch
+}
+
+fn root_has(node: &Node, key: &str) -> bool {
+    matches!(&node.kind, Kind::Map(e) if e.iter().any(|(k, _)| k.scalar_text() == Some(key)))
+}
+
+fn project_name(cx: &mut Cx, node: &Node) -> Option<String> {
+    let name = cx.string("project", node)?;
+    let valid = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if valid {
+        Some(name)
+    } else {
+        let suggestion: String = name
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let suggestion = suggestion.trim_matches('-').to_string();
+        let hint = (!suggestion.is_empty() && suggestion.len() <= 40)
+            .then(|| format!("did you mean `{suggestion}`?"));
+        cx.report(
+            super::diag::Severity::Error,
+            node.pos,
+            "project",
+            format!("`{name}` is not a valid project name"),
+            Some("1 to 40 characters of a-z, 0-9 and `-`, not starting or ending with `-`".into()),
+            hint,
+        );
+        None
+    }
+}
+
+/// Names of services and hosts: what Docker accepts in a container name, and Compose in a
+/// service name.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+const NAME_EXPECTED: &str =
+    "1 to 63 characters of letters, digits, `_`, `.` and `-`, starting with a letter or digit";
+
+fn decode_services(cx: &mut Cx, files: &dyn Files, dir: &RepoPath, node: &Node, state: &mut State) {
+    if node.is_null() {
+        return;
+    }
+    let Some(entries) = cx.map("services", node, "a mapping of service name to service") else {
+        return;
+    };
+    for (name, key, value) in entries {
+        // Extension fields (YAML anchors' usual home) are not services, as in Compose.
+        if name.starts_with("x-") {
+            continue;
+        }
+        let field = join("services", name);
+        if !valid_name(name) {
+            cx.error(
+                key.pos,
+                &field,
+                format!("`{name}` is not a valid service name"),
+                NAME_EXPECTED,
+            );
+            continue;
+        }
+        if let Some(first) = state.services.get(name) {
+            let (file, line) = (first.file.clone(), first.name_pos.line);
+            cx.error_hint(
+                key.pos,
+                &field,
+                format!("service `{name}` is defined twice"),
+                "each service defined once",
+                format!("it is first defined at {file}:{line}; rename or remove one"),
+            );
+            continue;
+        }
+        if let Some(decoded) = service::decode(cx, files, dir, name, key.pos, &field, value) {
+            state.services.insert(
+                name.to_string(),
+                ServiceEntry {
+                    decoded,
+                    file: cx.file.clone(),
+                    name_pos: key.pos,
+                },
+            );
+        }
+    }
+}

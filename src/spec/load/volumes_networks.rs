@@ -1,0 +1,146 @@
+//! The project's named volumes and networks, declared at the top level of fleet.yaml or of an
+//! included compose file. The same name may be declared in several files when the declarations
+//! agree; references to them from services are checked in `cross_check`.
+
+use std::collections::BTreeMap;
+
+use super::{NAME_EXPECTED, State, valid_name};
+use crate::spec::decode::{Cx, join};
+use crate::spec::model::{Network, Volume};
+use crate::spec::service::labels_of;
+use crate::spec::yaml::{Node, Pos};
+
+pub const VOLUME_KEYS: &[&str] = &["driver", "driver_opts", "labels", "external", "name"];
+
+pub const NETWORK_KEYS: &[&str] = &[
+    "driver",
+    "driver_opts",
+    "labels",
+    "external",
+    "internal",
+    "name",
+];
+
+fn string_map(cx: &mut Cx, field: &str, node: &Node) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (k, _, v) in cx
+        .map(field, node, "a mapping of option to value")
+        .unwrap_or_default()
+    {
+        if let Some(text) = cx.text(&join(field, k), v, "a string") {
+            out.insert(k.to_string(), text);
+        }
+    }
+    out
+}
+
+pub(super) fn decode_volumes(cx: &mut Cx, node: &Node, state: &mut State) {
+    if node.is_null() {
+        return;
+    }
+    let Some(entries) = cx.map("volumes", node, "a mapping of volume name to options") else {
+        return;
+    };
+    for (name, key, value) in entries {
+        let field = join("volumes", name);
+        if !valid_name(name) {
+            cx.error(
+                key.pos,
+                &field,
+                format!("`{name}` is not a valid volume name"),
+                NAME_EXPECTED,
+            );
+            continue;
+        }
+        let mut volume = Volume::default();
+        if !value.is_null() {
+            for (k, kn, v) in cx
+                .map(&field, value, "a mapping of volume options")
+                .unwrap_or_default()
+            {
+                let f = join(&field, k);
+                match k {
+                    "driver" => volume.driver = cx.string(&f, v),
+                    "driver_opts" => volume.driver_opts = string_map(cx, &f, v),
+                    "labels" => volume.labels = labels_of(cx, &f, v, true),
+                    "external" => volume.external = cx.bool(&f, v).unwrap_or(false),
+                    "name" => volume.name = cx.string(&f, v),
+                    k if k.starts_with("x-") => {}
+                    _ => cx.unknown_key(kn, &f, k, VOLUME_KEYS),
+                }
+            }
+        }
+        merge_named(cx, "volume", name, key.pos, volume, &mut state.volumes);
+    }
+}
+
+pub(super) fn decode_networks(cx: &mut Cx, node: &Node, state: &mut State) {
+    if node.is_null() {
+        return;
+    }
+    let Some(entries) = cx.map("networks", node, "a mapping of network name to options") else {
+        return;
+    };
+    for (name, key, value) in entries {
+        let field = join("networks", name);
+        if !valid_name(name) {
+            cx.error(
+                key.pos,
+                &field,
+                format!("`{name}` is not a valid network name"),
+                NAME_EXPECTED,
+            );
+            continue;
+        }
+        let mut network = Network::default();
+        if !value.is_null() {
+            for (k, kn, v) in cx
+                .map(&field, value, "a mapping of network options")
+                .unwrap_or_default()
+            {
+                let f = join(&field, k);
+                match k {
+                    "driver" => network.driver = cx.string(&f, v),
+                    "driver_opts" => network.driver_opts = string_map(cx, &f, v),
+                    "labels" => network.labels = labels_of(cx, &f, v, true),
+                    "external" => network.external = cx.bool(&f, v).unwrap_or(false),
+                    "internal" => network.internal = cx.bool(&f, v).unwrap_or(false),
+                    "name" => network.name = cx.string(&f, v),
+                    k if k.starts_with("x-") => {}
+                    _ => cx.unknown_key(kn, &f, k, NETWORK_KEYS),
+                }
+            }
+        }
+        merge_named(cx, "network", name, key.pos, network, &mut state.networks);
+    }
+}
+
+/// Several compose files may declare the same volume or network; that is fine when they agree.
+fn merge_named<T: PartialEq>(
+    cx: &mut Cx,
+    what: &str,
+    name: &str,
+    pos: Pos,
+    value: T,
+    into: &mut BTreeMap<String, (T, String, Pos)>,
+) {
+    match into.get(name) {
+        Some((existing, _, _)) if *existing == value => {}
+        Some((_, file, first)) => {
+            let hint = format!(
+                "it is first declared at {file}:{}; make the two the same or rename one",
+                first.line
+            );
+            cx.error_hint(
+                pos,
+                &format!("{what}s.{name}"),
+                format!("{what} `{name}` is declared twice with different settings"),
+                "one declaration",
+                hint,
+            );
+        }
+        None => {
+            into.insert(name.to_string(), (value, cx.file.clone(), pos));
+        }
+    }
+}
