@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fleet::plan::{container_name, container_spec, spec_hash};
+use fleet::contract::{container_name, container_spec, spec_hash};
 use fleet::spec::{MemoryFiles, load};
 
 const PER_HOST: u32 = 50;

@@ -6,8 +6,9 @@
 
 use std::time::{Duration, Instant};
 
+use fleet::contract::{container_name, container_spec, spec_hash};
 use fleet::observe::{Container, Health, HostState, Observed, Owner, RunState};
-use fleet::plan::{self, container_name, container_spec, spec_hash};
+use fleet::plan;
 use fleet::spec::{Desired, MemoryFiles, load};
 
 fn desired(image_tag: &str, replicas: u32) -> Desired {

@@ -13,41 +13,16 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::observe::{Health, HostState, Observed, Owner, RunState};
 use crate::spec::Desired;
 use crate::spec::model::{Address, ExposeProtocol};
 
-/// Where the configuration lives in the container (the official image's default path).
-pub const CONFIG_DIR: &str = "/usr/local/etc/haproxy";
-pub const CONFIG_FILE: &str = "haproxy.cfg";
 /// The signal that makes HAProxy's master process load the configuration again (master-worker
 /// mode): new workers take over the listening sockets, old ones finish their connections.
 pub const RELOAD_SIGNAL: &str = "SIGUSR2";
 /// First line of every configuration fleet writes, followed by the rotation as JSON.
 const HEADER: &str = "# fleet-rotation: ";
-/// Bumped when the balancer container's shape (not its configuration) changes.
-const RECIPE: u32 = 1;
-
-pub fn config_path() -> String {
-    format!("{CONFIG_DIR}/{CONFIG_FILE}")
-}
-
-/// The balancer container's name on every ingress host.
-pub fn container_name(project: &str) -> String {
-    format!("{project}-balancer")
-}
-
-/// Identifies the balancer container's shape: a different hash means "replace".
-pub fn spec_hash(desired: &Desired) -> String {
-    let text = format!("{RECIPE}\0{}", desired.balancer.image);
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// One replica a balancer routes to.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -282,10 +257,10 @@ mod tests {
 
     fn replica(d: &Desired, service: &str, slot: u32, port: Option<u16>) -> Container {
         let s = &d.services[service];
-        let hash = crate::plan::spec_hash(s);
+        let hash = crate::contract::spec_hash(s);
         Container {
             id: format!("id-{service}-{slot}"),
-            name: crate::plan::container_name(&d.project, service, slot, &hash),
+            name: crate::contract::container_name(&d.project, service, slot, &hash),
             owner: Owner::Replica {
                 service: service.into(),
                 slot,
@@ -365,7 +340,7 @@ mod tests {
                 id: "x".into(),
                 name: "shop-balancer".into(),
                 state: RunState::Running,
-                spec_hash: spec_hash(&d),
+                spec_hash: crate::contract::balancer_spec_hash(&d),
                 config: Some(config),
             }],
         );

@@ -8,6 +8,7 @@
 pub mod apply;
 pub mod balancer;
 pub mod cli;
+pub mod contract;
 pub mod docker;
 pub mod labels;
 pub mod lock;

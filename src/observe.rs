@@ -226,7 +226,7 @@ pub async fn observe_host(engine: &Engine, project: &str) -> Result<HostObservat
             Ownership::Balancer { spec_hash } => {
                 let config = if state == RunState::Running {
                     engine
-                        .read_file(&id, &crate::balancer::config_path(), 1 << 20)
+                        .read_file(&id, &crate::contract::balancer_config_path(), 1 << 20)
                         .await?
                 } else {
                     None

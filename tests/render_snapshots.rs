@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use fleet::contract;
 use fleet::observe::{Container, Health, HostState, Observed, Owner, RunState};
 use fleet::plan::{self, Plan};
 use fleet::render;
@@ -26,16 +27,16 @@ services:
 
 fn replica(d: &Desired, service: &str, slot: u32, state: RunState) -> Container {
     let spec = &d.services[service];
-    let hash = plan::spec_hash(spec);
+    let hash = contract::spec_hash(spec);
     Container {
         id: format!("{service}{slot}"),
-        name: plan::container_name(&d.project, service, slot, &hash),
+        name: contract::container_name(&d.project, service, slot, &hash),
         owner: Owner::Replica {
             service: service.into(),
             slot,
             spec_hash: hash,
             commit: None,
-            spec: Some(plan::container_spec(spec).to_string()),
+            spec: Some(contract::container_spec(spec).to_string()),
         },
         state,
         health: Some(Health::Healthy),

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Testbed, fleet, project, unique_project};
-use fleet::plan::{container_spec, spec_hash};
+use fleet::contract::{container_spec, spec_hash};
 use fleet::spec::{Desired, MemoryFiles, load};
 
 fn desired(yaml: &str) -> Desired {

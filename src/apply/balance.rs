@@ -15,6 +15,7 @@ use futures_util::future::join_all;
 
 use super::{OpError, Run, StepKind, StepRecord};
 use crate::balancer::{self, Endpoint, Rotation};
+use crate::contract;
 use crate::docker::create;
 use crate::plan::{BalancerAction, BalancerChange, Plan};
 use crate::spec::Desired;
@@ -81,7 +82,7 @@ impl Run<'_> {
 
     async fn set_up_balancer(&self, b: &BalancerChange) {
         let started = Instant::now();
-        let name = balancer::container_name(&self.desired.project);
+        let name = contract::balancer_container_name(&self.desired.project);
         self.progress
             .step_started(&b.host, &format!("{:?} balancer", b.action).to_lowercase());
         let result: Result<String, OpError> = async {
@@ -108,7 +109,12 @@ impl Run<'_> {
             self.call(
                 &b.host,
                 t,
-                engine.write_file(&id, balancer::CONFIG_DIR, balancer::CONFIG_FILE, &config),
+                engine.write_file(
+                    &id,
+                    contract::BALANCER_CONFIG_DIR,
+                    contract::BALANCER_CONFIG_FILE,
+                    &config,
+                ),
             )
             .await?;
             let detail = if b.action == BalancerAction::Reload {
@@ -316,7 +322,7 @@ impl Run<'_> {
             Err(e) => return e,
         };
         let t = self.options.call_timeout;
-        let name = balancer::container_name(&self.desired.project);
+        let name = contract::balancer_container_name(&self.desired.project);
         let state = match self.call(host, t, engine.probe(id)).await {
             Ok(Some(p)) if !p.running => format!("exited with code {}", p.exit_code),
             Ok(Some(_)) => format!("started no worker within {RELOAD_TIMEOUT:?}"),
@@ -353,7 +359,12 @@ impl Run<'_> {
             self.call(
                 host,
                 t,
-                engine.write_file(id, balancer::CONFIG_DIR, balancer::CONFIG_FILE, config),
+                engine.write_file(
+                    id,
+                    contract::BALANCER_CONFIG_DIR,
+                    contract::BALANCER_CONFIG_FILE,
+                    config,
+                ),
             )
             .await?;
             self.reload(host, id).await?;
@@ -367,7 +378,7 @@ impl Run<'_> {
                 }
                 Err(e) => self.record_balancer(
                     &host,
-                    balancer::container_name(&self.desired.project),
+                    contract::balancer_container_name(&self.desired.project),
                     Err(OpError::Replica(format!(
                         "updating the balancer failed: {}",
                         e.text()

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::hosts::ConnectOptions;
 use super::plan::{close_all, connect_all, observe_connected};
 use super::{ExitCode, Format, GlobalOptions, Printer};
+use crate::contract;
 use crate::docker::Engine;
 use crate::lock::{self, State};
 use crate::observe::{Health, HostState, Owner, RunState};
@@ -81,7 +82,7 @@ async fn gather(desired: &Desired, commit: Option<String>, connect: &ConnectOpti
     let hashes: BTreeMap<&str, String> = desired
         .services
         .iter()
-        .map(|(n, s)| (n.as_str(), plan::spec_hash(s)))
+        .map(|(n, s)| (n.as_str(), contract::spec_hash(s)))
         .collect();
     let mut services: BTreeMap<String, ServiceRow> = desired
         .services

@@ -83,7 +83,7 @@ pub fn container_body(
     labels.insert(labels::SPEC_HASH.into(), id.spec_hash.into());
     labels.insert(
         labels::SPEC.into(),
-        crate::plan::container_spec(service).to_string(),
+        crate::contract::container_spec(service).to_string(),
     );
     if let Some(commit) = id.commit {
         labels.insert(labels::COMMIT.into(), commit.into());
@@ -282,7 +282,7 @@ pub fn balancer_body(desired: &Desired) -> ContainerCreateBody {
     labels.insert(labels::ROLE.into(), labels::ROLE_BALANCER.into());
     labels.insert(
         labels::SPEC_HASH.into(),
-        crate::balancer::spec_hash(desired),
+        crate::contract::balancer_spec_hash(desired),
     );
     ContainerCreateBody {
         image: Some(desired.balancer.image.clone()),
@@ -290,7 +290,7 @@ pub fn balancer_body(desired: &Desired) -> ContainerCreateBody {
             ["haproxy", "-W", "-db", "-f"]
                 .into_iter()
                 .map(String::from)
-                .chain([crate::balancer::config_path()])
+                .chain([crate::contract::balancer_config_path()])
                 .collect(),
         ),
         cmd: Some(Vec::new()),

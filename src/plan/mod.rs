@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::balancer::{self, Rotation};
+use crate::contract::{self, container_name, container_spec, spec_hash};
 use crate::observe::{
     Balancer as ObservedBalancer, Container, HostState, Observed, Owner, RunState,
 };
@@ -161,52 +161,6 @@ impl Plan {
     pub fn count(&self, action: Action) -> usize {
         self.changes.iter().filter(|c| c.action == action).count()
     }
-}
-
-/// The part of a service that shapes its containers, as stored in the [`crate::labels::SPEC`]
-/// label. Placement and rollout settings are left out: changing them must not replace replicas.
-pub fn container_spec(service: &Service) -> Value {
-    let mut value = serde_json::to_value(service).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut value {
-        map.remove("origin");
-        map.remove("depends_on");
-        // Of the exposure only the container port shapes the container (it is published);
-        // balancer port, protocol, drain and health path are the balancers' business.
-        if let Some(port) = map
-            .remove("expose_via")
-            .and_then(|e| e.get("port").cloned())
-        {
-            map.insert("expose_port".into(), port);
-        }
-        if let Some(Value::Object(deploy)) = map.get_mut("deploy") {
-            for key in [
-                "mode",
-                "replicas",
-                "placement",
-                "update_config",
-                "rollback_config",
-            ] {
-                deploy.remove(key);
-            }
-        }
-    }
-    value
-}
-
-/// A short, stable hash of [`container_spec`]: equal hashes mean an identical container.
-pub fn spec_hash(service: &Service) -> String {
-    let text = container_spec(service).to_string();
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The container name for a replica: unique per spec so that a start-first rollout can run the
-/// old and new replica of one slot side by side.
-pub fn container_name(project: &str, service: &str, slot: u32, hash: &str) -> String {
-    format!("{project}-{service}-{slot}-{}", &hash[..hash.len().min(8)])
 }
 
 /// Leaf-level differences between two JSON values, in field order.
@@ -462,8 +416,8 @@ fn plan_balancers(
 ) -> Vec<BalancerChange> {
     let ingress = desired.ingress_hosts();
     let config = balancer::render(desired, rotation);
-    let hash = balancer::spec_hash(desired);
-    let name = balancer::container_name(&desired.project);
+    let hash = contract::balancer_spec_hash(desired);
+    let name = contract::balancer_container_name(&desired.project);
     let mut out = Vec::new();
     for (host, state) in &observed.hosts {
         if !matches!(state, HostState::Reachable { .. }) {

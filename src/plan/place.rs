@@ -214,7 +214,7 @@ pub fn place(desired: &Desired, observed: &Observed) -> (Placement, Vec<PlanErro
     }
     let mut pending = Vec::new();
     for (name, service) in &desired.services {
-        let hash = super::spec_hash(service);
+        let hash = crate::contract::spec_hash(service);
         let ports = fixed_ports(service);
         let per_host_cap = match (
             service.deploy.placement.max_replicas_per_node,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 use super::*;
+use crate::contract;
 use crate::observe::{Container, Health, HostState, Observed, Owner, RunState};
 use crate::spec::{MemoryFiles, load};
 
@@ -569,7 +570,7 @@ fn balancers_run_on_ingress_hosts_only_and_reload_when_the_rotation_changes() {
         id: "stray".into(),
         name: "shop-balancer".into(),
         state: RunState::Running,
-        spec_hash: balancer::spec_hash(&d),
+        spec_hash: contract::balancer_spec_hash(&d),
         config: None,
     };
     obs.balancers.insert("a2".into(), vec![stray]);
@@ -598,7 +599,7 @@ fn balancers_run_on_ingress_hosts_only_and_reload_when_the_rotation_changes() {
         id: "lb".into(),
         name: "shop-balancer".into(),
         state: RunState::Running,
-        spec_hash: balancer::spec_hash(&d),
+        spec_hash: contract::balancer_spec_hash(&d),
         config: Some(config.to_string()),
     };
     obs.balancers.clear();
