@@ -10,6 +10,7 @@ pub mod balancer;
 pub mod cli;
 pub mod contract;
 pub mod docker;
+pub mod error;
 pub mod labels;
 pub mod lock;
 pub mod observe;

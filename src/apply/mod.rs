@@ -430,7 +430,7 @@ impl Run<'_> {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(EngineError::Api(e))) => Err(OpError::Replica(api_text(&e))),
             Ok(Err(e)) => {
-                let reason = crate::cli::hosts::full_message(&e);
+                let reason = crate::error::full_message(&e);
                 self.host_failed(host, &reason);
                 Err(OpError::Host(reason))
             }
@@ -527,7 +527,7 @@ impl Run<'_> {
             Ok(()) => (true, "pulled".to_string()),
             Err(PullError::Registry(e)) => (false, e.clone()),
             Err(PullError::Engine(e)) => {
-                let reason = crate::cli::hosts::full_message(e);
+                let reason = crate::error::full_message(e);
                 self.host_failed(host, &reason);
                 (false, reason)
             }

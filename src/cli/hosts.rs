@@ -9,10 +9,11 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{ExitCode, Format, GlobalOptions, Printer};
-use crate::docker::{Endpoint, Engine, EngineError, EngineFacts};
+use crate::docker::{Engine, EngineError, EngineFacts, endpoint};
+use crate::error::full_message;
 use crate::spec::Desired;
 use crate::spec::model::{Address, Host};
-use crate::ssh::{self, SshOptions};
+use crate::ssh::SshOptions;
 
 /// How to reach hosts; shared by every command that connects.
 #[derive(Debug, Args, Clone)]
@@ -63,17 +64,6 @@ struct Row {
     detail: Option<(String, Option<String>)>,
 }
 
-/// The error and its causes on one line.
-pub fn full_message(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    message
-}
-
 pub fn address_text(host: &Host) -> String {
     match &host.address {
         Address::Local => "local engine".into(),
@@ -86,28 +76,6 @@ pub fn address_text(host: &Host) -> String {
             format!("ssh://{user}{host}{port}")
         }
     }
-}
-
-pub fn endpoint(host: &Host, options: &SshOptions) -> Result<Endpoint, EngineError> {
-    Ok(match &host.address {
-        Address::Local => Endpoint::Local,
-        Address::Unix { path } => Endpoint::Unix(PathBuf::from(path)),
-        Address::Ssh {
-            user,
-            host: name,
-            port,
-            docker_socket,
-        } => Endpoint::Ssh {
-            target: ssh::resolve(
-                options,
-                name,
-                user.as_deref(),
-                *port,
-                host.identity_file.as_deref().map(std::path::Path::new),
-            )?,
-            socket: docker_socket.clone(),
-        },
-    })
 }
 
 async fn probe(name: String, host: Host, project: String, options: Arc<SshOptions>) -> Row {

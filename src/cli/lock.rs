@@ -90,7 +90,7 @@ pub fn run(global: &GlobalOptions, command: &LockCommand, printer: &Printer) -> 
             let states = match (lock_state, lease_state) {
                 (Ok(l), Ok(w)) => (l.state, w.state),
                 (Err(e), _) | (_, Err(e)) => {
-                    printer.host_error(&name, &super::hosts::full_message(&e), None);
+                    printer.host_error(&name, &crate::error::full_message(&e), None);
                     code = ExitCode::Failure;
                     engines.insert(name, engine);
                     continue;
@@ -137,7 +137,7 @@ pub fn run(global: &GlobalOptions, command: &LockCommand, printer: &Printer) -> 
                 match lock::break_lock(engines[name].as_ref(), target).await {
                     Ok(_) => println!("{name}: lock removed"),
                     Err(e) => {
-                        printer.host_error(name, &super::hosts::full_message(&e), None);
+                        printer.host_error(name, &crate::error::full_message(&e), None);
                         code = ExitCode::Failure;
                     }
                 }

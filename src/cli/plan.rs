@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::hosts::{ConnectOptions, endpoint, full_message};
+use super::hosts::ConnectOptions;
 use super::{ExitCode, Format, GlobalOptions, Printer};
-use crate::docker::{Engine, EngineError};
+use crate::docker::{Engine, EngineError, endpoint};
+use crate::error::full_message;
 use crate::observe::{self, HostState, Observed};
 use crate::spec::Desired;
 use crate::{plan, render};

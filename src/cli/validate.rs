@@ -35,7 +35,7 @@ pub fn open_source(global: &GlobalOptions, printer: &Printer) -> Option<source::
                 // Machines reading stdout get an answer too, not silence.
                 let error = serde_json::json!({
                     "valid": false,
-                    "error": super::hosts::full_message(&e),
+                    "error": crate::error::full_message(&e),
                     "hint": e.hint(),
                 });
                 let mut out = std::io::stdout().lock();

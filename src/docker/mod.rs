@@ -24,7 +24,8 @@ use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Mutex;
 
-use crate::ssh::{Session, SshError, SshOptions, Stream, Target};
+use crate::spec::model::{Address, Host};
+use crate::ssh::{self, Session, SshError, SshOptions, Stream, Target};
 
 pub mod auth;
 pub mod create;
@@ -39,6 +40,30 @@ pub enum Endpoint {
         target: Target,
         socket: String,
     },
+}
+
+/// Where the engine of a host from fleet.yaml is; an SSH address is resolved through the
+/// OpenSSH client config in `options`.
+pub fn endpoint(host: &Host, options: &SshOptions) -> Result<Endpoint, EngineError> {
+    Ok(match &host.address {
+        Address::Local => Endpoint::Local,
+        Address::Unix { path } => Endpoint::Unix(PathBuf::from(path)),
+        Address::Ssh {
+            user,
+            host: name,
+            port,
+            docker_socket,
+        } => Endpoint::Ssh {
+            target: ssh::resolve(
+                options,
+                name,
+                user.as_deref(),
+                *port,
+                host.identity_file.as_deref().map(std::path::Path::new),
+            )?,
+            socket: docker_socket.clone(),
+        },
+    })
 }
 
 #[derive(Debug, Error)]

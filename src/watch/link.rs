@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::{HostEvent, PING_TIMEOUT, Trigger};
-use crate::docker::{Engine, EngineError};
+use crate::docker::{Engine, EngineError, endpoint};
 use crate::spec::model::Host;
 use crate::ssh::SshOptions;
 
@@ -26,7 +26,7 @@ pub(super) async fn follow_host(
     let deadline = ssh.connect_timeout * 2 + Duration::from_secs(5);
     loop {
         let connected = tokio::time::timeout(deadline, async {
-            Engine::connect(&crate::cli::hosts::endpoint(&host, &ssh)?, &ssh).await
+            Engine::connect(&endpoint(&host, &ssh)?, &ssh).await
         })
         .await
         .unwrap_or(Err(EngineError::Timeout(deadline)));
@@ -42,7 +42,7 @@ pub(super) async fn follow_host(
                 }
                 follow_events(&name, &engine, &project, every, &triggers).await
             }
-            Err(e) => crate::cli::hosts::full_message(&e),
+            Err(e) => crate::error::full_message(&e),
         };
         let failed = Trigger::HostFailed {
             host: name.clone(),
@@ -105,7 +105,7 @@ async fn follow_events(
             _ = ticks.tick() => {
                 match tokio::time::timeout(PING_TIMEOUT, engine.ping()).await {
                     Ok(Ok(_)) => {}
-                    Ok(Err(e)) => return crate::cli::hosts::full_message(&e),
+                    Ok(Err(e)) => return crate::error::full_message(&e),
                     Err(_) => return format!("no answer to a ping within {PING_TIMEOUT:?}"),
                 }
             }

@@ -438,7 +438,7 @@ impl Daemon {
             }
             Err(e) => {
                 let mut pass =
-                    Pass::new(PassResult::Failed).detail(crate::cli::hosts::full_message(&e));
+                    Pass::new(PassResult::Failed).detail(crate::error::full_message(&e));
                 pass.retry = true;
                 return pass;
             }
