@@ -437,8 +437,7 @@ impl Daemon {
                 return pass;
             }
             Err(e) => {
-                let mut pass =
-                    Pass::new(PassResult::Failed).detail(crate::error::full_message(&e));
+                let mut pass = Pass::new(PassResult::Failed).detail(crate::error::full_message(&e));
                 pass.retry = true;
                 return pass;
             }

@@ -9,8 +9,7 @@ impl Daemon {
         let request = self.settings.request.clone();
         let known = self.tip.as_ref().and_then(|t| t.commit.clone());
         let read = tokio::task::spawn_blocking(move || -> Result<Read, String> {
-            let snapshot =
-                source::open(&request).map_err(|e| crate::error::full_message(&e))?;
+            let snapshot = source::open(&request).map_err(|e| crate::error::full_message(&e))?;
             let commit = match snapshot.revision.kind {
                 source::RevisionKind::Commit => snapshot.revision.commit.clone(),
                 source::RevisionKind::Worktree => None,
