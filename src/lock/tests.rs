@@ -1,6 +1,9 @@
 //! The lock protocol on plain data: an in-memory host whose clock the tests move, which can lose
 //! labels as an engine restart does, and whose calls yield so concurrent takers interleave.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
 use super::*;
 
 /// Volume name to creation time and labels.
