@@ -6,29 +6,25 @@
 //! backoff, the next time a channel is needed.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::io;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use bollard::{API_DEFAULT_VERSION, BollardRequest, Docker};
-use hyper::Uri;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::{Connected, Connection};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use thiserror::Error;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Mutex;
 
 use crate::spec::model::{Address, Host};
-use crate::ssh::{self, Session, SshError, SshOptions, Stream, Target};
+use crate::ssh::{self, Session, SshError, SshOptions, Target};
 
 pub mod auth;
 pub mod create;
+mod transport;
+
+use transport::SshConnector;
 
 /// Where an engine is.
 #[derive(Clone, Debug)]
@@ -134,94 +130,6 @@ pub struct Engine {
     docker: Docker,
     session: Option<Arc<Mutex<Arc<Session>>>>,
     socket: String,
-}
-
-/// The stream hyper reads and writes: one SSH channel.
-struct ChannelIo(Stream);
-
-impl AsyncRead for ChannelIo {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for ChannelIo {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-}
-
-impl Connection for ChannelIo {
-    fn connected(&self) -> Connected {
-        Connected::new()
-    }
-}
-
-/// Opens one channel per HTTP connection, reconnecting the SSH session when it has dropped.
-#[derive(Clone)]
-struct SshConnector {
-    session: Arc<Mutex<Arc<Session>>>,
-    options: Arc<SshOptions>,
-    socket: Arc<str>,
-}
-
-impl SshConnector {
-    async fn live_session(&self) -> Result<Arc<Session>, SshError> {
-        let mut current = self.session.lock().await;
-        if !current.is_closed() {
-            return Ok(Arc::clone(&current));
-        }
-        let target = current.target().clone();
-        let mut delay = Duration::from_millis(200);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match Session::connect(&target, &self.options).await {
-                Ok(session) => {
-                    *current = Arc::new(session);
-                    return Ok(Arc::clone(&current));
-                }
-                Err(e) if attempt >= 3 => return Err(e),
-                Err(_) => {
-                    tokio::time::sleep(delay).await;
-                    delay *= 3;
-                }
-            }
-        }
-    }
-}
-
-impl tower_service::Service<Uri> for SshConnector {
-    type Response = TokioIo<ChannelIo>;
-    type Error = SshError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: Uri) -> Self::Future {
-        let connector = self.clone();
-        Box::pin(async move {
-            let session = connector.live_session().await?;
-            let stream = session.open_socket(&connector.socket).await?;
-            Ok(TokioIo::new(ChannelIo(stream)))
-        })
-    }
 }
 
 /// Registry credentials for one pull.
