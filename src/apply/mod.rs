@@ -431,7 +431,10 @@ impl Run<'_> {
                 Err(OpError::Host(reason))
             }
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(EngineError::Api(e))) => Err(OpError::Replica(api_text(&e))),
+            Ok(Err(e @ EngineError::Api(_))) => Err(OpError::Replica(
+                crate::docker::engine_message(&e)
+                    .map_or_else(|| crate::error::full_message(&e), str::to_string),
+            )),
             Ok(Err(e)) => {
                 let reason = crate::error::full_message(&e);
                 self.host_failed(host, &reason);
@@ -454,13 +457,6 @@ fn first_line(text: &str) -> &str {
         .find(|l| !l.trim().is_empty())
         .unwrap_or("")
         .trim()
-}
-
-fn api_text(e: &bollard::errors::Error) -> String {
-    match e {
-        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
-        e => e.to_string(),
-    }
 }
 
 #[cfg(test)]

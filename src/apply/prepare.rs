@@ -167,18 +167,10 @@ impl Run<'_> {
             } else {
                 let mut labels = create::object_labels(project);
                 labels.extend(declared.labels.clone());
-                let request = bollard::models::NetworkCreateRequest {
-                    name: name.clone(),
-                    driver: declared.driver.clone(),
-                    internal: Some(declared.internal),
-                    options: Some(declared.driver_opts.clone().into_iter().collect()),
-                    labels: Some(labels),
-                    ..Default::default()
-                };
                 self.call(
                     host,
                     self.options.call_timeout,
-                    engine.ensure_network(request),
+                    engine.ensure_network(&name, &declared, labels),
                 )
                 .await
             };
@@ -205,20 +197,12 @@ impl Run<'_> {
             } else {
                 let mut labels = create::object_labels(project);
                 labels.extend(declared.labels.clone());
-                let request = bollard::models::VolumeCreateRequest {
-                    name: Some(name.clone()),
-                    driver: declared.driver.clone(),
-                    driver_opts: Some(declared.driver_opts.clone().into_iter().collect()),
-                    labels: Some(labels),
-                    ..Default::default()
-                };
                 self.call(
                     host,
                     self.options.call_timeout,
-                    engine.create_volume(request),
+                    engine.ensure_volume(&name, &declared, labels),
                 )
                 .await
-                .map(|_| ())
             };
             match result {
                 Ok(()) => {}

@@ -106,6 +106,15 @@ impl EngineError {
     }
 }
 
+/// One event of a container: what happened (`die`, `start`, `health_status: healthy`, ...), to
+/// which container, and the container's labels at the time.
+#[derive(Clone, Debug)]
+pub struct ContainerEvent {
+    pub action: String,
+    pub id: String,
+    pub labels: HashMap<String, String>,
+}
+
 /// A volume as listed by the engine.
 #[derive(Clone, Debug)]
 pub struct VolumeInfo {
@@ -430,11 +439,21 @@ impl Engine {
     /// names, so the check comes first (concurrent fleet runs are serialised by the lock).
     pub async fn ensure_network(
         &self,
-        request: bollard::models::NetworkCreateRequest,
+        name: &str,
+        declared: &crate::spec::model::Network,
+        labels: HashMap<String, String>,
     ) -> Result<(), EngineError> {
-        if self.network_exists(&request.name).await? {
+        if self.network_exists(name).await? {
             return Ok(());
         }
+        let request = bollard::models::NetworkCreateRequest {
+            name: name.to_string(),
+            driver: declared.driver.clone(),
+            internal: Some(declared.internal),
+            options: Some(declared.driver_opts.clone().into_iter().collect()),
+            labels: Some(labels),
+            ..Default::default()
+        };
         self.docker
             .create_network(request)
             .await
@@ -457,7 +476,7 @@ impl Engine {
 
     /// Creates a volume, or returns the existing one of that name untouched (the engine does
     /// this atomically, which is what the project lock relies on). Returns its labels.
-    pub async fn create_volume(
+    async fn create_volume(
         &self,
         request: bollard::models::VolumeCreateRequest,
     ) -> Result<HashMap<String, String>, EngineError> {
@@ -466,6 +485,24 @@ impl Engine {
             .await
             .map(|v| v.labels)
             .map_err(|e| self.down(e))
+    }
+
+    /// Creates a project's named volume as declared, or leaves the existing one of that name.
+    pub async fn ensure_volume(
+        &self,
+        name: &str,
+        declared: &crate::spec::model::Volume,
+        labels: HashMap<String, String>,
+    ) -> Result<(), EngineError> {
+        self.create_volume(bollard::models::VolumeCreateRequest {
+            name: Some(name.to_string()),
+            driver: declared.driver.clone(),
+            driver_opts: Some(declared.driver_opts.clone().into_iter().collect()),
+            labels: Some(labels),
+            ..Default::default()
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Volumes whose name contains `part` (the engine's substring filter): name, creation time
@@ -764,6 +801,36 @@ impl Engine {
             health,
             tcp_ports,
         }))
+    }
+
+    /// The events of this project's containers, as they happen, until the stream breaks.
+    pub fn container_events(
+        &self,
+        project: &str,
+    ) -> impl futures_util::Stream<Item = Result<ContainerEvent, EngineError>> + Send + '_ {
+        use futures_util::StreamExt;
+        let filters = HashMap::from([
+            (
+                "label".to_string(),
+                vec![crate::labels::project_filter(project)],
+            ),
+            ("type".to_string(), vec!["container".to_string()]),
+        ]);
+        self.docker
+            .events(Some(
+                bollard::query_parameters::EventsOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .map(|item| {
+                let message = item.map_err(EngineError::Api)?;
+                let actor = message.actor.unwrap_or_default();
+                Ok(ContainerEvent {
+                    action: message.action.unwrap_or_default(),
+                    id: actor.id.unwrap_or_default(),
+                    labels: actor.attributes.unwrap_or_default(),
+                })
+            })
     }
 
     /// The bollard client, for the few callers (tests, benchmarks) that need raw API access.

@@ -1,7 +1,6 @@
 //! One task per host: keep a connection, ping it, follow the project's Docker events, and
 //! report all of it to the reconcile loop as [`Trigger`]s. Decisions stay with the loop.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,43 +62,30 @@ async fn follow_events(
     every: Duration,
     triggers: &mpsc::Sender<Trigger>,
 ) -> String {
-    let filters = HashMap::from([
-        (
-            "label".to_string(),
-            vec![crate::labels::project_filter(project)],
-        ),
-        ("type".to_string(), vec!["container".to_string()]),
-    ]);
-    let mut events = engine.api().events(Some(
-        bollard::query_parameters::EventsOptionsBuilder::default()
-            .filters(&filters)
-            .build(),
-    ));
+    let mut events = std::pin::pin!(engine.container_events(project));
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             item = events.next() => match item {
-                Some(Ok(message)) => {
+                Some(Ok(event)) => {
                     // Health checks alone make three exec events a second per replica: only
                     // what the loop decides on is sent, so a long pass never fills the queue.
-                    if !message.action.as_deref().is_some_and(wanted) {
+                    if !wanted(&event.action) {
                         continue;
                     }
-                    let actor = message.actor.unwrap_or_default();
-                    let attributes = actor.attributes.unwrap_or_default();
                     let event = HostEvent {
                         host: name.to_string(),
-                        action: message.action.unwrap_or_default(),
-                        container: actor.id.unwrap_or_default(),
-                        service: attributes.get(crate::labels::SERVICE).cloned(),
-                        slot: attributes.get(crate::labels::SLOT).and_then(|s| s.parse().ok()),
+                        service: event.labels.get(crate::labels::SERVICE).cloned(),
+                        slot: event.labels.get(crate::labels::SLOT).and_then(|s| s.parse().ok()),
+                        action: event.action,
+                        container: event.id,
                     };
                     if triggers.send(Trigger::Event(event)).await.is_err() {
                         return "stopping".into();
                     }
                 }
-                Some(Err(e)) => return format!("the events stream failed: {e}"),
+                Some(Err(e)) => return format!("the events stream failed: {}", crate::error::full_message(&e)),
                 None => return "the events stream ended".into(),
             },
             _ = ticks.tick() => {
