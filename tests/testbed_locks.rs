@@ -181,33 +181,29 @@ fn fleet_watch_reports_a_blocking_lock_at_once_then_takes_over_a_label_less_one_
 /// the holder's machine.
 fn lease_terms(testbed: &Testbed, host: usize, project: &str) -> Vec<(u64, u64, String)> {
     let prefix = format!("fleet-lock-{project}.watch.");
-    let Ok(listed) = std::process::Command::new("docker")
-        .arg("-H")
-        .arg(format!("unix://{}", testbed.socket(host).display()))
-        .args(["volume", "ls", "-q", "--filter", &format!("name={prefix}")])
-        .output()
-    else {
+    let Some(names) = testbed.try_docker(
+        host,
+        &["volume", "ls", "-q", "--filter", &format!("name={prefix}")],
+    ) else {
         return Vec::new();
     };
-    let names = String::from_utf8_lossy(&listed.stdout).to_string();
     let mut out = Vec::new();
     for name in names.lines().filter(|n| n.starts_with(&prefix)) {
         let Ok(number) = name[prefix.len()..].parse::<u64>() else {
             continue;
         };
-        let inspect = std::process::Command::new("docker")
-            .arg("-H")
-            .arg(format!("unix://{}", testbed.socket(host).display()))
-            .args([
+        let Some(text) = testbed.try_docker(
+            host,
+            &[
                 "volume",
                 "inspect",
                 "--format",
                 "{{.CreatedAt}} {{index .Labels \"fleet.lock.machine\"}} {{index .Labels \"fleet.lock.state\"}}",
                 name,
-            ])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&inspect.stdout);
+            ],
+        ) else {
+            continue;
+        };
         let mut fields = text.split_whitespace();
         let (Some(created), Some(machine), Some(state)) =
             (fields.next(), fields.next(), fields.next())

@@ -89,6 +89,21 @@ impl Testbed {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// The docker CLI against one host's engine, for what may fail (a host under a fault):
+    /// its stdout, or `None` when it failed.
+    pub fn try_docker(&self, i: usize, args: &[&str]) -> Option<String> {
+        let out = Command::new("docker")
+            .arg("-H")
+            .arg(format!("unix://{}", self.socket(i).display()))
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
     /// How many logins host `i`'s sshd has accepted so far.
     pub fn accepted_logins(&self, i: usize) -> usize {
         std::fs::read_to_string(self.dir.join(format!("fh{i}/sshd.log")))
