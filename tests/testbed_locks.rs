@@ -547,7 +547,7 @@ fn an_engine_restart_heals_the_host_and_its_balancer_serves_again() {
             )
         ),
     ));
-    let watch = Watch::start(&testbed, &repo, 19346, &[]);
+    let watch = Watch::start(&testbed, &repo, 19346, &["-v"]);
     watch.wait_for("4 healthy", Duration::from_secs(90), |s| converged_at(s, 4));
     let (sent, failed) = probe_balancer(&testbed.address(6), port, Duration::from_secs(2));
     assert!(
@@ -586,6 +586,8 @@ fn an_engine_restart_heals_the_host_and_its_balancer_serves_again() {
             break;
         }
     }
+    let kept = std::env::temp_dir().join(format!("{project}.log"));
+    let _ = std::fs::write(&kept, watch.log());
     let serving = serving.expect("fh6's balancer serves again");
     eprintln!(
         "engine restart: converged {converged:?} and fh6's balancer serving {serving:?} after the engine answered"

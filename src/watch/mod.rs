@@ -171,6 +171,8 @@ pub struct Daemon {
     /// not release (a host cut mid-pass) is simply its own again in the next pass.
     lock: Option<Arc<Hold>>,
     leading: bool,
+    /// The last pass could not observe a host it may act on although its connection is up.
+    observe_again: bool,
     project: Option<String>,
     retry_at: Option<Instant>,
     retries: u32,
@@ -202,6 +204,7 @@ impl Daemon {
             reachable: tokio::sync::watch::Sender::new(BTreeMap::new()),
             lock: None,
             leading: false,
+            observe_again: false,
             project: None,
             retry_at: None,
             retries: 0,

@@ -109,6 +109,10 @@ impl Daemon {
         if let Some(wake) = pass.wake {
             self.retry_at = Some(self.retry_at.map_or(wake, |at| at.min(wake)));
         }
+        if std::mem::take(&mut self.observe_again) {
+            let soon = now + self.settings.probe_interval;
+            self.retry_at = Some(self.retry_at.map_or(soon, |at| at.min(soon)));
+        }
     }
 
     /// Observes the given engines (bounded per host); hosts without a working link are
@@ -356,8 +360,11 @@ impl Daemon {
         let Some(basis) = candidate.clone().or_else(|| self.held.clone()) else {
             return Pass::new(PassResult::Idle).detail("no valid commit yet");
         };
-        let engines = self.acting_engines();
-        let (observed, engines) = self.observe(&basis.desired, &engines).await;
+        let acting = self.acting_engines();
+        let (observed, engines) = self.observe(&basis.desired, &acting).await;
+        // A host whose connection is up but whose engine did not answer (one still starting
+        // after a restart): nothing else will wake the loop for it, so look again soon.
+        self.observe_again = engines.len() < acting.len();
         let mut adopting = None;
         if let Some(candidate) = candidate {
             match self.vet(&candidate, &observed) {
