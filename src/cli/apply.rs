@@ -150,6 +150,13 @@ async fn run_async(
     };
     if let Err(e) = lock::lock_all(&reachable, &hold, args.lock_timeout, &events).await {
         let hint = match &e {
+            LockError::Held {
+                state: lock::State::Unproven { expires_in },
+                ..
+            } => Some(format!(
+                "nobody can hold it: fleet takes it over by itself in {expires_in}s; run again \
+                 then, or with a --lock-timeout longer than that"
+            )),
             LockError::Held { .. } => Some(
                 "wait for that run to finish; a lock that is not renewed is taken over once it \
                  expires (`fleet lock status` shows when), and `fleet lock break` ends it now"
@@ -244,7 +251,7 @@ async fn locked(
             .await;
             print_json(&report);
         } else {
-            println!("{}", render::summary(&plan));
+            outln!("{}", render::summary(&plan));
         }
         return if plan.unreachable.is_empty() {
             ExitCode::Success
@@ -253,7 +260,7 @@ async fn locked(
         };
     }
     if !json && !from_file {
-        print!("{}", render::text(&plan, printer.stdout_color()));
+        out!("{}", render::text(&plan, printer.stdout_color()));
     }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
@@ -404,6 +411,6 @@ fn print_summary(report: &Report, left: Option<usize>, printer: &Printer) {
         format!("Apply FAILED: {counts}.")
     };
     if !printer.quiet || !report.success {
-        print!("\n{headline}\n{out}");
+        out!("\n{headline}\n{out}");
     }
 }

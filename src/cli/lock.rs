@@ -102,10 +102,10 @@ pub fn run(global: &GlobalOptions, command: &LockCommand, printer: &Printer) -> 
             }
             if !json {
                 if states.1 != State::Free && (!breaking || watch) {
-                    println!("{name}: {}", describe(&states.1, "watched"));
+                    outln!("{name}: {}", describe(&states.1, "watched"));
                 }
                 if !watch {
-                    println!("{name}: {}", describe(&states.0, "locked"));
+                    outln!("{name}: {}", describe(&states.0, "locked"));
                 }
             }
             report.push(HostLocks {
@@ -116,7 +116,7 @@ pub fn run(global: &GlobalOptions, command: &LockCommand, printer: &Printer) -> 
             engines.insert(name, engine);
         }
         if json && !breaking {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&report).unwrap_or_default()
             );
@@ -135,7 +135,7 @@ pub fn run(global: &GlobalOptions, command: &LockCommand, printer: &Printer) -> 
             }
             for name in &held {
                 match lock::break_lock(engines[name].as_ref(), target).await {
-                    Ok(_) => println!("{name}: lock removed"),
+                    Ok(_) => outln!("{name}: lock removed"),
                     Err(e) => {
                         printer.host_error(name, &crate::error::full_message(&e), None);
                         code = ExitCode::Failure;

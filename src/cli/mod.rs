@@ -3,6 +3,23 @@
 //! stdout carries the command's result (the validation summary, JSON, a schema); stderr carries
 //! what was read, diagnostics, errors and hints. Exit codes come from [`ExitCode`] only.
 
+/// `println!` for stdout that never panics: a reader that went away (`fleet ... | head`) ends
+/// the output, not the process with a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` for stdout that never panics (see [`outln`]).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod apply;
 pub(crate) mod hosts;
 mod lock;

@@ -177,7 +177,7 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCo
         Format::Markdown => render::markdown(&plan),
         Format::Text => render::text(&plan, printer.stdout_color()),
     };
-    print!("{rendered}");
+    out!("{rendered}");
     if let Some(path) = &args.out {
         // The saved plan keeps real values (it is what would be applied), like Terraform's plan
         // file: treat it as a secret.

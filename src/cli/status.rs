@@ -64,7 +64,7 @@ pub fn run(global: &GlobalOptions, connect: &ConnectOptions, printer: &Printer) 
         let _ = serde_json::to_writer_pretty(&mut out, &report);
         let _ = writeln!(out);
     } else {
-        print!("{}", table(&report));
+        out!("{}", table(&report));
     }
     if report.converged {
         ExitCode::Success

@@ -113,7 +113,7 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
                     } else {
                         String::new()
                     };
-                    println!(
+                    outln!(
                         "Valid{warn}: project {}, {} host(s), {} service(s) at {}.",
                         desired.project,
                         desired.hosts.len(),
@@ -126,7 +126,7 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
                     );
                 }
                 // The verdict goes to stdout, like "Valid".
-                None => println!(
+                None => outln!(
                     "Invalid: {errors} error(s){}.",
                     if warnings > 0 {
                         format!(", {warnings} warning(s)")
