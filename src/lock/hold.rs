@@ -242,9 +242,16 @@ impl Hold {
         if let Some(grant) = self.grants().get_mut(host) {
             grant.until = Instant::now();
         }
-        let (terms, _) = read(volumes, &self.name).await?;
-        let newest = terms.iter().map(|t| t.number).max().unwrap_or(0);
-        if newest == term {
+        let (terms, now) = read(volumes, &self.name).await?;
+        // Ours also when a renewal cut short (a run ending) created a newer term than granted.
+        let asker = Asker {
+            token: &self.holder.token,
+            granted: Some(term),
+            attempted: self.attempted_term(host),
+        };
+        let judged = judge(&terms, now, Some(asker), self.ttl);
+        if judged.state == State::Mine {
+            let term = judged.newest;
             let mut labels = crate::docker::create::object_labels(&self.name);
             labels.insert(STATE.into(), "released".into());
             labels.insert(HOLDER.into(), self.holder.who.clone());
@@ -408,8 +415,14 @@ pub async fn lock_all(
     let start = Instant::now();
     let mut told: Option<&str> = None;
     let mut failure = None;
+    let mut renewed = Instant::now();
     'hosts: for (host, engine) in engines {
         loop {
+            // While waiting for one host, the hosts already taken must not run out.
+            if renewed.elapsed() >= hold.ttl() / 3 {
+                hold.renew_all(engines, CALL_TIMEOUT).await;
+                renewed = Instant::now();
+            }
             match hold.take(host, engine.as_ref()).await {
                 Ok(Taken::Yes { over }) => {
                     if let Some(state) = &over {

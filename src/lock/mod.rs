@@ -62,6 +62,8 @@ pub const PID: &str = "fleet.lock.pid";
 pub const TTL: &str = "fleet.lock.ttl";
 /// `held` or `released`.
 pub const STATE: &str = "fleet.lock.state";
+/// Boot and PID namespace of the holder's process (see [`Holder::process_space`]).
+pub const PROCESS_SPACE: &str = "fleet.lock.process-space";
 /// When the term was created, on the holder's clock: only for a volume driver that reports no
 /// creation time.
 pub const RENEWED: &str = "fleet.lock.renewed";
@@ -110,6 +112,9 @@ pub struct Holder {
     /// The machine and process holding it, to recognise a lock whose process is gone.
     pub machine: String,
     pub pid: Option<u32>,
+    /// The kernel boot and PID namespace the pid belongs to: a host name alone is shared by
+    /// containers on the host network and by cloned machines, whose pids mean nothing here.
+    pub process_space: Option<String>,
 }
 
 impl Holder {
@@ -128,6 +133,7 @@ impl Holder {
             token: format!("{}-{}-{}", machine, std::process::id(), now.as_nanos()),
             machine,
             pid: Some(std::process::id()),
+            process_space: this_process_space(),
         }
     }
 
@@ -145,6 +151,9 @@ impl Holder {
         if let Some(pid) = self.pid {
             labels.insert(PID.into(), pid.to_string());
         }
+        if let Some(space) = &self.process_space {
+            labels.insert(PROCESS_SPACE.into(), space.clone());
+        }
         labels
     }
 
@@ -160,6 +169,7 @@ impl Holder {
             token: token.clone(),
             machine: get(MACHINE),
             pid: labels.get(PID).and_then(|p| p.parse().ok()),
+            process_space: labels.get(PROCESS_SPACE).cloned(),
         })
     }
 
@@ -169,7 +179,11 @@ impl Holder {
         let Some(pid) = self.pid else {
             return false;
         };
-        if self.machine != this_machine() || pid == std::process::id() {
+        if self.machine != this_machine()
+            || pid == std::process::id()
+            || self.process_space.is_none()
+            || self.process_space != this_process_space()
+        {
             return false;
         }
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -180,6 +194,14 @@ impl Holder {
                 .is_some_and(|(_, rest)| rest.starts_with('Z')),
         }
     }
+}
+
+/// The kernel boot and PID namespace of this process (`boot_id` and the `pid` namespace link):
+/// a pid read from a label means a process here only when both are the same.
+fn this_process_space() -> Option<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let pid_ns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!("{} {}", boot.trim(), pid_ns.display()))
 }
 
 /// This machine's name, as lock holders are told apart (the kernel's host name).
@@ -331,18 +353,37 @@ pub fn judge(
             state: State::Free,
         };
     };
-    let state = judge_term(newest, now, asker, default_ttl);
+    // A term whose labels are lost says nothing of its ttl: the longest any term of this lock
+    // says stands in for it (a holder with a longer ttl than the reader's default must not be
+    // taken over early).
+    let fallback = terms
+        .iter()
+        .filter_map(|t| t.labels.get(TTL).and_then(|v| v.parse::<u64>().ok()))
+        .max()
+        .map_or(default_ttl, |secs| {
+            default_ttl.max(Duration::from_secs(secs))
+        });
+    let state = judge_term(newest, now, asker, fallback);
     Judgement {
         newest: newest.number,
         state,
     }
 }
 
+fn asker_token<'a>(asker: Option<Asker<'a>>) -> &'a str {
+    asker.map_or("", |a| a.token)
+}
+
 fn judge_term(term: &Term, now: u64, asker: Option<Asker<'_>>, default_ttl: Duration) -> State {
     let holder = Holder::from_labels(&term.labels);
     let released = term.labels.get(STATE).map(String::as_str) == Some("released");
+    // A term number proves nothing against a token that says otherwise (term numbers start
+    // over when the volumes are pruned).
+    let not_theirs = holder
+        .as_ref()
+        .is_none_or(|h| h.token == asker_token(asker));
     if let Some(asker) = asker
-        && (asker.granted == Some(term.number)
+        && ((asker.granted == Some(term.number) && not_theirs && !released)
             || holder.as_ref().is_some_and(|h| h.token == asker.token)
             || (asker.attempted == Some(term.number) && holder.is_none() && !released))
     {
@@ -370,7 +411,13 @@ fn judge_term(term: &Term, now: u64, asker: Option<Asker<'_>>, default_ttl: Dura
     let created = term
         .created
         .or_else(|| term.labels.get(RENEWED).and_then(|r| parse_rfc3339(r)));
-    let age = created.map_or(ttl, |c| now.saturating_sub(c));
+    // Created further in the future than a ttl: the host's clock was stepped back since, and
+    // a live holder would have renewed on the new clock by now.
+    let age = match created {
+        None => ttl,
+        Some(c) if c > now + ttl => ttl,
+        Some(c) => now.saturating_sub(c),
+    };
     if age >= ttl {
         return State::Stale {
             why: if holder.is_some() {

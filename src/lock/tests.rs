@@ -526,3 +526,65 @@ fn only_a_dead_process_on_this_machine_orphans_a_lock() {
     let unknown = Holder { pid: None, ..dead };
     assert!(!unknown.is_orphaned_here());
 }
+
+#[test]
+fn odd_times_are_refused_without_panicking() {
+    assert_eq!(parse_rfc3339("2024-01-01T00:00:00é1234"), None);
+    assert_eq!(parse_rfc3339("2024-01-01T00:00:00+é€"), None);
+    assert_eq!(parse_rfc3339("2024-01-01T00:00:0é"), None);
+    assert_eq!(parse_rfc3339("2024-01-01T00:00:00+1a:00"), None);
+}
+
+#[tokio::test]
+async fn a_label_less_term_waits_as_long_as_the_longest_ttl_the_lock_has_used() {
+    let mem = Mem::new();
+    // A daemon with a 60 s lease left term 1 with its labels, then term 2 without.
+    let long = Hold::new("shop", elsewhere("watch"), Duration::from_secs(60));
+    long.take("h1", &mem).await.unwrap();
+    mem.put_bare("fleet-lock-shop.2");
+    mem.advance(45);
+    assert!(
+        matches!(seen(&mem).await, State::Unproven { expires_in: 15 }),
+        "not the reader's 30 s"
+    );
+}
+
+#[tokio::test]
+async fn a_granted_term_number_proves_nothing_against_another_holders_token() {
+    let mem = Mem::new();
+    let me = hold(Holder::me("apply"));
+    me.take("h1", &mem).await.unwrap();
+    // The volumes were pruned and numbering started over: term 1 is someone else's now.
+    mem.volumes.lock().unwrap().clear();
+    mem.put_labels(
+        "fleet-lock-shop.1",
+        elsewhere("apply").labels("shop", LOCK_TTL, "2026-11-25T09:46:40Z"),
+    );
+    assert!(!me.renew("h1", &mem).await.unwrap());
+    assert!(matches!(
+        me.take("h1", &mem).await.unwrap(),
+        Taken::No(State::Held { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_term_from_the_future_of_a_clock_stepped_back_is_stale() {
+    let mem = Mem::new();
+    mem.put_labels(
+        "fleet-lock-shop.1",
+        elsewhere("apply").labels("shop", LOCK_TTL, "2026-11-25T09:46:40Z"),
+    );
+    *mem.now.lock().unwrap() -= 3600;
+    assert!(matches!(seen(&mem).await, State::Stale { .. }));
+}
+
+#[test]
+fn a_pid_of_another_process_space_is_never_presumed_dead() {
+    let mut other = Holder::me("apply");
+    other.pid = Some(u32::MAX - 1);
+    other.process_space = Some("another boot pid:[4026531836]".into());
+    assert!(
+        !other.is_orphaned_here(),
+        "a container on the host network, a cloned VM"
+    );
+}
