@@ -530,21 +530,31 @@ async fn bounded<T>(call: impl Future<Output = Result<T, EngineError>>) -> Resul
 /// holder that is still alive learns at its next renewal that its hold ended. Returns the
 /// state that was broken.
 pub async fn break_lock(volumes: &impl Volumes, name: &str) -> Result<State, EngineError> {
-    let (terms, now) = read(volumes, name).await?;
-    let judged = judge(&terms, now, None, LOCK_TTL);
-    if judged.state == State::Free {
-        return Ok(State::Free);
+    let me = Holder::me("lock break");
+    let mut broken = State::Free;
+    // A renewal may create the same term first: then the lock is held anew, and is broken on
+    // top of that (a few times at most: a holder renews every ttl/3).
+    for _ in 0..3 {
+        let (terms, now) = read(volumes, name).await?;
+        let judged = judge(&terms, now, None, LOCK_TTL);
+        if judged.state == State::Free {
+            return Ok(broken);
+        }
+        let mut labels = crate::docker::create::object_labels(name);
+        labels.insert(STATE.into(), "released".into());
+        labels.insert(HOLDER.into(), format!("broken by {}", me.who));
+        labels.insert(TOKEN.into(), me.token.clone());
+        labels.insert(SINCE.into(), now_rfc3339());
+        let got = bounded(volumes.create(&term_name(name, judged.newest + 1), labels)).await?;
+        broken = judged.state;
+        if got.get(TOKEN) == Some(&me.token) {
+            collect(volumes, name, &terms, judged.newest + 1).await;
+            return Ok(broken);
+        }
     }
-    let mut labels = crate::docker::create::object_labels(name);
-    labels.insert(STATE.into(), "released".into());
-    labels.insert(
-        HOLDER.into(),
-        format!("broken by {}", Holder::me("lock break").who),
-    );
-    labels.insert(SINCE.into(), now_rfc3339());
-    bounded(volumes.create(&term_name(name, judged.newest + 1), labels)).await?;
-    collect(volumes, name, &terms, judged.newest + 1).await;
-    Ok(judged.state)
+    Err(EngineError::Unexpected(format!(
+        "the lock `{name}` kept being renewed while it was being broken; try again"
+    )))
 }
 
 #[cfg(test)]

@@ -588,3 +588,21 @@ fn a_pid_of_another_process_space_is_never_presumed_dead() {
         "a container on the host network, a cloned VM"
     );
 }
+
+#[tokio::test]
+async fn a_break_racing_a_renewal_still_ends_the_lock() {
+    for _ in 0..10 {
+        let mem = Mem::new();
+        let ci = hold(elsewhere("apply"));
+        ci.take("h1", &mem).await.unwrap();
+        let (renewed, broken) = tokio::join!(ci.renew("h1", &mem), break_lock(&mem, "shop"));
+        renewed.unwrap();
+        assert!(matches!(broken.unwrap(), State::Held { .. }));
+        assert_eq!(
+            seen(&mem).await,
+            State::Free,
+            "the break is on top, whoever won the race"
+        );
+        assert!(!ci.renew("h1", &mem).await.unwrap());
+    }
+}
