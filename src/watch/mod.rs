@@ -105,6 +105,8 @@ const PING_TIMEOUT: Duration = Duration::from_secs(3);
 const OBSERVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A `die` within this long after a `kill` was asked for, not a crash.
 const KILL_WINDOW: Duration = Duration::from_secs(60);
+/// The longest wait before a failed pass is tried again.
+const RETRY_CAP: Duration = Duration::from_secs(10);
 /// Events arriving together are handled by one pass.
 const DEBOUNCE: Duration = Duration::from_millis(20);
 

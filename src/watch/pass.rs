@@ -96,11 +96,12 @@ impl Daemon {
         if pass.retry {
             self.retries = (self.retries + 1).min(5);
             // Blocked by a lock: look again soon (it is released, or it expires and is taken
-            // over); other trouble backs off further.
+            // over); other trouble backs off further, but never past 10 s: a pass is cheap and
+            // idempotent, and after a fault the next event may be long in coming.
             let delay = if pass.blocked.is_some() {
                 Duration::from_secs(1 << (self.retries - 1)).min(Duration::from_secs(5))
             } else {
-                Duration::from_secs(1 << self.retries).min(Duration::from_secs(30))
+                Duration::from_secs(1 << self.retries).min(RETRY_CAP)
             };
             self.retry_at = Some(now + delay);
         } else {

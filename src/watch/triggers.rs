@@ -76,6 +76,8 @@ impl Daemon {
                 link.error = None;
                 link.since = now_rfc3339();
                 self.publish_reachable();
+                // What failed before may work now: the next failure starts the backoff over.
+                self.retries = 0;
                 if was_down {
                     info!(host = %host, "host is back: removing its stale replicas and rebalancing");
                 } else {
