@@ -15,6 +15,7 @@ use common::proxy::Proxy;
 use common::traffic;
 use common::watch::{Launch, Watch, containers, converged_at, service, state};
 use common::{Cleanup, Repo, Testbed, fleet_on, unique_project};
+use fleet::lock::parse_rfc3339;
 use serde_json::Value;
 
 fn one_web(testbed: &Testbed, project: &str, hosts: &[usize], replicas: u32) -> String {
@@ -213,30 +214,19 @@ fn lease_terms(testbed: &Testbed, host: usize, project: &str) -> Vec<(u64, u64, 
         if state != "held" {
             continue;
         }
-        let created = chrono_secs(created);
+        let Some(created) = parse_rfc3339(created) else {
+            continue;
+        };
         out.push((number, created, machine.to_string()));
     }
     out
 }
 
-/// `2026-11-30T11:14:15Z` as seconds since the epoch.
-fn chrono_secs(text: &str) -> u64 {
-    let n = |r: std::ops::Range<usize>| text[r].parse::<i64>().unwrap();
-    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    (days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19)) as u64
-}
-
-/// Records every held lease term that shows up on the hosts, in the background, so history that
-/// is later collected is still checked.
 /// (host, term number) to (creation, holder's machine).
 type Terms = BTreeMap<(usize, u64), (u64, String)>;
 
+/// Records every held lease term that shows up on the hosts, in the background, so history that
+/// is later collected is still checked.
 struct History {
     seen: Arc<std::sync::Mutex<Terms>>,
     stop: Arc<AtomicBool>,
@@ -333,7 +323,7 @@ fn steps_after(watch: &Watch, after: std::time::SystemTime) -> Vec<String> {
 }
 
 fn humantime_secs(text: &str) -> Option<std::time::SystemTime> {
-    let secs = chrono_secs(text.get(..19)?);
+    let secs = parse_rfc3339(text)?;
     let frac: f64 = text
         .get(19..)
         .and_then(|r| r.strip_prefix('.'))

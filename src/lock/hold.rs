@@ -252,10 +252,7 @@ impl Hold {
         let judged = judge(&terms, now, Some(asker), self.ttl);
         if judged.state == State::Mine {
             let term = judged.newest;
-            let mut labels = crate::docker::create::object_labels(&self.name);
-            labels.insert(STATE.into(), "released".into());
-            labels.insert(HOLDER.into(), self.holder.who.clone());
-            labels.insert(SINCE.into(), now_rfc3339());
+            let labels = released_labels(&self.name, &self.holder.who);
             bounded(volumes.create(&term_name(&self.name, term + 1), labels)).await?;
             collect(volumes, &self.name, &terms, term + 1).await;
         }

@@ -504,6 +504,15 @@ pub async fn status(host: &impl Volumes, name: &str) -> Result<Judgement, Engine
     Ok(judge(&terms, now, None, LOCK_TTL))
 }
 
+/// The labels of a released term: `who` released it, and when (on their clock).
+fn released_labels(name: &str, who: &str) -> HashMap<String, String> {
+    let mut labels = crate::docker::create::object_labels(name);
+    labels.insert(STATE.into(), "released".into());
+    labels.insert(HOLDER.into(), who.to_string());
+    labels.insert(SINCE.into(), now_rfc3339());
+    labels
+}
+
 /// Removes terms older than the [`KEEP`] newest, and the legacy unnumbered volume once a
 /// numbered term is above it (best effort: anyone may collect).
 async fn collect(volumes: &impl Volumes, name: &str, terms: &[Term], newest: u64) {
@@ -540,11 +549,8 @@ pub async fn break_lock(volumes: &impl Volumes, name: &str) -> Result<State, Eng
         if judged.state == State::Free {
             return Ok(broken);
         }
-        let mut labels = crate::docker::create::object_labels(name);
-        labels.insert(STATE.into(), "released".into());
-        labels.insert(HOLDER.into(), format!("broken by {}", me.who));
+        let mut labels = released_labels(name, &format!("broken by {}", me.who));
         labels.insert(TOKEN.into(), me.token.clone());
-        labels.insert(SINCE.into(), now_rfc3339());
         let got = bounded(volumes.create(&term_name(name, judged.newest + 1), labels)).await?;
         broken = judged.state;
         if got.get(TOKEN) == Some(&me.token) {
