@@ -6,6 +6,8 @@
 //! up to date on every host: a different spec hash replaces every replica (or balancer) it
 //! covers. The label keys themselves are in [`crate::labels`].
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -73,6 +75,81 @@ pub fn balancer_spec_hash(desired: &Desired) -> String {
 /// The file the balancer container runs HAProxy with.
 pub fn balancer_config_path() -> String {
     format!("{BALANCER_CONFIG_DIR}/{BALANCER_CONFIG_FILE}")
+}
+
+/// The network a service joins when it names none, as in Compose.
+pub const DEFAULT_NETWORK: &str = "default";
+
+/// Engine-side name of the project network `name`.
+pub fn network_name(desired: &Desired, name: &str) -> String {
+    desired
+        .networks
+        .get(name)
+        .and_then(|n| n.name.clone())
+        .unwrap_or_else(|| format!("{}_{name}", desired.project))
+}
+
+/// Engine-side name of the project volume `name`.
+pub fn volume_name(desired: &Desired, name: &str) -> String {
+    desired
+        .volumes
+        .get(name)
+        .and_then(|v| v.name.clone())
+        .unwrap_or_else(|| format!("{}_{name}", desired.project))
+}
+
+/// The project networks (keys in fleet.yaml) a service joins.
+pub fn service_networks(service: &Service) -> Vec<String> {
+    if service.networks.is_empty() {
+        vec![DEFAULT_NETWORK.to_string()]
+    } else {
+        service.networks.keys().cloned().collect()
+    }
+}
+
+/// The labels fleet puts on every object it creates for a project.
+pub fn object_labels(project: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (crate::labels::MANAGED.to_string(), "true".to_string()),
+        (crate::labels::PROJECT.to_string(), project.to_string()),
+    ])
+}
+
+/// What identifies a replica, written into its labels.
+pub struct ReplicaIdentity<'a> {
+    pub project: &'a str,
+    pub service: &'a str,
+    pub slot: u32,
+    pub spec_hash: &'a str,
+    pub commit: Option<&'a str>,
+}
+
+/// The labels of one replica: the service's own, then fleet's (which win).
+pub fn replica_labels(service: &Service, id: &ReplicaIdentity<'_>) -> HashMap<String, String> {
+    use crate::labels;
+    let mut out: HashMap<String, String> = service
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    out.extend(object_labels(id.project));
+    out.insert(labels::SERVICE.into(), id.service.into());
+    out.insert(labels::SLOT.into(), id.slot.to_string());
+    out.insert(labels::SPEC_HASH.into(), id.spec_hash.into());
+    out.insert(labels::SPEC.into(), container_spec(service).to_string());
+    if let Some(commit) = id.commit {
+        out.insert(labels::COMMIT.into(), commit.into());
+    }
+    out
+}
+
+/// The labels of the project's balancer container.
+pub fn balancer_labels(desired: &Desired) -> HashMap<String, String> {
+    use crate::labels;
+    let mut out = object_labels(&desired.project);
+    out.insert(labels::ROLE.into(), labels::ROLE_BALANCER.into());
+    out.insert(labels::SPEC_HASH.into(), balancer_spec_hash(desired));
+    out
 }
 
 /// The first 8 bytes of the SHA-256 of `text`, in lower-case hex. Stored in labels on running

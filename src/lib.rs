@@ -16,6 +16,7 @@ pub mod balancer;
 pub mod cli;
 pub mod contract;
 pub mod docker;
+pub mod engine;
 pub mod error;
 pub mod labels;
 pub mod lock;

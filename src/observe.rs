@@ -4,12 +4,12 @@
 //! function here fills them from the Docker edge. Containers that are not this project's are
 //! dropped at the edge of this module and never reach planning.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::docker::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, Listed};
 use crate::labels::{self, Ownership};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -205,22 +205,25 @@ fn health(status: Option<&str>) -> Option<Health> {
 
 /// Lists this project's containers on one engine, and reads the configuration of its running
 /// balancer.
-pub async fn observe_host(engine: &Engine, project: &str) -> Result<HostObservation, EngineError> {
-    let list = engine
-        .list_labelled(&labels::project_filter(project))
-        .await?;
+pub async fn observe_host(
+    engine: &dyn Engine,
+    project: &str,
+) -> Result<HostObservation, EngineError> {
+    let list = engine.list_project(project).await?;
     let mut out = Vec::with_capacity(list.len());
     let mut balancers = Vec::new();
-    for summary in list {
-        let labels: HashMap<String, String> = summary.labels.clone().unwrap_or_default();
-        let id = summary.id.clone().unwrap_or_default();
-        let name = summary
-            .names
-            .as_ref()
-            .and_then(|n| n.first())
-            .map(|n| n.trim_start_matches('/').to_string())
-            .unwrap_or_default();
-        let state = run_state(summary.state.as_ref().map(|s| s.to_string()).as_deref());
+    for listed in list {
+        let Listed {
+            id,
+            name,
+            labels,
+            state,
+            status,
+            image_id,
+            created,
+            ports,
+        } = listed;
+        let state = run_state(Some(&state));
         let owner = match labels::ownership(project, &labels) {
             Ownership::Foreign => continue,
             Ownership::Balancer { spec_hash } => {
@@ -255,15 +258,13 @@ pub async fn observe_host(engine: &Engine, project: &str) -> Result<HostObservat
             },
             Ownership::Malformed { why } => Owner::Malformed { why },
         };
-        let mut ports: Vec<PublishedPort> = summary
-            .ports
-            .iter()
-            .flatten()
+        let mut ports: Vec<PublishedPort> = ports
+            .into_iter()
             .filter_map(|p| {
                 Some(PublishedPort {
-                    container: p.private_port,
-                    host: p.public_port?,
-                    protocol: p.typ.map(|t| t.to_string()).unwrap_or_default(),
+                    container: p.container,
+                    host: p.host?,
+                    protocol: p.protocol,
                 })
             })
             .collect();
@@ -275,9 +276,9 @@ pub async fn observe_host(engine: &Engine, project: &str) -> Result<HostObservat
             name,
             owner,
             state,
-            health: health(summary.status.as_deref()),
-            image_id: summary.image_id.clone().unwrap_or_default(),
-            created: summary.created.unwrap_or_default(),
+            health: health(Some(&status)),
+            image_id,
+            created,
             ports,
         });
     }

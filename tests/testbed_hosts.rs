@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Testbed, fleet, fleet_env, project, unique_project};
-use fleet::docker::{Endpoint, Engine};
+use fleet::docker::{DockerEngine, Endpoint};
+use fleet::engine::Engine;
 use fleet::ssh::{self, SshOptions};
 
 fn fleet_yaml(testbed: &Testbed, project_name: &str, hosts: &[usize]) -> String {
@@ -348,7 +349,7 @@ fn options(testbed: &Testbed) -> Arc<SshOptions> {
     Arc::new(options)
 }
 
-async fn engine(testbed: &Testbed, i: usize, options: &Arc<SshOptions>) -> Engine {
+async fn engine(testbed: &Testbed, i: usize, options: &Arc<SshOptions>) -> DockerEngine {
     let target = ssh::resolve(
         options,
         &testbed.address(i),
@@ -357,7 +358,7 @@ async fn engine(testbed: &Testbed, i: usize, options: &Arc<SshOptions>) -> Engin
         Some(&testbed.identity()),
     )
     .unwrap();
-    Engine::connect(
+    DockerEngine::connect(
         &Endpoint::Ssh {
             target,
             socket: testbed.socket(i).display().to_string(),
@@ -374,7 +375,7 @@ async fn two_hundred_concurrent_api_calls_share_one_ssh_connection() {
     let options = options(&testbed);
     let logins_before = testbed.accepted_logins(3);
     let engine = engine(&testbed, 3, &options).await;
-    let calls = (0..200).map(|_| engine.api().version());
+    let calls = (0..200).map(|_| engine.facts());
     let results = tokio::time::timeout(Duration::from_secs(60), futures_util::future::join_all(calls))
         .await
         .expect("200 calls over one connection did not finish in 60 s: channels are probably not multiplexed");
@@ -403,18 +404,13 @@ async fn an_events_stream_survives_sixty_idle_seconds() {
     let options = options(&testbed);
     let engine = engine(&testbed, 2, &options).await;
     let marker = unique_project("events");
-    let filters = std::collections::HashMap::from([(
-        "label".to_string(),
-        vec![format!("fleet.project={marker}")],
-    )]);
-    let mut events = engine.api().events(Some(
-        bollard::query_parameters::EventsOptionsBuilder::default()
-            .filters(&filters)
-            .build(),
-    ));
+    let engine = Arc::new(engine);
+    let follower = Arc::clone(&engine);
+    let followed = marker.clone();
     // Poll the stream from the start (it is lazy), forwarding what it yields.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let reader = tokio::spawn(async move {
+        let mut events = follower.container_events(&followed);
         while let Some(item) = events.next().await {
             let _ = tx.send(item.map_err(|e| e.to_string()));
         }
@@ -440,7 +436,7 @@ async fn an_events_stream_survives_sixty_idle_seconds() {
         .expect("no event within 10 s of creating a container: the idle stream died")
         .expect("channel closed");
     let event = event.expect("the events stream failed while idle");
-    assert_eq!(event.action.as_deref(), Some("create"));
+    assert_eq!(event.action, "create");
     engine.close().await;
 }
 
@@ -705,7 +701,7 @@ async fn a_dropped_connection_is_reestablished_when_next_needed() {
         Some(&testbed.identity()),
     )
     .unwrap();
-    let engine = Engine::connect(
+    let engine = DockerEngine::connect(
         &Endpoint::Ssh {
             target,
             socket: testbed.socket(1).display().to_string(),
@@ -714,7 +710,7 @@ async fn a_dropped_connection_is_reestablished_when_next_needed() {
     )
     .await
     .unwrap();
-    engine.api().version().await.expect("first call");
+    engine.facts().await.expect("first call");
 
     // Drop the connection from the server side: kill the session processes, keep the listener.
     let killed = std::process::Command::new("pkill")
@@ -724,7 +720,7 @@ async fn a_dropped_connection_is_reestablished_when_next_needed() {
     assert!(killed.success(), "no session process to kill");
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let again = tokio::time::timeout(Duration::from_secs(20), engine.api().version())
+    let again = tokio::time::timeout(Duration::from_secs(20), engine.facts())
         .await
         .expect("the call after the drop hung");
     assert!(again.is_ok(), "the call after the drop failed: {again:?}");

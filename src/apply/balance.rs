@@ -16,7 +16,7 @@ use futures_util::future::join_all;
 use super::{OpError, Run, StepKind, StepRecord};
 use crate::balancer::{self, Endpoint, Rotation};
 use crate::contract;
-use crate::docker::create;
+use crate::engine::Create;
 use crate::plan::{BalancerAction, BalancerChange, Plan};
 use crate::spec::Desired;
 use crate::spec::model::DEFAULT_DRAIN;
@@ -101,7 +101,12 @@ impl Run<'_> {
                     self.call(
                         &b.host,
                         t,
-                        engine.create_container(&name, create::balancer_body(self.desired)),
+                        engine.create(
+                            &name,
+                            Create::Balancer {
+                                desired: self.desired,
+                            },
+                        ),
                     )
                     .await?
                 }

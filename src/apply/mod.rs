@@ -26,8 +26,10 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use serde::Serialize;
 
-use crate::docker::create::{self, ReplicaIdentity};
-use crate::docker::{Engine, EngineError, ProbeHealth, PullError, auth::DockerConfig};
+use crate::contract::{self, ReplicaIdentity};
+use crate::docker::auth::DockerConfig;
+use crate::docker::create;
+use crate::engine::{Create, Engine, EngineError, ProbeHealth, PullError, SharedEngine};
 use crate::lock::Fence;
 use crate::plan::{Action, BalancerAction, Change, ContainerRef, NewContainer, Plan};
 use crate::spec::Desired;
@@ -188,7 +190,7 @@ const DOCKER_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 struct Run<'a> {
     desired: &'a Desired,
     plan: &'a Plan,
-    engines: &'a BTreeMap<String, Arc<Engine>>,
+    engines: &'a BTreeMap<String, SharedEngine>,
     options: &'a Options,
     progress: &'a dyn Progress,
     /// The locks this run must still hold on a host to change anything there.
@@ -205,7 +207,7 @@ struct Run<'a> {
 pub async fn apply(
     desired: &Desired,
     plan: &Plan,
-    engines: &BTreeMap<String, Arc<Engine>>,
+    engines: &BTreeMap<String, SharedEngine>,
     options: &Options,
     progress: &dyn Progress,
     fence: &Fence,
@@ -401,7 +403,7 @@ impl Run<'_> {
             .push(record);
     }
 
-    fn engine(&self, host: &str) -> Result<&Engine, OpError> {
+    fn engine(&self, host: &str) -> Result<&dyn Engine, OpError> {
         if !self.host_ok(host) {
             return Err(OpError::Host("host failed earlier in this run".into()));
         }
@@ -431,8 +433,8 @@ impl Run<'_> {
                 Err(OpError::Host(reason))
             }
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e @ EngineError::Api(_))) => Err(OpError::Replica(
-                crate::docker::engine_message(&e)
+            Ok(Err(e @ EngineError::Api { .. })) => Err(OpError::Replica(
+                e.engine_message()
                     .map_or_else(|| crate::error::full_message(&e), str::to_string),
             )),
             Ok(Err(e)) => {

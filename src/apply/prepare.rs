@@ -134,7 +134,7 @@ impl Run<'_> {
             let Some(service) = self.desired.services.get(*name) else {
                 continue;
             };
-            networks.extend(create::service_networks(service));
+            networks.extend(contract::service_networks(service));
             for mount in &service.volumes {
                 if let Mount::Volume {
                     source: Some(source),
@@ -148,7 +148,7 @@ impl Run<'_> {
         let project = self.desired.project.as_str();
         for key in networks {
             let declared = self.desired.networks.get(&key).cloned().unwrap_or_default();
-            let name = create::network_name(self.desired, &key);
+            let name = contract::network_name(self.desired, &key);
             let result = if declared.external {
                 match self
                     .call(
@@ -165,7 +165,7 @@ impl Run<'_> {
                     Err(e) => Err(e),
                 }
             } else {
-                let mut labels = create::object_labels(project);
+                let mut labels = contract::object_labels(project);
                 labels.extend(declared.labels.clone());
                 self.call(
                     host,
@@ -182,7 +182,7 @@ impl Run<'_> {
         }
         for key in volumes {
             let declared = self.desired.volumes.get(&key).cloned().unwrap_or_default();
-            let name = create::volume_name(self.desired, &key);
+            let name = contract::volume_name(self.desired, &key);
             let result = if declared.external {
                 match self
                     .call(host, self.options.call_timeout, engine.volume_labels(&name))
@@ -195,7 +195,7 @@ impl Run<'_> {
                     Err(e) => Err(e),
                 }
             } else {
-                let mut labels = create::object_labels(project);
+                let mut labels = contract::object_labels(project);
                 labels.extend(declared.labels.clone());
                 self.call(
                     host,

@@ -13,21 +13,22 @@ impl Run<'_> {
         new: &NewContainer,
     ) -> Result<String, OpError> {
         let engine = self.engine(host)?;
-        let body = create::container_body(
-            self.desired,
-            &new.spec,
-            &ReplicaIdentity {
-                project: &self.desired.project,
-                service,
-                slot,
-                spec_hash: &new.spec_hash,
-                commit: self.plan.commit.as_deref(),
-            },
-        );
+        let identity = ReplicaIdentity {
+            project: &self.desired.project,
+            service,
+            slot,
+            spec_hash: &new.spec_hash,
+            commit: self.plan.commit.as_deref(),
+        };
+        let what = Create::Replica {
+            desired: self.desired,
+            service: &new.spec,
+            identity: &identity,
+        };
         self.call(
             host,
             self.options.call_timeout,
-            engine.create_container(&new.name, body),
+            engine.create(&new.name, what),
         )
         .await
     }

@@ -14,7 +14,7 @@ use super::plan::{close_all, connect_all, observe_connected};
 use super::progress::{Bars, Lines};
 use super::{ExitCode, Format, GlobalOptions, Printer};
 use crate::apply::{self, Options, PullPolicy, Report, ServiceStatus, StepKind};
-use crate::docker::Engine;
+use crate::engine::SharedEngine;
 use crate::lock::{self, Fence, Hold, Holder, LockError, LockEvent};
 use crate::plan::{self, Plan};
 use crate::render;
@@ -130,7 +130,7 @@ async fn run_async(
     saved: Option<Plan>,
 ) -> ExitCode {
     let connected = connect_all(&desired, &args.connect).await;
-    let reachable: BTreeMap<String, Arc<Engine>> = connected
+    let reachable: BTreeMap<String, SharedEngine> = connected
         .iter()
         .filter_map(|(name, r)| r.as_ref().ok().map(|e| (name.clone(), Arc::clone(e))))
         .collect();
@@ -195,7 +195,7 @@ async fn locked(
     desired: &crate::spec::Desired,
     commit: Option<String>,
     saved: Option<Plan>,
-    connected: BTreeMap<String, Result<Arc<Engine>, super::plan::Lost>>,
+    connected: BTreeMap<String, Result<SharedEngine, super::plan::Lost>>,
     fence: &Fence,
 ) -> ExitCode {
     let (observed, engines, failures) = observe_connected(desired, connected).await;

@@ -9,7 +9,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{ExitCode, Format, GlobalOptions, Printer};
-use crate::docker::{Engine, EngineError, EngineFacts, endpoint};
+use crate::docker::{DockerEngine, endpoint};
+use crate::engine::{Engine, EngineError, EngineFacts};
 use crate::error::full_message;
 use crate::spec::Desired;
 use crate::spec::model::{Address, Host};
@@ -82,7 +83,7 @@ async fn probe(name: String, host: Host, project: String, options: Arc<SshOption
     let address = address_text(&host);
     let deadline = options.connect_timeout * 2 + Duration::from_secs(10);
     let result = tokio::time::timeout(deadline, async {
-        let engine = Engine::connect(&endpoint(&host, &options)?, &options).await?;
+        let engine = DockerEngine::connect(&endpoint(&host, &options)?, &options).await?;
         let outcome = async {
             let latency = engine.ping().await?;
             let (facts, managed) =

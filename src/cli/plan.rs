@@ -8,7 +8,8 @@ use clap::Args;
 
 use super::hosts::ConnectOptions;
 use super::{ExitCode, Format, GlobalOptions, Printer};
-use crate::docker::{Engine, EngineError, endpoint};
+use crate::docker::{DockerEngine, endpoint};
+use crate::engine::{EngineError, SharedEngine};
 use crate::error::full_message;
 use crate::observe::{self, HostState, Observed};
 use crate::spec::Desired;
@@ -47,7 +48,7 @@ fn lost(name: &str, e: &EngineError) -> Lost {
 pub async fn connect_all(
     desired: &Desired,
     connect: &ConnectOptions,
-) -> BTreeMap<String, Result<Arc<Engine>, Lost>> {
+) -> BTreeMap<String, Result<SharedEngine, Lost>> {
     let options = Arc::new(connect.ssh_options());
     let limit = Arc::new(tokio::sync::Semaphore::new(usize::from(connect.parallel)));
     let tasks: Vec<_> = desired
@@ -60,11 +61,13 @@ pub async fn connect_all(
                 let _permit = limit.acquire_owned().await;
                 let deadline = options.connect_timeout * 2 + std::time::Duration::from_secs(20);
                 let result = tokio::time::timeout(deadline, async {
-                    Engine::connect(&endpoint(&host, &options)?, &options).await
+                    DockerEngine::connect(&endpoint(&host, &options)?, &options).await
                 })
                 .await
                 .unwrap_or(Err(EngineError::Timeout(deadline)));
-                result.map(Arc::new).map_err(|e| lost(&name, &e))
+                result
+                    .map(|e| Arc::new(e) as SharedEngine)
+                    .map_err(|e| lost(&name, &e))
             })
         })
         .collect();
@@ -86,8 +89,8 @@ pub async fn connect_all(
 /// the ones that fail now are dropped from `engines`.
 pub async fn observe_connected(
     desired: &Desired,
-    connected: BTreeMap<String, Result<Arc<Engine>, Lost>>,
-) -> (Observed, BTreeMap<String, Arc<Engine>>, Vec<HostFailure>) {
+    connected: BTreeMap<String, Result<SharedEngine, Lost>>,
+) -> (Observed, BTreeMap<String, SharedEngine>, Vec<HostFailure>) {
     let project = desired.project.as_str();
     let results =
         futures_util::future::join_all(connected.into_iter().map(|(name, result)| async move {
@@ -95,9 +98,12 @@ pub async fn observe_connected(
                 Err(lost) => Err(lost),
                 Ok(engine) => {
                     let deadline = std::time::Duration::from_secs(60);
-                    match tokio::time::timeout(deadline, observe::observe_host(&engine, project))
-                        .await
-                        .unwrap_or(Err(EngineError::Timeout(deadline)))
+                    match tokio::time::timeout(
+                        deadline,
+                        observe::observe_host(engine.as_ref(), project),
+                    )
+                    .await
+                    .unwrap_or(Err(EngineError::Timeout(deadline)))
                     {
                         Ok(containers) => Ok((engine, containers)),
                         Err(e) => Err(lost(&name, &e)),
@@ -128,9 +134,9 @@ pub async fn observe_connected(
 }
 
 /// Closes every connection cleanly.
-pub async fn close_all(engines: BTreeMap<String, Arc<Engine>>) {
+pub async fn close_all(engines: BTreeMap<String, SharedEngine>) {
     futures_util::future::join_all(engines.into_values().map(|engine| async move {
-        if let Ok(engine) = Arc::try_unwrap(engine) {
+        if Arc::strong_count(&engine) == 1 {
             // A host that went silent must not hold up the exit.
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), engine.close()).await;
         }

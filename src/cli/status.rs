@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -12,7 +11,7 @@ use super::hosts::ConnectOptions;
 use super::plan::{close_all, connect_all, observe_connected};
 use super::{ExitCode, Format, GlobalOptions, Printer};
 use crate::contract;
-use crate::docker::Engine;
+use crate::engine::SharedEngine;
 use crate::lock::{self, State};
 use crate::observe::{Health, HostState, Owner, RunState};
 use crate::plan;
@@ -164,7 +163,7 @@ async fn gather(desired: &Desired, commit: Option<String>, connect: &ConnectOpti
 
 type Holders = BTreeMap<String, (Option<State>, Option<State>)>;
 
-async fn holders(engines: &BTreeMap<String, Arc<Engine>>, project: &str) -> Holders {
+async fn holders(engines: &BTreeMap<String, SharedEngine>, project: &str) -> Holders {
     let lease = crate::watch::lease_project(project);
     let lease = lease.as_str();
     let found = futures_util::future::join_all(engines.iter().map(|(name, engine)| async move {

@@ -11,56 +11,9 @@ use bollard::models::{
     MountType, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 
-use crate::labels;
+use crate::contract::{self, ReplicaIdentity, network_name, service_networks, volume_name};
 use crate::spec::Desired;
 use crate::spec::model::{Mount as SpecMount, Port, Protocol, Restart, Service};
-
-/// The network a service joins when it names none, as in Compose.
-pub const DEFAULT_NETWORK: &str = "default";
-
-/// Engine-side name of the project network `name`.
-pub fn network_name(desired: &Desired, name: &str) -> String {
-    desired
-        .networks
-        .get(name)
-        .and_then(|n| n.name.clone())
-        .unwrap_or_else(|| format!("{}_{name}", desired.project))
-}
-
-/// Engine-side name of the project volume `name`.
-pub fn volume_name(desired: &Desired, name: &str) -> String {
-    desired
-        .volumes
-        .get(name)
-        .and_then(|v| v.name.clone())
-        .unwrap_or_else(|| format!("{}_{name}", desired.project))
-}
-
-/// The project networks (keys in fleet.yaml) a service joins.
-pub fn service_networks(service: &Service) -> Vec<String> {
-    if service.networks.is_empty() {
-        vec![DEFAULT_NETWORK.to_string()]
-    } else {
-        service.networks.keys().cloned().collect()
-    }
-}
-
-/// The labels fleet puts on every object it creates for a project.
-pub fn object_labels(project: &str) -> HashMap<String, String> {
-    HashMap::from([
-        (labels::MANAGED.to_string(), "true".to_string()),
-        (labels::PROJECT.to_string(), project.to_string()),
-    ])
-}
-
-/// What identifies a replica, written into its labels.
-pub struct ReplicaIdentity<'a> {
-    pub project: &'a str,
-    pub service: &'a str,
-    pub slot: u32,
-    pub spec_hash: &'a str,
-    pub commit: Option<&'a str>,
-}
 
 fn nanos(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
@@ -72,22 +25,7 @@ pub fn container_body(
     service: &Service,
     id: &ReplicaIdentity<'_>,
 ) -> ContainerCreateBody {
-    let mut labels: HashMap<String, String> = service
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    labels.extend(object_labels(id.project));
-    labels.insert(labels::SERVICE.into(), id.service.into());
-    labels.insert(labels::SLOT.into(), id.slot.to_string());
-    labels.insert(labels::SPEC_HASH.into(), id.spec_hash.into());
-    labels.insert(
-        labels::SPEC.into(),
-        crate::contract::container_spec(service).to_string(),
-    );
-    if let Some(commit) = id.commit {
-        labels.insert(labels::COMMIT.into(), commit.into());
-    }
+    let labels = contract::replica_labels(service, id);
 
     let mut exposed = Vec::new();
     let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
@@ -278,12 +216,7 @@ pub fn container_body(
 /// the host's network (it listens on the exposed services' ports and reaches every host's
 /// published ports), as root for ports below 1024 but with no capability beyond binding them.
 pub fn balancer_body(desired: &Desired) -> ContainerCreateBody {
-    let mut labels = object_labels(&desired.project);
-    labels.insert(labels::ROLE.into(), labels::ROLE_BALANCER.into());
-    labels.insert(
-        labels::SPEC_HASH.into(),
-        crate::contract::balancer_spec_hash(desired),
-    );
+    let labels = contract::balancer_labels(desired);
     ContainerCreateBody {
         image: Some(desired.balancer.image.clone()),
         entrypoint: Some(
@@ -345,6 +278,7 @@ pub fn registry_of(reference: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels;
     use crate::spec::MemoryFiles;
 
     fn desired(yaml: &str) -> Desired {

@@ -14,10 +14,13 @@ use bollard::query_parameters::ListContainersOptionsBuilder;
 use bollard::{API_DEFAULT_VERSION, BollardRequest, Docker};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use thiserror::Error;
 use tokio::sync::Mutex;
 
-use crate::spec::model::{Address, Host};
+use crate::engine::{
+    ContainerEvent, Create, Credentials, Engine, EngineError, EngineFacts, Listed, ListedPort,
+    Probe, ProbeHealth, PullError, VolumeInfo,
+};
+use crate::spec::model::{Address, Host, Network, Volume};
 use crate::ssh::{self, Session, SshError, SshOptions, Target};
 
 pub mod auth;
@@ -63,124 +66,11 @@ pub fn endpoint(host: &Host, options: &SshOptions) -> Result<Endpoint, EngineErr
     })
 }
 
-#[derive(Debug, Error)]
-pub enum EngineError {
-    #[error(transparent)]
-    Ssh(#[from] SshError),
-    #[error("the Docker engine at {socket} is not answering")]
-    EngineDown {
-        socket: String,
-        #[source]
-        source: bollard::errors::Error,
-    },
-    #[error("DOCKER_HOST={0} is not supported; use unix:// or ssh://")]
-    UnsupportedDockerHost(String),
-    #[error("Docker API call failed")]
-    Api(#[source] bollard::errors::Error),
-    #[error("no answer from the Docker engine within {0:?}")]
-    Timeout(Duration),
-    #[error("the Docker engine answered what fleet cannot use: {0}")]
-    Unexpected(String),
-}
-
-impl EngineError {
-    pub fn short(&self) -> &'static str {
-        match self {
-            EngineError::Ssh(e) => e.short(),
-            EngineError::EngineDown { .. } => "engine down",
-            EngineError::UnsupportedDockerHost(_) => "unsupported DOCKER_HOST",
-            EngineError::Api(_) => "API error",
-            EngineError::Timeout(_) => "timeout",
-            EngineError::Unexpected(_) => "unexpected answer",
-        }
-    }
-
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            EngineError::Ssh(e) => e.hint(),
-            EngineError::EngineDown { .. } => Some(
-                "start dockerd on that host (`systemctl start docker`), or fix `docker_socket`"
-                    .into(),
-            ),
-            _ => None,
-        }
-    }
-}
-
-/// One event of a container: what happened (`die`, `start`, `health_status: healthy`, ...), to
-/// which container, and the container's labels at the time.
-#[derive(Clone, Debug)]
-pub struct ContainerEvent {
-    pub action: String,
-    pub id: String,
-    pub labels: HashMap<String, String>,
-}
-
-/// A volume as listed by the engine.
-#[derive(Clone, Debug)]
-pub struct VolumeInfo {
-    pub name: String,
-    /// RFC 3339 on the engine's clock, when the driver reports it.
-    pub created_at: Option<String>,
-    pub labels: HashMap<String, String>,
-}
-
-/// Facts about an engine, for `fleet hosts`.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct EngineFacts {
-    pub version: String,
-    pub api_version: String,
-    pub os: String,
-    pub arch: String,
-    pub cpus: i64,
-    pub memory_bytes: i64,
-}
-
-pub struct Engine {
+/// The Docker Engine of one host, through its API (bollard).
+pub struct DockerEngine {
     docker: Docker,
     session: Option<Arc<Mutex<Arc<Session>>>>,
     socket: String,
-}
-
-/// Registry credentials for one pull.
-#[derive(Clone, Debug, Default)]
-pub struct Credentials {
-    pub server: String,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub identity_token: Option<String>,
-}
-
-#[derive(Debug, Error)]
-pub enum PullError {
-    /// The registry (through the engine) refused or failed: a problem with the image.
-    #[error("{0}")]
-    Registry(String),
-    /// The host or its engine failed.
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-}
-
-/// What one inspect of a container says about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Probe {
-    pub running: bool,
-    pub exited: bool,
-    pub exit_code: i64,
-    pub error: Option<String>,
-    pub restarts: i64,
-    /// `None` when the container has no health check.
-    pub health: Option<ProbeHealth>,
-    /// Published TCP ports: (container port, host port).
-    pub tcp_ports: Vec<(u16, u16)>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProbeHealth {
-    Starting,
-    Healthy,
-    /// With the output of the last check.
-    Unhealthy(String),
 }
 
 /// The HTTP status of an error the engine answered with.
@@ -191,7 +81,6 @@ fn status(e: &bollard::errors::Error) -> Option<u16> {
     }
 }
 
-/// The engine's own message for an error it answered with.
 /// The published TCP ports of an inspected container, once per container port.
 fn tcp_ports(inspect: &bollard::models::ContainerInspectResponse) -> Vec<(u16, u16)> {
     let mut out: Vec<(u16, u16)> = inspect
@@ -226,12 +115,15 @@ fn first_file_of(archive: &[u8]) -> Option<String> {
     Some(text)
 }
 
-pub fn engine_message(e: &EngineError) -> Option<&str> {
-    match e {
-        EngineError::Api(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
-            Some(message)
-        }
+/// An error the engine answered with, with its own message.
+fn api(source: bollard::errors::Error) -> EngineError {
+    let message = match &source {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => Some(message.clone()),
         _ => None,
+    };
+    EngineError::Api {
+        message,
+        source: Box::new(source),
     }
 }
 
@@ -239,12 +131,12 @@ pub fn engine_message(e: &EngineError) -> Option<&str> {
 /// (a graceful stop may legitimately take minutes).
 const REQUEST_TIMEOUT_SECS: u64 = 3600;
 
-impl Engine {
+impl DockerEngine {
     /// Connects to the engine (for SSH: logs in; nothing is sent to Docker yet).
     pub async fn connect(
         endpoint: &Endpoint,
         options: &Arc<SshOptions>,
-    ) -> Result<Engine, EngineError> {
+    ) -> Result<DockerEngine, EngineError> {
         match endpoint {
             Endpoint::Local => match std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()) {
                 None => Self::unix(PathBuf::from(crate::spec::model::DEFAULT_DOCKER_SOCKET)),
@@ -283,8 +175,8 @@ impl Engine {
                     REQUEST_TIMEOUT_SECS,
                     API_DEFAULT_VERSION,
                 )
-                .map_err(EngineError::Api)?;
-                Ok(Engine {
+                .map_err(api)?;
+                Ok(DockerEngine {
                     docker,
                     session: Some(session),
                     socket: socket.clone(),
@@ -293,18 +185,18 @@ impl Engine {
         }
     }
 
-    fn unix(path: PathBuf) -> Result<Engine, EngineError> {
+    fn unix(path: PathBuf) -> Result<DockerEngine, EngineError> {
         let socket = path.display().to_string();
         let docker =
             Docker::connect_with_socket(&socket, REQUEST_TIMEOUT_SECS, API_DEFAULT_VERSION)
                 .map_err(|source| match source {
                     bollard::errors::Error::SocketNotFoundError(_) => EngineError::EngineDown {
                         socket: socket.clone(),
-                        source,
+                        source: Box::new(source),
                     },
-                    source => EngineError::Api(source),
+                    source => api(source),
                 })?;
-        Ok(Engine {
+        Ok(DockerEngine {
             docker,
             session: None,
             socket,
@@ -320,33 +212,36 @@ impl Engine {
                 // An SSH failure other than a refused channel is about SSH, not the engine.
                 let ssh = std::error::Error::source(err).and_then(|e| e.downcast_ref::<SshError>());
                 if ssh.is_some_and(|e| !matches!(e, SshError::Channel { .. })) {
-                    return EngineError::Api(source);
+                    return api(source);
                 }
             }
             B::IOError { .. }
             | B::HyperResponseError { .. }
             | B::RequestTimeoutError
             | B::SocketNotFoundError(_) => {}
-            _ => return EngineError::Api(source),
+            _ => return api(source),
         }
         EngineError::EngineDown {
             socket: self.socket.clone(),
-            source,
+            source: Box::new(source),
         }
     }
+}
 
+#[async_trait::async_trait]
+impl Engine for DockerEngine {
     /// Round-trip time of `GET /_ping` on an open connection. The first ping opens the
     /// connection (an SSH channel), which is not what "latency" means, so it is not timed.
-    pub async fn ping(&self) -> Result<Duration, EngineError> {
+    async fn ping(&self) -> Result<Duration, EngineError> {
         self.docker.ping().await.map_err(|e| self.down(e))?;
         let start = Instant::now();
         self.docker.ping().await.map_err(|e| self.down(e))?;
         Ok(start.elapsed())
     }
 
-    pub async fn facts(&self) -> Result<EngineFacts, EngineError> {
-        let (version, info) = tokio::try_join!(self.docker.version(), self.docker.info())
-            .map_err(EngineError::Api)?;
+    async fn facts(&self) -> Result<EngineFacts, EngineError> {
+        let (version, info) =
+            tokio::try_join!(self.docker.version(), self.docker.info()).map_err(api)?;
         Ok(EngineFacts {
             version: version.version.unwrap_or_default(),
             api_version: version.api_version.unwrap_or_default(),
@@ -357,32 +252,51 @@ impl Engine {
         })
     }
 
-    /// Containers (running or not) carrying this project's label.
-    pub async fn count_managed(&self, project: &str) -> Result<usize, EngineError> {
-        Ok(self
-            .list_labelled(&crate::labels::project_filter(project))
-            .await?
-            .len())
-    }
-
-    /// Every container (running or not) with the label `key=value` given as `filter`.
-    pub async fn list_labelled(
-        &self,
-        filter: &str,
-    ) -> Result<Vec<bollard::models::ContainerSummary>, EngineError> {
-        let filters = HashMap::from([("label".to_string(), vec![filter.to_string()])]);
+    async fn list_project(&self, project: &str) -> Result<Vec<Listed>, EngineError> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![crate::labels::project_filter(project)],
+        )]);
         let options = ListContainersOptionsBuilder::default()
             .all(true)
             .filters(&filters)
             .build();
-        self.docker
+        let list = self
+            .docker
             .list_containers(Some(options))
             .await
-            .map_err(|e| self.down(e))
+            .map_err(|e| self.down(e))?;
+        Ok(list
+            .into_iter()
+            .map(|summary| Listed {
+                id: summary.id.unwrap_or_default(),
+                name: summary
+                    .names
+                    .as_ref()
+                    .and_then(|n| n.first())
+                    .map(|n| n.trim_start_matches('/').to_string())
+                    .unwrap_or_default(),
+                labels: summary.labels.unwrap_or_default(),
+                state: summary.state.map(|s| s.to_string()).unwrap_or_default(),
+                status: summary.status.unwrap_or_default(),
+                image_id: summary.image_id.unwrap_or_default(),
+                created: summary.created.unwrap_or_default(),
+                ports: summary
+                    .ports
+                    .into_iter()
+                    .flatten()
+                    .map(|p| ListedPort {
+                        container: p.private_port,
+                        host: p.public_port,
+                        protocol: p.typ.map(|t| t.to_string()).unwrap_or_default(),
+                    })
+                    .collect(),
+            })
+            .collect())
     }
 
     /// Whether the engine has the image (by reference) locally.
-    pub async fn has_image(&self, reference: &str) -> Result<bool, EngineError> {
+    async fn has_image(&self, reference: &str) -> Result<bool, EngineError> {
         match self.docker.inspect_image(reference).await {
             Ok(_) => Ok(true),
             Err(e) if status(&e) == Some(404) => Ok(false),
@@ -392,7 +306,7 @@ impl Engine {
 
     /// Pulls an image. `idle` bounds the time between two progress messages, so a registry or a
     /// link that goes silent fails the pull instead of hanging it.
-    pub async fn pull(
+    async fn pull(
         &self,
         reference: &str,
         credentials: Option<Credentials>,
@@ -436,21 +350,23 @@ impl Engine {
         }
     }
 
-    /// Creates a container and returns its id.
-    pub async fn create_container(
-        &self,
-        name: &str,
-        body: bollard::models::ContainerCreateBody,
-    ) -> Result<String, EngineError> {
+    async fn create(&self, name: &str, what: Create<'_>) -> Result<String, EngineError> {
+        let body = match what {
+            Create::Replica {
+                desired,
+                service,
+                identity,
+            } => create::container_body(desired, service, identity),
+            Create::Balancer { desired } => create::balancer_body(desired),
+        };
         let options = bollard::query_parameters::CreateContainerOptionsBuilder::default()
             .name(name)
             .build();
         let wanted = body.labels.clone().unwrap_or_default();
         match self.docker.create_container(Some(options), body).await {
             Ok(r) => Ok(r.id),
-            // The name is taken. When by a container with the very labels asked for (project,
-            // slot, spec hash), it is this create's own result: a run killed or cut off sent it
-            // and the engine carried it out late. Creating is idempotent, so that one is used.
+            // The name is taken: by this create's own result when the labels (project, slot,
+            // spec hash) are the very ones asked for (see the trait).
             Err(e) if status(&e) == Some(409) && !wanted.is_empty() => {
                 let existing = self
                     .docker
@@ -474,7 +390,7 @@ impl Engine {
     }
 
     /// Starts a container; one already running is fine.
-    pub async fn start(&self, id: &str) -> Result<(), EngineError> {
+    async fn start(&self, id: &str) -> Result<(), EngineError> {
         match self
             .docker
             .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
@@ -489,7 +405,7 @@ impl Engine {
     /// Stops a container gracefully: its stop signal, then SIGKILL after `grace`. One already
     /// stopped or gone is fine.
     /// Without `grace`, the container's own stop timeout (its `stop_grace_period`) applies.
-    pub async fn stop(&self, id: &str, grace: Option<Duration>) -> Result<(), EngineError> {
+    async fn stop(&self, id: &str, grace: Option<Duration>) -> Result<(), EngineError> {
         let mut options = bollard::query_parameters::StopContainerOptionsBuilder::default();
         if let Some(grace) = grace {
             options = options.t(i32::try_from(grace.as_secs()).unwrap_or(i32::MAX));
@@ -504,7 +420,7 @@ impl Engine {
 
     /// Removes a container (forcibly, after the caller stopped it); anonymous volumes are kept,
     /// as fleet never removes a volume. One already gone is fine.
-    pub async fn remove(&self, id: &str) -> Result<(), EngineError> {
+    async fn remove(&self, id: &str) -> Result<(), EngineError> {
         let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default()
             .force(true)
             .v(false)
@@ -518,7 +434,7 @@ impl Engine {
 
     /// The text of one file in a container, `None` when the container or the file does not
     /// exist (or the file is not UTF-8, or larger than `limit` bytes).
-    pub async fn read_file(
+    async fn read_file(
         &self,
         id: &str,
         path: &str,
@@ -549,7 +465,7 @@ impl Engine {
 
     /// Writes `text` as the file `dir/name` in a container (created or running), owned by root,
     /// mode 0644. The engine replaces the file in one step as it extracts the archive.
-    pub async fn write_file(
+    async fn write_file(
         &self,
         id: &str,
         dir: &str,
@@ -567,7 +483,7 @@ impl Engine {
         let archive = builder
             .append_data(&mut header, name, text.as_bytes())
             .and_then(|()| builder.into_inner())
-            .map_err(|err| EngineError::Api(bollard::errors::Error::IOError { err }))?;
+            .map_err(|err| api(bollard::errors::Error::IOError { err }))?;
         let options = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
             .path(dir)
             .build();
@@ -578,7 +494,7 @@ impl Engine {
     }
 
     /// The host pids of a container's processes (empty when it does not run).
-    pub async fn pids(&self, id: &str) -> Result<Vec<String>, EngineError> {
+    async fn pids(&self, id: &str) -> Result<Vec<String>, EngineError> {
         let options = bollard::query_parameters::TopOptionsBuilder::default()
             .ps_args("-o pid")
             .build();
@@ -595,7 +511,7 @@ impl Engine {
     }
 
     /// The last `lines` lines a container wrote (stdout and stderr), for error messages.
-    pub async fn log_tail(&self, id: &str, lines: usize) -> Result<String, EngineError> {
+    async fn log_tail(&self, id: &str, lines: usize) -> Result<String, EngineError> {
         use futures_util::TryStreamExt;
         let options = bollard::query_parameters::LogsOptionsBuilder::default()
             .stdout(true)
@@ -612,7 +528,7 @@ impl Engine {
     }
 
     /// Sends a signal to a container's main process.
-    pub async fn signal(&self, id: &str, signal: &str) -> Result<(), EngineError> {
+    async fn signal(&self, id: &str, signal: &str) -> Result<(), EngineError> {
         let options = bollard::query_parameters::KillContainerOptionsBuilder::default()
             .signal(signal)
             .build();
@@ -623,7 +539,7 @@ impl Engine {
     }
 
     /// The run state of a container, `None` when it does not exist.
-    pub async fn probe(&self, id: &str) -> Result<Option<Probe>, EngineError> {
+    async fn probe(&self, id: &str) -> Result<Option<Probe>, EngineError> {
         use bollard::models::{ContainerStateStatusEnum as S, HealthStatusEnum as H};
         let inspect = match self
             .docker
@@ -665,10 +581,10 @@ impl Engine {
     }
 
     /// The events of this project's containers, as they happen, until the stream breaks.
-    pub fn container_events(
+    fn container_events(
         &self,
         project: &str,
-    ) -> impl futures_util::Stream<Item = Result<ContainerEvent, EngineError>> + Send + '_ {
+    ) -> futures_util::stream::BoxStream<'_, Result<ContainerEvent, EngineError>> {
         use futures_util::StreamExt;
         let filters = HashMap::from([
             (
@@ -684,7 +600,7 @@ impl Engine {
                     .build(),
             ))
             .map(|item| {
-                let message = item.map_err(EngineError::Api)?;
+                let message = item.map_err(api)?;
                 let actor = message.actor.unwrap_or_default();
                 Ok(ContainerEvent {
                     action: message.action.unwrap_or_default(),
@@ -692,16 +608,62 @@ impl Engine {
                     labels: actor.attributes.unwrap_or_default(),
                 })
             })
+            .boxed()
     }
 
-    /// The bollard client, for the few callers (tests, benchmarks) that need raw API access.
-    pub fn api(&self) -> &Docker {
-        &self.docker
+    // Networks, volumes and the clock are in objects.rs.
+    async fn ensure_network(
+        &self,
+        name: &str,
+        declared: &Network,
+        labels: HashMap<String, String>,
+    ) -> Result<(), EngineError> {
+        DockerEngine::ensure_network(self, name, declared, labels).await
+    }
+
+    async fn network_exists(&self, name: &str) -> Result<bool, EngineError> {
+        DockerEngine::network_exists(self, name).await
+    }
+
+    async fn ensure_volume(
+        &self,
+        name: &str,
+        declared: &Volume,
+        labels: HashMap<String, String>,
+    ) -> Result<(), EngineError> {
+        DockerEngine::ensure_volume(self, name, declared, labels).await
+    }
+
+    async fn volumes_named(&self, part: &str) -> Result<Vec<VolumeInfo>, EngineError> {
+        DockerEngine::volumes_named(self, part).await
+    }
+
+    async fn system_time(&self) -> Result<String, EngineError> {
+        DockerEngine::system_time(self).await
+    }
+
+    async fn create_labelled_volume(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<HashMap<String, String>, EngineError> {
+        DockerEngine::create_labelled_volume(self, name, labels).await
+    }
+
+    async fn volume_labels(
+        &self,
+        name: &str,
+    ) -> Result<Option<HashMap<String, String>>, EngineError> {
+        DockerEngine::volume_labels(self, name).await
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+        DockerEngine::remove_volume(self, name).await
     }
 
     /// Closes the SSH connection cleanly, if there is one.
-    pub async fn close(self) {
-        if let Some(session) = self.session {
+    async fn close(&self) {
+        if let Some(session) = &self.session {
             session.lock().await.disconnect().await;
         }
     }

@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 
-use super::{Engine, EngineError, VolumeInfo, status};
+use super::{DockerEngine, status};
+use crate::engine::{EngineError, VolumeInfo};
 
-impl Engine {
+impl DockerEngine {
     /// Creates the network unless one of that name exists. Engines accept duplicate network
     /// names, so the check comes first (concurrent fleet runs are serialised by the lock).
-    pub async fn ensure_network(
+    pub(super) async fn ensure_network(
         &self,
         name: &str,
         declared: &crate::spec::model::Network,
@@ -32,7 +33,7 @@ impl Engine {
             .map_err(|e| self.down(e))
     }
 
-    pub async fn network_exists(&self, name: &str) -> Result<bool, EngineError> {
+    pub(super) async fn network_exists(&self, name: &str) -> Result<bool, EngineError> {
         let filters = HashMap::from([("name".to_string(), vec![format!("^{name}$")])]);
         let options = bollard::query_parameters::ListNetworksOptionsBuilder::default()
             .filters(&filters)
@@ -59,7 +60,7 @@ impl Engine {
     }
 
     /// Creates a project's named volume as declared, or leaves the existing one of that name.
-    pub async fn ensure_volume(
+    pub(super) async fn ensure_volume(
         &self,
         name: &str,
         declared: &crate::spec::model::Volume,
@@ -78,7 +79,7 @@ impl Engine {
 
     /// Volumes whose name contains `part` (the engine's substring filter): name, creation time
     /// as the engine reports it (RFC 3339, the engine's clock) and labels.
-    pub async fn volumes_named(&self, part: &str) -> Result<Vec<VolumeInfo>, EngineError> {
+    pub(super) async fn volumes_named(&self, part: &str) -> Result<Vec<VolumeInfo>, EngineError> {
         let filters = HashMap::from([("name".to_string(), vec![part.to_string()])]);
         let options = bollard::query_parameters::ListVolumesOptionsBuilder::default()
             .filters(&filters)
@@ -101,14 +102,14 @@ impl Engine {
     }
 
     /// The engine's clock (`SystemTime` of `GET /info`), RFC 3339.
-    pub async fn system_time(&self) -> Result<String, EngineError> {
+    pub(super) async fn system_time(&self) -> Result<String, EngineError> {
         let info = self.docker.info().await.map_err(|e| self.down(e))?;
         info.system_time
             .ok_or_else(|| EngineError::Unexpected("no SystemTime in /info".into()))
     }
 
     /// Creates a volume with these labels, or returns the existing one's labels untouched.
-    pub async fn create_labelled_volume(
+    pub(super) async fn create_labelled_volume(
         &self,
         name: &str,
         labels: HashMap<String, String>,
@@ -122,7 +123,7 @@ impl Engine {
     }
 
     /// Labels of a volume, `None` when there is no such volume.
-    pub async fn volume_labels(
+    pub(super) async fn volume_labels(
         &self,
         name: &str,
     ) -> Result<Option<HashMap<String, String>>, EngineError> {
@@ -134,7 +135,7 @@ impl Engine {
     }
 
     /// Removes a volume; an absent one is fine.
-    pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+    pub(super) async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
         match self
             .docker
             .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)

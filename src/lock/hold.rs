@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::docker::{Engine, EngineError};
+use crate::engine::{EngineError, SharedEngine};
 
 use super::time::now_rfc3339;
 use super::*;
@@ -108,12 +108,20 @@ impl Hold {
     }
 
     /// Takes the lock on one host if it is free, stale or already ours (then this renews it).
-    pub async fn take(&self, host: &str, volumes: &impl Volumes) -> Result<Taken, EngineError> {
+    pub async fn take(
+        &self,
+        host: &str,
+        volumes: &(impl Volumes + ?Sized),
+    ) -> Result<Taken, EngineError> {
         self.advance(host, volumes, false).await
     }
 
     /// Renews the lock on a host only if the newest term there is still ours.
-    pub async fn renew(&self, host: &str, volumes: &impl Volumes) -> Result<bool, EngineError> {
+    pub async fn renew(
+        &self,
+        host: &str,
+        volumes: &(impl Volumes + ?Sized),
+    ) -> Result<bool, EngineError> {
         if self.granted(host).is_none() {
             return Ok(false);
         }
@@ -127,7 +135,7 @@ impl Hold {
     async fn advance(
         &self,
         host: &str,
-        volumes: &impl Volumes,
+        volumes: &(impl Volumes + ?Sized),
         only_ours: bool,
     ) -> Result<Taken, EngineError> {
         let granted = self.granted(host);
@@ -168,7 +176,7 @@ impl Hold {
     async fn create_next(
         &self,
         host: &str,
-        volumes: &impl Volumes,
+        volumes: &(impl Volumes + ?Sized),
         newest: u64,
         terms: &[Term],
         since: &str,
@@ -235,7 +243,11 @@ impl Hold {
     /// Releases the lock on a host if the newest term there is ours (a released term on top).
     /// The hold ends at once; when the host does not answer, the term number is kept so a
     /// later take still knows the term is ours (the term itself expires).
-    pub async fn release(&self, host: &str, volumes: &impl Volumes) -> Result<(), EngineError> {
+    pub async fn release(
+        &self,
+        host: &str,
+        volumes: &(impl Volumes + ?Sized),
+    ) -> Result<(), EngineError> {
         let Some(term) = self.granted(host) else {
             return Ok(());
         };
@@ -262,7 +274,7 @@ impl Hold {
 
     /// Releases on every given host at once, each bounded; a host that does not answer keeps
     /// the term, which expires. Holds on hosts not given end here too.
-    pub async fn release_all(&self, engines: &BTreeMap<String, Arc<Engine>>) {
+    pub async fn release_all(&self, engines: &BTreeMap<String, SharedEngine>) {
         let held: Vec<String> = self.grants().keys().cloned().collect();
         let tasks = held.iter().map(|host| async move {
             match engines.get(host) {
@@ -289,7 +301,7 @@ impl Hold {
     /// hosts whose hold ended.
     pub async fn renew_all(
         &self,
-        engines: &BTreeMap<String, Arc<Engine>>,
+        engines: &BTreeMap<String, SharedEngine>,
         bound: Duration,
     ) -> Vec<String> {
         let held: Vec<String> = self.grants().keys().cloned().collect();
@@ -311,7 +323,7 @@ impl Hold {
 
 /// Keeps a hold renewed on the given hosts every `ttl / 3` until aborted. A host whose renewal
 /// fails simply runs out: [`Hold::holds`] turns false before anyone else could take it.
-pub fn keep_renewed(hold: Arc<Hold>, engines: BTreeMap<String, Arc<Engine>>) -> KeepRenewed {
+pub fn keep_renewed(hold: Arc<Hold>, engines: BTreeMap<String, SharedEngine>) -> KeepRenewed {
     let every = hold.ttl() / 3;
     KeepRenewed(tokio::spawn(async move {
         let mut next = tokio::time::Instant::now();
@@ -404,7 +416,7 @@ pub enum LockEvent<'a> {
 /// fleet waiting on each other). Waits up to `wait` in all (zero: one try per host); on
 /// failure, what was taken is released.
 pub async fn lock_all(
-    engines: &BTreeMap<String, Arc<Engine>>,
+    engines: &BTreeMap<String, SharedEngine>,
     hold: &Hold,
     wait: Duration,
     events: &(dyn Fn(LockEvent<'_>) + Sync),

@@ -44,7 +44,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::docker::{Engine, EngineError, VolumeInfo};
+use crate::engine::{Engine, EngineError, VolumeInfo};
 
 pub use hold::{
     Fence, Hold, KeepRenewed, LockError, LockEvent, Lost, Taken, keep_renewed, lock_all,
@@ -139,7 +139,7 @@ impl Holder {
 
     /// The labels of a held term; `since` is when the hold began (kept across renewals).
     fn labels(&self, name: &str, ttl: Duration, since: &str) -> HashMap<String, String> {
-        let mut labels = crate::docker::create::object_labels(name);
+        let mut labels = crate::contract::object_labels(name);
         labels.insert(STATE.into(), "held".into());
         labels.insert(HOLDER.into(), self.who.clone());
         labels.insert(SINCE.into(), since.to_string());
@@ -456,30 +456,30 @@ pub trait Volumes: Send + Sync {
     fn remove(&self, name: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
 }
 
-impl Volumes for Engine {
-    fn list(
-        &self,
-        part: &str,
-    ) -> impl Future<Output = Result<Vec<VolumeInfo>, EngineError>> + Send {
-        self.volumes_named(part)
+impl<E: Engine + ?Sized> Volumes for E {
+    async fn list(&self, part: &str) -> Result<Vec<VolumeInfo>, EngineError> {
+        self.volumes_named(part).await
     }
-    fn clock(&self) -> impl Future<Output = Result<String, EngineError>> + Send {
-        self.system_time()
+    async fn clock(&self) -> Result<String, EngineError> {
+        self.system_time().await
     }
-    fn create(
+    async fn create(
         &self,
         name: &str,
         labels: HashMap<String, String>,
-    ) -> impl Future<Output = Result<HashMap<String, String>, EngineError>> + Send {
-        self.create_labelled_volume(name, labels)
+    ) -> Result<HashMap<String, String>, EngineError> {
+        self.create_labelled_volume(name, labels).await
     }
-    fn remove(&self, name: &str) -> impl Future<Output = Result<(), EngineError>> + Send {
-        self.remove_volume(name)
+    async fn remove(&self, name: &str) -> Result<(), EngineError> {
+        self.remove_volume(name).await
     }
 }
 
 /// The terms of lock `name` on a host, and the host's clock.
-pub async fn read(host: &impl Volumes, name: &str) -> Result<(Vec<Term>, u64), EngineError> {
+pub async fn read(
+    host: &(impl Volumes + ?Sized),
+    name: &str,
+) -> Result<(Vec<Term>, u64), EngineError> {
     let volumes = bounded(host.list(&lock_name(name))).await?;
     let clock = bounded(host.clock()).await?;
     let now = parse_rfc3339(&clock).ok_or_else(|| {
@@ -499,14 +499,14 @@ pub async fn read(host: &impl Volumes, name: &str) -> Result<(Vec<Term>, u64), E
 }
 
 /// How the lock on one host is judged by a reader that holds nothing (`fleet lock status`).
-pub async fn status(host: &impl Volumes, name: &str) -> Result<Judgement, EngineError> {
+pub async fn status(host: &(impl Volumes + ?Sized), name: &str) -> Result<Judgement, EngineError> {
     let (terms, now) = read(host, name).await?;
     Ok(judge(&terms, now, None, LOCK_TTL))
 }
 
 /// The labels of a released term: `who` released it, and when (on their clock).
 fn released_labels(name: &str, who: &str) -> HashMap<String, String> {
-    let mut labels = crate::docker::create::object_labels(name);
+    let mut labels = crate::contract::object_labels(name);
     labels.insert(STATE.into(), "released".into());
     labels.insert(HOLDER.into(), who.to_string());
     labels.insert(SINCE.into(), now_rfc3339());
@@ -515,7 +515,7 @@ fn released_labels(name: &str, who: &str) -> HashMap<String, String> {
 
 /// Removes terms older than the [`KEEP`] newest, and the legacy unnumbered volume once a
 /// numbered term is above it (best effort: anyone may collect).
-async fn collect(volumes: &impl Volumes, name: &str, terms: &[Term], newest: u64) {
+async fn collect(volumes: &(impl Volumes + ?Sized), name: &str, terms: &[Term], newest: u64) {
     for term in terms
         .iter()
         .filter(|t| t.number + KEEP <= newest || (t.number == 0 && newest > 0))
@@ -538,7 +538,10 @@ async fn bounded<T>(call: impl Future<Output = Result<T, EngineError>>) -> Resul
 /// Ends whatever holds the lock on a host (`fleet lock break`): a released term on top, so a
 /// holder that is still alive learns at its next renewal that its hold ended. Returns the
 /// state that was broken.
-pub async fn break_lock(volumes: &impl Volumes, name: &str) -> Result<State, EngineError> {
+pub async fn break_lock(
+    volumes: &(impl Volumes + ?Sized),
+    name: &str,
+) -> Result<State, EngineError> {
     let me = Holder::me("lock break");
     let mut broken = State::Free;
     // A renewal may create the same term first: then the lock is held anew, and is broken on

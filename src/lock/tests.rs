@@ -184,7 +184,7 @@ async fn a_label_less_lock_is_nobodys_and_is_taken_over_once_it_would_have_expir
 #[tokio::test]
 async fn partial_or_unparsable_labels_prove_nothing() {
     let mem = Mem::new();
-    let mut partial = crate::docker::create::object_labels("shop");
+    let mut partial = crate::contract::object_labels("shop");
     partial.insert(HOLDER.into(), "someone".into());
     mem.put_labels("fleet-lock-shop.4", partial);
     assert!(matches!(seen(&mem).await, State::Unproven { .. }));
@@ -439,7 +439,7 @@ async fn lock_status_and_apply_agree_on_every_state() {
         (
             "released",
             Box::new(|m: &Mem| {
-                let mut l = crate::docker::create::object_labels("shop");
+                let mut l = crate::contract::object_labels("shop");
                 l.insert(STATE.into(), "released".into());
                 m.put_labels("fleet-lock-shop.9", l)
             }),

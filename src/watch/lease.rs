@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use super::Trigger;
-use crate::docker::Engine;
+use crate::engine::SharedEngine;
 use crate::lock::{Hold, State, Taken};
 
 /// What the lease task tells the loop.
@@ -71,7 +71,7 @@ pub fn decide(round: &Round) -> Role {
 /// sends [`Trigger::Lease`] whenever the role changes (and once at the start).
 pub async fn keep(
     hold: Arc<Hold>,
-    mut engines: watch::Receiver<BTreeMap<String, Arc<Engine>>>,
+    mut engines: watch::Receiver<BTreeMap<String, SharedEngine>>,
     timing: Timing,
     triggers: mpsc::UnboundedSender<Trigger>,
 ) {
@@ -140,11 +140,11 @@ pub async fn keep(
 /// never split the hosts between them. Each host's calls are bounded by `bound`.
 async fn round(
     hold: &Hold,
-    engines: &BTreeMap<String, Arc<Engine>>,
+    engines: &BTreeMap<String, SharedEngine>,
     leading: bool,
     bound: Duration,
 ) -> Round {
-    let take = |host: &String, engine: &Arc<Engine>| {
+    let take = |host: &String, engine: &SharedEngine| {
         let engine = Arc::clone(engine);
         let host = host.clone();
         async move {

@@ -8,7 +8,8 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::{HostEvent, PING_TIMEOUT, Trigger};
-use crate::docker::{Engine, EngineError, endpoint};
+use crate::docker::{DockerEngine, endpoint};
+use crate::engine::{Engine, EngineError, SharedEngine};
 use crate::spec::model::Host;
 use crate::ssh::SshOptions;
 
@@ -25,13 +26,13 @@ pub(super) async fn follow_host(
     let deadline = ssh.connect_timeout * 2 + Duration::from_secs(5);
     loop {
         let connected = tokio::time::timeout(deadline, async {
-            Engine::connect(&endpoint(&host, &ssh)?, &ssh).await
+            DockerEngine::connect(&endpoint(&host, &ssh)?, &ssh).await
         })
         .await
         .unwrap_or(Err(EngineError::Timeout(deadline)));
         let error = match connected {
             Ok(engine) => {
-                let engine = Arc::new(engine);
+                let engine: SharedEngine = Arc::new(engine);
                 let up = Trigger::HostUp {
                     host: name.clone(),
                     engine: Arc::clone(&engine),
@@ -39,7 +40,7 @@ pub(super) async fn follow_host(
                 if triggers.send(up).await.is_err() {
                     return;
                 }
-                follow_events(&name, &engine, &project, every, &triggers).await
+                follow_events(&name, engine.as_ref(), &project, every, &triggers).await
             }
             Err(e) => crate::error::full_message(&e),
         };
@@ -57,7 +58,7 @@ pub(super) async fn follow_host(
 /// Forwards the project's container events and pings every `every`; returns why it stopped.
 async fn follow_events(
     name: &str,
-    engine: &Engine,
+    engine: &dyn Engine,
     project: &str,
     every: Duration,
     triggers: &mpsc::Sender<Trigger>,

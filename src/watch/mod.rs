@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::apply::{self, ServiceStatus as Outcome};
-use crate::docker::{Engine, EngineError};
+use crate::engine::{EngineError, SharedEngine};
 use crate::lock::{self, Fence, Hold, Holder, LockError, LockEvent};
 use crate::observe::{self, HostState, Observed, Owner, RunState};
 use crate::plan::{self, Action, Plan};
@@ -74,7 +74,7 @@ pub enum Trigger {
     Event(HostEvent),
     HostUp {
         host: String,
-        engine: Arc<Engine>,
+        engine: SharedEngine,
     },
     HostFailed {
         host: String,
@@ -111,7 +111,7 @@ const RETRY_CAP: Duration = Duration::from_secs(10);
 const DEBOUNCE: Duration = Duration::from_millis(20);
 
 struct Link {
-    engine: Option<Arc<Engine>>,
+    engine: Option<SharedEngine>,
     failures: u32,
     failing_since: Option<Instant>,
     down: bool,
@@ -168,7 +168,7 @@ pub struct Daemon {
     /// loop busy can never hold up a renewal.
     lease_events: Option<mpsc::UnboundedSender<Trigger>>,
     /// Reachable hosts, for the lease task.
-    reachable: tokio::sync::watch::Sender<BTreeMap<String, Arc<Engine>>>,
+    reachable: tokio::sync::watch::Sender<BTreeMap<String, SharedEngine>>,
     /// The project lock each pass takes: one holder for the daemon's life, so a lock it could
     /// not release (a host cut mid-pass) is simply its own again in the next pass.
     lock: Option<Arc<Hold>>,
@@ -286,7 +286,7 @@ impl Daemon {
 }
 
 impl Daemon {
-    fn reachable_engines(&self) -> BTreeMap<String, Arc<Engine>> {
+    fn reachable_engines(&self) -> BTreeMap<String, SharedEngine> {
         self.links
             .iter()
             .filter_map(|(name, link)| link.engine.as_ref().map(|e| (name.clone(), Arc::clone(e))))
@@ -332,7 +332,7 @@ impl Daemon {
     }
 
     /// Reachable hosts whose watch lease this daemon holds: the only ones it acts on.
-    fn acting_engines(&self) -> BTreeMap<String, Arc<Engine>> {
+    fn acting_engines(&self) -> BTreeMap<String, SharedEngine> {
         let Some((lease, _)) = &self.lease else {
             return BTreeMap::new();
         };

@@ -121,8 +121,8 @@ impl Daemon {
     pub(super) async fn observe(
         &self,
         desired: &Desired,
-        engines: &BTreeMap<String, Arc<Engine>>,
-    ) -> (Observed, BTreeMap<String, Arc<Engine>>) {
+        engines: &BTreeMap<String, SharedEngine>,
+    ) -> (Observed, BTreeMap<String, SharedEngine>) {
         let project = desired.project.as_str();
         let results = futures_util::future::join_all(
             engines
@@ -131,7 +131,7 @@ impl Daemon {
                 .map(|(name, engine)| async move {
                     let result = tokio::time::timeout(
                         OBSERVE_TIMEOUT,
-                        observe::observe_host(engine, project),
+                        observe::observe_host(engine.as_ref(), project),
                     )
                     .await
                     .unwrap_or(Err(EngineError::Timeout(OBSERVE_TIMEOUT)));
@@ -500,7 +500,7 @@ impl Daemon {
         &mut self,
         target: &Held,
         adopting: bool,
-        engines: &BTreeMap<String, Arc<Engine>>,
+        engines: &BTreeMap<String, SharedEngine>,
         fence: &Fence,
     ) -> Pass {
         let (observed, engines) = self.observe(&target.desired, engines).await;
