@@ -14,6 +14,7 @@
 pub mod apply;
 pub mod balancer;
 pub mod cli;
+pub mod clock;
 pub mod contract;
 pub mod docker;
 pub mod engine;

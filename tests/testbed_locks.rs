@@ -15,7 +15,7 @@ use common::proxy::Proxy;
 use common::traffic;
 use common::watch::{Launch, Watch, containers, converged_at, service, state};
 use common::{Cleanup, Repo, Testbed, fleet_on, unique_project};
-use fleet::lock::parse_rfc3339;
+use fleet::clock::parse_rfc3339;
 use serde_json::Value;
 
 fn one_web(testbed: &Testbed, project: &str, hosts: &[usize], replicas: u32) -> String {

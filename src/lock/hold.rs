@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::{EngineError, SharedEngine};
 
-use super::time::now_rfc3339;
+use crate::clock::now_rfc3339;
 use super::*;
 
 /// A granted term on one host, and until when its holder may act there.

@@ -36,7 +36,6 @@
 //! volumes; every function is safe to retry.
 
 mod hold;
-mod time;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -49,8 +48,7 @@ use crate::engine::{Engine, EngineError, VolumeInfo};
 pub use hold::{
     Fence, Hold, KeepRenewed, LockError, LockEvent, Lost, Taken, keep_renewed, lock_all,
 };
-use time::now_rfc3339;
-pub use time::{parse_rfc3339, rfc3339};
+use crate::clock::{now_rfc3339, parse_rfc3339, rfc3339};
 
 pub const HOLDER: &str = "fleet.lock.holder";
 pub const SINCE: &str = "fleet.lock.since";

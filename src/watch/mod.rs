@@ -41,9 +41,9 @@ use crate::spec::Desired;
 use crate::spec::model::Host;
 use crate::ssh::SshOptions;
 use backoff::Backoff;
+use crate::clock::now_rfc3339;
 use state::{
     HostStatus, PassResult, Reconcile, Role, ServiceStatus, Shared, TipError, TipErrorKind,
-    now_rfc3339,
 };
 
 /// How the daemon runs; from the command line.

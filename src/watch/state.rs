@@ -243,7 +243,7 @@ impl Shared {
     pub fn error(&self, kind: &str, message: String) {
         self.update(|s| {
             s.recent_errors.push(ErrorEntry {
-                at: now_rfc3339(),
+                at: crate::clock::now_rfc3339(),
                 kind: kind.to_string(),
                 message,
             });
@@ -257,14 +257,6 @@ impl Shared {
         let metrics = self.metrics.lock().map(|m| m.clone()).unwrap_or_default();
         render_prometheus(&metrics, &self.status())
     }
-}
-
-pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    crate::lock::rfc3339(secs)
 }
 
 fn escape(value: &str) -> String {

@@ -1,4 +1,4 @@
-//! Time as the engine writes it: RFC 3339 to and from seconds since the epoch.
+//! Time as engines write it: RFC 3339 to and from seconds since the epoch.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
