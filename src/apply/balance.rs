@@ -9,7 +9,10 @@
 //! connection is refused or cut).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the same as std's in a run, and pausable in tests on the in-memory engine.
+use tokio::time::Instant;
 
 use futures_util::future::join_all;
 

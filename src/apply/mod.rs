@@ -21,7 +21,10 @@ mod rollout;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the same as std's in a run, and pausable in tests on the in-memory engine.
+use tokio::time::Instant;
 
 use futures_util::future::join_all;
 use serde::Serialize;

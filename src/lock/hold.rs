@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::engine::{EngineError, SharedEngine};
 
-use crate::clock::now_rfc3339;
 use super::*;
+use crate::clock::now_rfc3339;
 
 /// A granted term on one host, and until when its holder may act there.
 #[derive(Clone, Copy, Debug)]

@@ -45,10 +45,10 @@ use serde::Serialize;
 
 use crate::engine::{Engine, EngineError, VolumeInfo};
 
+use crate::clock::{now_rfc3339, parse_rfc3339, rfc3339};
 pub use hold::{
     Fence, Hold, KeepRenewed, LockError, LockEvent, Lost, Taken, keep_renewed, lock_all,
 };
-use crate::clock::{now_rfc3339, parse_rfc3339, rfc3339};
 
 pub const HOLDER: &str = "fleet.lock.holder";
 pub const SINCE: &str = "fleet.lock.since";

@@ -32,6 +32,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::apply::{self, ServiceStatus as Outcome};
+use crate::clock::now_rfc3339;
 use crate::engine::{EngineError, SharedEngine};
 use crate::lock::{self, Fence, Hold, Holder, LockError, LockEvent};
 use crate::observe::{self, HostState, Observed, Owner, RunState};
@@ -41,7 +42,6 @@ use crate::spec::Desired;
 use crate::spec::model::Host;
 use crate::ssh::SshOptions;
 use backoff::Backoff;
-use crate::clock::now_rfc3339;
 use state::{
     HostStatus, PassResult, Reconcile, Role, ServiceStatus, Shared, TipError, TipErrorKind,
 };
