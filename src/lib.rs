@@ -16,6 +16,7 @@ pub mod balancer;
 pub mod cli;
 pub mod clock;
 pub mod contract;
+pub mod converge;
 pub mod docker;
 pub mod engine;
 pub mod error;

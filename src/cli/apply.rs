@@ -10,10 +10,11 @@ use std::time::Duration;
 use clap::Args;
 
 use super::hosts::ConnectOptions;
-use super::plan::{close_all, connect_all, observe_connected};
+use super::plan::{HostFailure, close_all, connect_all, observe_connected, split_connected};
 use super::progress::{Bars, Lines};
 use super::{ExitCode, Format, GlobalOptions, Printer};
-use crate::apply::{self, Options, PullPolicy, Report, ServiceStatus, StepKind};
+use crate::apply::{self, Options, Progress, PullPolicy, Report, ServiceStatus, StepKind};
+use crate::converge::{self, Execution, Locking, Observation, Outcome};
 use crate::engine::SharedEngine;
 use crate::lock::{self, Fence, Hold, Holder, LockError, LockEvent};
 use crate::plan::{self, Plan};
@@ -130,10 +131,7 @@ async fn run_async(
     saved: Option<Plan>,
 ) -> ExitCode {
     let connected = connect_all(&desired, &args.connect).await;
-    let reachable: BTreeMap<String, SharedEngine> = connected
-        .iter()
-        .filter_map(|(name, r)| r.as_ref().ok().map(|e| (name.clone(), Arc::clone(e))))
-        .collect();
+    let (reachable, unobserved, connect_failures) = split_connected(connected);
     let hold = Arc::new(Hold::new(
         &desired.project,
         Holder::me("apply"),
@@ -148,138 +146,210 @@ async fn run_async(
             printer.info(&format!("Taking over the lock on {host}: {state}"))
         }
     };
-    if let Err(e) = lock::lock_all(&reachable, &hold, args.lock_timeout, &events).await {
-        let hint = match &e {
-            LockError::Held {
-                state: lock::State::Unproven { expires_in },
-                ..
-            } => Some(format!(
-                "nobody can hold it: fleet takes it over by itself in {expires_in}s; run again \
-                 then, or with a --lock-timeout longer than that"
-            )),
-            LockError::Held { .. } => Some(
-                "wait for that run to finish; a lock that is not renewed is taken over once it \
-                 expires (`fleet lock status` shows when), and `fleet lock break` ends it now"
-                    .to_string(),
-            ),
-            LockError::Engine { source, .. } => source.hint(),
-        };
-        printer.error(&e, hint.as_deref());
-        printer.info("Nothing was changed.");
-        drop(connected);
-        close_all(reachable).await;
-        return ExitCode::Failure;
-    }
-    // Renewed for as long as the run lasts (a confirmation prompt included); every change
-    // checks it is still held first.
-    let renewing = lock::keep_renewed(Arc::clone(&hold), reachable.clone());
-    let fence = Fence::of([Arc::clone(&hold)]);
-    let code = locked(
-        global, args, printer, &desired, commit, saved, connected, &fence,
+    let json = global.format == Format::Json;
+    let options = Options {
+        fail_fast: args.fail_fast,
+        pull: args.pull,
+        call_timeout: args.call_timeout,
+        ..Options::default()
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let bars = (!json && std::io::stderr().is_terminal() && !printer.quiet).then(Bars::new);
+    let lines = Lines::new(!json);
+    let progress: &dyn Progress = match &bars {
+        Some(bars) => bars,
+        None => &lines,
+    };
+    let mut steer = CliSteer {
+        args,
+        printer,
+        desired: &desired,
+        commit: commit.as_deref(),
+        saved,
+        connect_failures,
+        json,
+        stop: Arc::clone(&stop),
+        interrupt: None,
+        bars: bars.as_ref(),
+        left: None,
+    };
+    let outcome = converge::converge(
+        &desired,
+        &reachable,
+        unobserved,
+        Locking {
+            hold: &hold,
+            also: &[],
+            wait: args.lock_timeout,
+            events: &events,
+        },
+        Execution {
+            options: &options,
+            progress,
+            stop: &stop,
+            observe_limit: OBSERVE_LIMIT,
+        },
+        &mut steer,
     )
     .await;
-    drop(renewing);
-    hold.release_all(&reachable).await;
+    if let Some(interrupt) = steer.interrupt.take() {
+        interrupt.abort();
+    }
+    let left = steer.left;
+    let code = match outcome {
+        Outcome::Locked(e) => {
+            let hint = match &e {
+                LockError::Held {
+                    state: lock::State::Unproven { expires_in },
+                    ..
+                } => Some(format!(
+                    "nobody can hold it: fleet takes it over by itself in {expires_in}s; run \
+                     again then, or with a --lock-timeout longer than that"
+                )),
+                LockError::Held { .. } => Some(
+                    "wait for that run to finish; a lock that is not renewed is taken over once \
+                     it expires (`fleet lock status` shows when), and `fleet lock break` ends it \
+                     now"
+                    .to_string(),
+                ),
+                LockError::Engine { source, .. } => source.hint(),
+            };
+            printer.error(&e, hint.as_deref());
+            printer.info("Nothing was changed.");
+            ExitCode::Failure
+        }
+        Outcome::Stopped(code) => code,
+        Outcome::Applied { report, .. } => {
+            if json {
+                print_json(&report);
+            } else {
+                print_summary(&report, left, printer);
+            }
+            match (report.success, left) {
+                (true, Some(0) | None) => ExitCode::Success,
+                _ => ExitCode::Failure,
+            }
+        }
+    };
     close_all(reachable).await;
     code
 }
 
-/// Everything done while holding the locks.
-// Each argument is one input of the run, as `run_async` gathered it; a struct would only
-// rename them.
-#[allow(clippy::too_many_arguments)]
-async fn locked(
-    global: &GlobalOptions,
-    args: &ApplyArgs,
-    printer: &Printer,
-    desired: &crate::spec::Desired,
-    commit: Option<String>,
-    saved: Option<Plan>,
-    connected: BTreeMap<String, Result<SharedEngine, super::plan::Lost>>,
-    fence: &Fence,
-) -> ExitCode {
-    let (observed, engines, failures) = observe_connected(desired, connected).await;
-    for (host, message, hint) in &failures {
-        printer.host_error(host, message, hint.as_deref());
-    }
-    let from_file = saved.is_some();
-    let plan = match saved {
-        Some(plan) => {
-            if plan.observed != observed.fingerprint() {
-                printer.fail(
-                    "plan is stale: the hosts changed since it was made (containers were \
-                     created, removed, stopped or started, or a host became (un)reachable)",
-                    Some("run `fleet plan --out FILE` again, review it, then `fleet apply FILE`"),
-                );
-                return ExitCode::Failure;
-            }
-            plan
-        }
-        None => match plan::plan(desired, &observed, commit.as_deref()) {
-            Ok(plan) => plan,
-            Err(errors) => {
-                for e in &errors {
-                    printer.error(
-                        e,
-                        Some("add hosts, relax placement constraints, or lower replicas"),
-                    );
-                }
-                return ExitCode::Failure;
-            }
-        },
-    };
-    let unsupported = apply::unsupported(&plan);
-    if !unsupported.is_empty() {
-        for message in &unsupported {
-            printer.fail(message, None);
-        }
-        printer.info("Nothing was changed.");
-        return ExitCode::Failure;
-    }
-    let json = global.format == Format::Json;
-    if plan.is_empty() {
-        if json {
-            let report = apply::apply(
-                desired,
-                &plan,
-                &engines,
-                &Options::default(),
-                &Lines::new(false),
-                &Fence::none(),
-                &AtomicBool::new(false),
-            )
-            .await;
-            print_json(&report);
-        } else {
-            outln!("{}", render::summary(&plan));
-        }
-        return if plan.unreachable.is_empty() {
-            ExitCode::Success
-        } else {
-            ExitCode::Failure
-        };
-    }
-    if !json && !from_file {
-        out!("{}", render::text(&plan, printer.stdout_color()));
-    }
-    if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            printer.fail(
-                "no terminal to confirm on; nothing was changed",
-                Some("review the plan, then run again with --yes"),
-            );
-            return ExitCode::Failure;
-        }
-        if !confirm(&plan).await {
-            printer.info("Apply cancelled; nothing was changed.");
-            return ExitCode::Failure;
-        }
-    }
+/// Bound on observing one host.
+const OBSERVE_LIMIT: Duration = Duration::from_secs(60);
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let interrupt = {
-        let stop = Arc::clone(&stop);
-        tokio::spawn(async move {
+/// `fleet apply`'s policy in the converge pipeline: plan strictly (or check a saved plan),
+/// show it, ask, and afterwards check the fleet matches the commit.
+struct CliSteer<'a> {
+    args: &'a ApplyArgs,
+    printer: &'a Printer,
+    desired: &'a crate::spec::Desired,
+    commit: Option<&'a str>,
+    saved: Option<Plan>,
+    connect_failures: Vec<HostFailure>,
+    json: bool,
+    stop: Arc<AtomicBool>,
+    /// The Ctrl-C handler, from the confirmation on.
+    interrupt: Option<tokio::task::JoinHandle<()>>,
+    bars: Option<&'a Bars>,
+    /// Changes still planned after a run that says it succeeded (the truth check).
+    left: Option<usize>,
+}
+
+#[async_trait::async_trait]
+impl converge::Steer for CliSteer<'_> {
+    type Stop = ExitCode;
+
+    async fn plan(&mut self, observation: &Observation) -> Result<Plan, ExitCode> {
+        let (printer, desired) = (self.printer, self.desired);
+        let mut failures = std::mem::take(&mut self.connect_failures);
+        failures.extend(
+            observation
+                .failed
+                .iter()
+                .map(|(host, e)| super::plan::lost(host, e).failure),
+        );
+        failures.sort_by(|a, b| a.0.cmp(&b.0));
+        for (host, message, hint) in &failures {
+            printer.host_error(host, message, hint.as_deref());
+        }
+        let observed = &observation.observed;
+        let from_file = self.saved.is_some();
+        let plan = match self.saved.take() {
+            Some(plan) => {
+                if plan.observed != observed.fingerprint() {
+                    printer.fail(
+                        "plan is stale: the hosts changed since it was made (containers were \
+                         created, removed, stopped or started, or a host became (un)reachable)",
+                        Some(
+                            "run `fleet plan --out FILE` again, review it, then `fleet apply FILE`",
+                        ),
+                    );
+                    return Err(ExitCode::Failure);
+                }
+                plan
+            }
+            None => match plan::plan(desired, observed, self.commit) {
+                Ok(plan) => plan,
+                Err(errors) => {
+                    for e in &errors {
+                        printer.error(
+                            e,
+                            Some("add hosts, relax placement constraints, or lower replicas"),
+                        );
+                    }
+                    return Err(ExitCode::Failure);
+                }
+            },
+        };
+        let unsupported = apply::unsupported(&plan);
+        if !unsupported.is_empty() {
+            for message in &unsupported {
+                printer.fail(message, None);
+            }
+            printer.info("Nothing was changed.");
+            return Err(ExitCode::Failure);
+        }
+        if plan.is_empty() {
+            if self.json {
+                let report = apply::apply(
+                    desired,
+                    &plan,
+                    &observation.engines,
+                    &Options::default(),
+                    &Lines::new(false),
+                    &Fence::none(),
+                    &AtomicBool::new(false),
+                )
+                .await;
+                print_json(&report);
+            } else {
+                outln!("{}", render::summary(&plan));
+            }
+            return Err(if plan.unreachable.is_empty() {
+                ExitCode::Success
+            } else {
+                ExitCode::Failure
+            });
+        }
+        if !self.json && !from_file {
+            out!("{}", render::text(&plan, printer.stdout_color()));
+        }
+        if !self.args.yes {
+            if !std::io::stdin().is_terminal() {
+                printer.fail(
+                    "no terminal to confirm on; nothing was changed",
+                    Some("review the plan, then run again with --yes"),
+                );
+                return Err(ExitCode::Failure);
+            }
+            if !confirm(&plan).await {
+                printer.info("Apply cancelled; nothing was changed.");
+                return Err(ExitCode::Failure);
+            }
+        }
+        let stop = Arc::clone(&self.stop);
+        self.interrupt = Some(tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 stop.store(true, Ordering::SeqCst);
                 eprintln!(
@@ -289,49 +359,31 @@ async fn locked(
                     std::process::exit(130);
                 }
             }
-        })
-    };
-    let options = Options {
-        fail_fast: args.fail_fast,
-        pull: args.pull,
-        call_timeout: args.call_timeout,
-        ..Options::default()
-    };
-    let use_bars = !json && std::io::stderr().is_terminal() && !printer.quiet;
-    let report = if use_bars {
-        let bars = Bars::new();
-        let report = apply::apply(desired, &plan, &engines, &options, &bars, fence, &stop).await;
-        bars.finish();
-        report
-    } else {
-        let lines = Lines::new(!json);
-        apply::apply(desired, &plan, &engines, &options, &lines, fence, &stop).await
-    };
-    interrupt.abort();
+        }));
+        Ok(plan)
+    }
 
-    // Truth check: after a run that says it succeeded, the fleet must match the commit.
-    let mut left = None;
-    if report.success {
-        let (observed, _, _) = observe_connected(
-            desired,
-            engines
-                .iter()
-                .map(|(n, e)| (n.clone(), Ok(Arc::clone(e))))
-                .collect(),
-        )
-        .await;
-        if let Ok(after) = plan::plan(desired, &observed, commit.as_deref()) {
-            left = Some(after.actions().count());
+    async fn applied(&mut self, engines: &BTreeMap<String, SharedEngine>, report: &Report) {
+        if let Some(bars) = self.bars {
+            bars.finish();
         }
-    }
-    if json {
-        print_json(&report);
-    } else {
-        print_summary(&report, left, printer);
-    }
-    match (report.success, left) {
-        (true, Some(0) | None) => ExitCode::Success,
-        _ => ExitCode::Failure,
+        if let Some(interrupt) = self.interrupt.take() {
+            interrupt.abort();
+        }
+        // Truth check: after a run that says it succeeded, the fleet must match the commit.
+        if report.success {
+            let (observed, _, _) = observe_connected(
+                self.desired,
+                engines
+                    .iter()
+                    .map(|(n, e)| (n.clone(), Ok(Arc::clone(e))))
+                    .collect(),
+            )
+            .await;
+            if let Ok(after) = plan::plan(self.desired, &observed, self.commit) {
+                self.left = Some(after.actions().count());
+            }
+        }
     }
 }
 

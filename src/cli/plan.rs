@@ -8,10 +8,11 @@ use clap::Args;
 
 use super::hosts::ConnectOptions;
 use super::{ExitCode, Format, GlobalOptions, Printer};
+use crate::converge;
 use crate::docker::{DockerEngine, endpoint};
 use crate::engine::{EngineError, SharedEngine};
 use crate::error::full_message;
-use crate::observe::{self, HostState, Observed};
+use crate::observe::{HostState, Observed};
 use crate::spec::Desired;
 use crate::{plan, render};
 
@@ -36,7 +37,7 @@ pub struct Lost {
     pub failure: HostFailure,
 }
 
-fn lost(name: &str, e: &EngineError) -> Lost {
+pub fn lost(name: &str, e: &EngineError) -> Lost {
     Lost {
         short: e.short().to_string(),
         failure: (name.to_string(), full_message(e), e.hint()),
@@ -85,52 +86,52 @@ pub async fn connect_all(
     out
 }
 
-/// Observes the connected hosts. Hosts that failed to connect, or fail now, are unreachable;
-/// the ones that fail now are dropped from `engines`.
-pub async fn observe_connected(
-    desired: &Desired,
+/// The engines of the connected hosts; the others as unreachable, with why.
+pub fn split_connected(
     connected: BTreeMap<String, Result<SharedEngine, Lost>>,
-) -> (Observed, BTreeMap<String, SharedEngine>, Vec<HostFailure>) {
-    let project = desired.project.as_str();
-    let results =
-        futures_util::future::join_all(connected.into_iter().map(|(name, result)| async move {
-            let result = match result {
-                Err(lost) => Err(lost),
-                Ok(engine) => {
-                    let deadline = std::time::Duration::from_secs(60);
-                    match tokio::time::timeout(
-                        deadline,
-                        observe::observe_host(engine.as_ref(), project),
-                    )
-                    .await
-                    .unwrap_or(Err(EngineError::Timeout(deadline)))
-                    {
-                        Ok(containers) => Ok((engine, containers)),
-                        Err(e) => Err(lost(&name, &e)),
-                    }
-                }
-            };
-            (name, result)
-        }))
-        .await;
-    let mut observed = Observed::default();
+) -> (BTreeMap<String, SharedEngine>, Observed, Vec<HostFailure>) {
     let mut engines = BTreeMap::new();
+    let mut unobserved = Observed::default();
     let mut failures = Vec::new();
-    for (name, result) in results {
+    for (name, result) in connected {
         match result {
-            Ok((engine, containers)) => {
-                observed.insert_reachable(&name, containers);
+            Ok(engine) => {
                 engines.insert(name, engine);
             }
             Err(lost) => {
-                observed
+                unobserved
                     .hosts
                     .insert(name, HostState::Unreachable { reason: lost.short });
                 failures.push(lost.failure);
             }
         }
     }
-    (observed, engines, failures)
+    (engines, unobserved, failures)
+}
+
+/// Observes the connected hosts. Hosts that failed to connect, or fail now, are unreachable;
+/// the ones that fail now are dropped from `engines`.
+pub async fn observe_connected(
+    desired: &Desired,
+    connected: BTreeMap<String, Result<SharedEngine, Lost>>,
+) -> (Observed, BTreeMap<String, SharedEngine>, Vec<HostFailure>) {
+    let (engines, unobserved, mut failures) = split_connected(connected);
+    let observation = converge::observe(
+        desired,
+        &engines,
+        std::time::Duration::from_secs(60),
+        unobserved,
+    )
+    .await;
+    failures.extend(
+        observation
+            .failed
+            .iter()
+            .map(|(host, e)| lost(host, e).failure),
+    );
+    // In host order, as they are printed.
+    failures.sort_by(|a, b| a.0.cmp(&b.0));
+    (observation.observed, observation.engines, failures)
 }
 
 /// Closes every connection cleanly.

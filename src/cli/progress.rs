@@ -11,7 +11,8 @@ use crate::apply::Progress;
 
 /// Plain lines, prefixed with the time since the start: for CI logs and pipes.
 pub struct Lines {
-    start: Instant,
+    /// When the first line was written: the run starts then (not at a confirmation prompt).
+    start: std::sync::OnceLock<Instant>,
     /// stdout for text output; stderr when stdout carries JSON.
     to_stdout: bool,
 }
@@ -19,13 +20,14 @@ pub struct Lines {
 impl Lines {
     pub fn new(to_stdout: bool) -> Lines {
         Lines {
-            start: Instant::now(),
+            start: std::sync::OnceLock::new(),
             to_stdout,
         }
     }
 
     fn line(&self, text: &str) {
-        let line = format!("[{:>6.1}s] {text}", self.start.elapsed().as_secs_f64());
+        let start = self.start.get_or_init(Instant::now);
+        let line = format!("[{:>6.1}s] {text}", start.elapsed().as_secs_f64());
         if self.to_stdout {
             let _ = writeln!(std::io::stdout().lock(), "{line}");
         } else {

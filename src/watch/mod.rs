@@ -33,8 +33,8 @@ use tracing::{debug, info, warn};
 
 use crate::apply::{self, ServiceStatus as Outcome};
 use crate::clock::now_rfc3339;
-use crate::engine::{EngineError, SharedEngine};
-use crate::lock::{self, Fence, Hold, Holder, LockError, LockEvent};
+use crate::engine::SharedEngine;
+use crate::lock::{self, Hold, Holder, LockError, LockEvent};
 use crate::observe::{self, HostState, Observed, Owner, RunState};
 use crate::plan::{self, Action, Plan};
 use crate::source;

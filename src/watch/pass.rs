@@ -2,6 +2,7 @@
 //! project lock with every change fenced; then record how it went for status and metrics.
 
 use super::*;
+use crate::converge::{self, Execution, Locking};
 
 /// How a pass ended, for status, metrics and the retry timer.
 struct Pass {
@@ -123,24 +124,18 @@ impl Daemon {
         desired: &Desired,
         engines: &BTreeMap<String, SharedEngine>,
     ) -> (Observed, BTreeMap<String, SharedEngine>) {
-        let project = desired.project.as_str();
-        let results = futures_util::future::join_all(
-            engines
-                .iter()
-                .filter(|(n, _)| desired.hosts.contains_key(*n))
-                .map(|(name, engine)| async move {
-                    let result = tokio::time::timeout(
-                        OBSERVE_TIMEOUT,
-                        observe::observe_host(engine.as_ref(), project),
-                    )
-                    .await
-                    .unwrap_or(Err(EngineError::Timeout(OBSERVE_TIMEOUT)));
-                    (name.clone(), Arc::clone(engine), result)
-                }),
-        )
-        .await;
+        let observation =
+            converge::observe(desired, engines, OBSERVE_TIMEOUT, self.unobserved(desired)).await;
+        for (host, error) in &observation.failed {
+            debug!(host = %host, error = %error, "observing failed");
+        }
+        (observation.observed, observation.engines)
+    }
+
+    /// What is known of the hosts before looking: down when declared so, else unreachable
+    /// until observed.
+    fn unobserved(&self, desired: &Desired) -> Observed {
         let mut observed = Observed::default();
-        let mut usable = BTreeMap::new();
         for name in desired.hosts.keys() {
             let link = self.links.get(name);
             let state = match link {
@@ -158,24 +153,7 @@ impl Daemon {
             };
             observed.hosts.insert(name.clone(), state);
         }
-        for (name, engine, result) in results {
-            match result {
-                Ok(containers) => {
-                    observed.insert_reachable(&name, containers);
-                    usable.insert(name, engine);
-                }
-                Err(e) => {
-                    debug!(host = %name, error = %e, "observing failed");
-                    observed.hosts.insert(
-                        name,
-                        HostState::Unreachable {
-                            reason: e.short().to_string(),
-                        },
-                    );
-                }
-            }
-        }
-        (observed, usable)
+        observed
     }
 
     /// Whether a new commit may be applied: placeable, supported, and not a mass deletion.
@@ -426,7 +404,6 @@ impl Daemon {
         let (Some(lock), Some((lease, _))) = (self.lock.clone(), &self.lease) else {
             return Pass::new(PassResult::Idle);
         };
-        let fence = Fence::of([Arc::clone(lease), Arc::clone(&lock)]);
         let shared = Arc::clone(&self.shared);
         let events = move |event: LockEvent<'_>| {
             if let LockEvent::TookOver { host, state } = event {
@@ -434,28 +411,51 @@ impl Daemon {
                 shared.count(|m| m.lock_takeovers += 1);
             }
         };
-        // One try per host, no waiting: a held lock is reported at once and retried.
-        match lock::lock_all(&engines, &lock, Duration::ZERO, &events).await {
-            Ok(()) => {}
-            Err(LockError::Held { host, state, .. }) => {
+        let mut steer = WatchSteer {
+            daemon: self,
+            target: &target,
+            adopting: adopting.is_some(),
+            wake: None,
+        };
+        let outcome = converge::converge(
+            &target.desired,
+            &engines,
+            self.unobserved(&target.desired),
+            Locking {
+                hold: &lock,
+                also: std::slice::from_ref(lease),
+                // One try per host, no waiting: a held lock is reported at once and retried.
+                wait: Duration::ZERO,
+                events: &events,
+            },
+            Execution {
+                options: &self.settings.apply,
+                progress: &LogProgress,
+                stop: &self.stop,
+                observe_limit: OBSERVE_TIMEOUT,
+            },
+            &mut steer,
+        )
+        .await;
+        let wake_locked = steer.wake;
+        let mut pass = match outcome {
+            converge::Outcome::Locked(LockError::Held { host, state, .. }) => {
                 let detail = format!("the project lock on {host} is {state}");
                 let mut pass = Pass::new(PassResult::Blocked).detail(detail.clone());
                 pass.blocked = Some((host, detail));
                 pass.retry = true;
                 return pass;
             }
-            Err(e) => {
+            converge::Outcome::Locked(e) => {
                 let mut pass = Pass::new(PassResult::Failed).detail(crate::error::full_message(&e));
                 pass.retry = true;
                 return pass;
             }
-        }
-        let renewing = lock::keep_renewed(Arc::clone(&lock), engines.clone());
-        let mut pass = self
-            .locked(&target, adopting.is_some(), &engines, &fence)
-            .await;
-        drop(renewing);
-        lock.release_all(&engines).await;
+            converge::Outcome::Stopped(pass) => pass,
+            converge::Outcome::Applied { plan, report, .. } => {
+                self.account(&plan, &report, adopting.is_some(), wake_locked)
+            }
+        };
         if let Some(new) = adopting {
             let detail = pass.detail.clone().unwrap_or_default();
             let error = |message: String| TipError {
@@ -495,46 +495,15 @@ impl Daemon {
         pass
     }
 
-    /// Under the lock: observe again (the world may have moved while waiting), plan, apply.
-    async fn locked(
-        &mut self,
-        target: &Held,
+    /// What a pass that applied `plan` did: metrics, and how the pass ended.
+    fn account(
+        &self,
+        plan: &Plan,
+        report: &apply::Report,
         adopting: bool,
-        engines: &BTreeMap<String, SharedEngine>,
-        fence: &Fence,
+        wake: Option<Instant>,
     ) -> Pass {
-        let (observed, engines) = self.observe(&target.desired, engines).await;
-        let (mut plan, _) =
-            plan::plan_best_effort(&target.desired, &observed, target.commit.as_deref());
-        let wake = if adopting {
-            None
-        } else {
-            self.defer_crash_loops(&mut plan)
-        };
-        if plan.is_empty() {
-            let mut pass = Pass::new(PassResult::Converged);
-            pass.wake = wake;
-            return pass;
-        }
         let changes = plan.actions().count();
-        info!(
-            commit = %short(target.commit.as_deref()),
-            create = plan.count(Action::Create),
-            replace = plan.count(Action::Replace),
-            start = plan.count(Action::Start),
-            remove = plan.count(Action::Remove),
-            "applying"
-        );
-        let report = apply::apply(
-            &target.desired,
-            &plan,
-            &engines,
-            &self.settings.apply,
-            &LogProgress,
-            fence,
-            &self.stop,
-        )
-        .await;
         let ok_steps = |kinds: &[apply::StepKind]| {
             report
                 .steps
@@ -597,7 +566,7 @@ impl Daemon {
                 .count(|m| *m.failures.entry("rollout").or_default() += 1);
             self.shared
                 .error("rollout_failed", failed_services.join("; "));
-        } else if !report.success && !only_known_hosts_failed(&report, &plan) {
+        } else if !report.success && !only_known_hosts_failed(report, plan) {
             pass.result = PassResult::Failed;
             pass.retry = true;
             let failed: Vec<String> = report
@@ -620,6 +589,52 @@ impl Daemon {
             self.shared.error("apply", failed.join("; "));
         }
         pass
+    }
+}
+
+/// The daemon's policy in the converge pipeline: plan best effort, leave out heals in
+/// crash-loop backoff, and say what is applied.
+struct WatchSteer<'a> {
+    daemon: &'a Daemon,
+    target: &'a Held,
+    adopting: bool,
+    /// When a deferred heal is due.
+    wake: Option<Instant>,
+}
+
+#[async_trait::async_trait]
+impl converge::Steer for WatchSteer<'_> {
+    type Stop = Pass;
+
+    async fn plan(&mut self, observation: &converge::Observation) -> Result<Plan, Pass> {
+        for (host, error) in &observation.failed {
+            debug!(host = %host, error = %error, "observing failed");
+        }
+        let target = self.target;
+        let (mut plan, _) = plan::plan_best_effort(
+            &target.desired,
+            &observation.observed,
+            target.commit.as_deref(),
+        );
+        self.wake = if self.adopting {
+            None
+        } else {
+            self.daemon.defer_crash_loops(&mut plan)
+        };
+        if plan.is_empty() {
+            let mut pass = Pass::new(PassResult::Converged);
+            pass.wake = self.wake;
+            return Err(pass);
+        }
+        info!(
+            commit = %short(target.commit.as_deref()),
+            create = plan.count(Action::Create),
+            replace = plan.count(Action::Replace),
+            start = plan.count(Action::Start),
+            remove = plan.count(Action::Remove),
+            "applying"
+        );
+        Ok(plan)
     }
 }
 
