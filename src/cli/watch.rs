@@ -176,7 +176,7 @@ pub fn run(global: &GlobalOptions, args: &WatchArgs, printer: &Printer) -> ExitC
             rev: global.rev.clone(),
             worktree: false,
         },
-        ssh: args.connect.ssh_options(),
+        connect: crate::watch::Connect::Ssh(args.connect.ssh_options()),
         interval: args.interval.max(Duration::from_secs(1)),
         resync: args.resync.max(Duration::from_secs(1)),
         probe_interval: args.probe_interval.max(Duration::from_millis(200)),

@@ -3,7 +3,9 @@
 //! minutes without crashing starts over. Time is passed in, so this is tested without waiting.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use serde::Serialize;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::{HostEvent, PING_TIMEOUT, Trigger};
+use super::{Connect, HostEvent, PING_TIMEOUT, Trigger};
 use crate::docker::{DockerEngine, endpoint};
 use crate::engine::{Engine, EngineError, SharedEngine};
 use crate::spec::model::Host;
@@ -18,21 +18,44 @@ use crate::ssh::SshOptions;
 pub(super) async fn follow_host(
     name: String,
     host: Host,
-    ssh: Arc<SshOptions>,
+    connect: Connect,
     project: String,
     every: Duration,
     triggers: mpsc::Sender<Trigger>,
 ) {
-    let deadline = ssh.connect_timeout * 2 + Duration::from_secs(5);
+    enum Way {
+        Ssh(Arc<SshOptions>),
+        Given(Option<SharedEngine>),
+    }
+    let way = match connect {
+        Connect::Ssh(options) => Way::Ssh(Arc::new(options)),
+        Connect::Given(mut engines) => Way::Given(engines.remove(&name)),
+    };
     loop {
-        let connected = tokio::time::timeout(deadline, async {
-            DockerEngine::connect(&endpoint(&host, &ssh)?, &ssh).await
-        })
-        .await
-        .unwrap_or(Err(EngineError::Timeout(deadline)));
+        let connected = match &way {
+            Way::Ssh(ssh) => {
+                let deadline = ssh.connect_timeout * 2 + Duration::from_secs(5);
+                tokio::time::timeout(deadline, async {
+                    let engine = DockerEngine::connect(&endpoint(&host, ssh)?, ssh).await?;
+                    Ok::<SharedEngine, EngineError>(Arc::new(engine))
+                })
+                .await
+                .unwrap_or(Err(EngineError::Timeout(deadline)))
+            }
+            // A given engine is "connected" once it answers a ping.
+            Way::Given(Some(engine)) => {
+                match tokio::time::timeout(PING_TIMEOUT, engine.ping()).await {
+                    Ok(Ok(_)) => Ok(Arc::clone(engine)),
+                    Ok(Err(e)) => Err(e),
+                    Err(_) => Err(EngineError::Timeout(PING_TIMEOUT)),
+                }
+            }
+            Way::Given(None) => Err(EngineError::Unexpected(format!(
+                "no engine was given for the host {name}"
+            ))),
+        };
         let error = match connected {
             Ok(engine) => {
-                let engine: SharedEngine = Arc::new(engine);
                 let up = Trigger::HostUp {
                     host: name.clone(),
                     engine: Arc::clone(&engine),

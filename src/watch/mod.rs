@@ -26,7 +26,10 @@ mod triggers;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: the same as std's in the daemon, and pausable in tests on in-memory hosts.
+use tokio::time::Instant;
 
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
@@ -50,7 +53,7 @@ use state::{
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub request: source::Request,
-    pub ssh: SshOptions,
+    pub connect: Connect,
     /// How often the tracked revision is read.
     pub interval: Duration,
     /// How often a full pass runs even when nothing woke the loop.
@@ -65,6 +68,28 @@ pub struct Settings {
     /// How often the leader renews the lease.
     pub lease_renew: Duration,
     pub apply: apply::Options,
+}
+
+/// How the daemon reaches the hosts' engines.
+#[derive(Clone)]
+pub enum Connect {
+    /// Over SSH (or locally), as fleet.yaml says.
+    Ssh(SshOptions),
+    /// Engines given by the caller, by host name: simulated hosts in tests and benchmarks. A
+    /// host not among them never connects.
+    Given(BTreeMap<String, SharedEngine>),
+}
+
+impl std::fmt::Debug for Connect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Connect::Ssh(options) => f.debug_tuple("Ssh").field(options).finish(),
+            Connect::Given(engines) => f
+                .debug_tuple("Given")
+                .field(&engines.keys().collect::<Vec<_>>())
+                .finish(),
+        }
+    }
 }
 
 /// What wakes the loop.
@@ -277,7 +302,7 @@ impl Daemon {
                         reason = why;
                     }
                 }
-                _ = tokio::time::sleep_until(wake.into()) => {}
+                _ = tokio::time::sleep_until(wake) => {}
                 _ = shutdown.changed() => {}
             }
         }

@@ -121,7 +121,7 @@ impl Daemon {
             let task = tokio::spawn(link::follow_host(
                 name.clone(),
                 host.clone(),
-                Arc::new(self.settings.ssh.clone()),
+                self.settings.connect.clone(),
                 project.clone(),
                 self.settings.probe_interval,
                 self.triggers.clone(),
