@@ -18,9 +18,6 @@ use crate::observe::{Health, HostState, Observed, Owner, RunState};
 use crate::spec::Desired;
 use crate::spec::model::{Address, ExposeProtocol};
 
-/// The signal that makes HAProxy's master process load the configuration again (master-worker
-/// mode): new workers take over the listening sockets, old ones finish their connections.
-pub const RELOAD_SIGNAL: &str = "SIGUSR2";
 /// First line of every configuration fleet writes, followed by the rotation as JSON.
 const HEADER: &str = "# fleet-rotation: ";
 

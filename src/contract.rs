@@ -18,6 +18,10 @@ use crate::spec::model::Service;
 /// path).
 pub const BALANCER_CONFIG_DIR: &str = "/usr/local/etc/haproxy";
 pub const BALANCER_CONFIG_FILE: &str = "haproxy.cfg";
+/// The signal that makes the balancer's HAProxy master process load the configuration again
+/// (master-worker mode): new workers take over the listening sockets, old ones finish their
+/// connections.
+pub const BALANCER_RELOAD_SIGNAL: &str = "SIGUSR2";
 /// Bumped when the balancer container's shape (not its configuration) changes.
 const BALANCER_RECIPE: u32 = 1;
 

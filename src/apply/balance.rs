@@ -272,7 +272,7 @@ impl Run<'_> {
         let before = self.call(host, t, engine.pids(id)).await?;
         let deadline = Instant::now() + RELOAD_TIMEOUT;
         loop {
-            self.call(host, t, engine.signal(id, balancer::RELOAD_SIGNAL))
+            self.call(host, t, engine.signal(id, contract::BALANCER_RELOAD_SIGNAL))
                 .await?;
             let attempt = (Instant::now() + RESIGNAL_AFTER).min(deadline);
             if self.new_worker(host, id, &before, attempt).await? {

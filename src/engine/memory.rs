@@ -569,7 +569,7 @@ impl Engine for MemoryEngine {
         self.enter("signal").await?;
         let running = self
             .with_container(id, |sim, _| {
-                if sim.running() && signal == crate::balancer::RELOAD_SIGNAL {
+                if sim.running() && signal == crate::contract::BALANCER_RELOAD_SIGNAL {
                     sim.generation_of_workers += 1;
                 }
                 sim.running()

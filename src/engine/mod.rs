@@ -1,7 +1,7 @@
 //! The engine seam: what fleet asks of one host's container engine, in fleet's own types.
 //!
 //! [`Engine`] is the one door to a host. Its real implementation is
-//! [`crate::docker::DockerEngine`] (the Docker Engine API, locally or over SSH); the other is
+//! `DockerEngine` in the `docker` module (the Docker Engine API, locally or over SSH); the other is
 //! [`memory::MemoryEngine`], a simulated host for unit tests and benchmarks (containers that
 //! start, pass or fail health checks over time, exit, stop answering). Observing, applying,
 //! locking and the daemon see only this trait, so every one of them runs on either.
@@ -182,7 +182,7 @@ pub struct ListedPort {
 }
 
 /// What to create: the container is said as what it is for fleet, and each engine builds its
-/// own request from it (the Docker one in [`crate::docker::create`]).
+/// own request from it (the Docker one in `docker::create`).
 #[derive(Clone, Copy)]
 pub enum Create<'a> {
     Replica {
