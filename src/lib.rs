@@ -4,12 +4,13 @@
 //!
 //! Stages with plain values between them (ARCHITECTURE.md draws them): `source` reads the
 //! desired state from git and `spec` turns it into a `Desired`; `observe` reads the hosts through
-//! the `docker` and `ssh` edges into an `Observed`; `plan` (pure, with `balancer`) computes a
-//! `Plan` from both; `render` shows it and `apply` carries it out under the project lock
-//! (`lock`). `watch` is the daemon that runs that pipeline whenever something happens. `contract`
-//! and `labels` say how fleet names and labels what it creates; `error` formats error chains.
-//! `cli` parses the command line, wires the stages together and owns all output; nothing else
-//! imports it.
+//! the `engine` seam (implemented by `docker` over `ssh`, and by `engine::memory` for tests)
+//! into an `Observed`; `plan` (pure, with `balancer`) computes a `Plan` from both; `render`
+//! shows it and `apply` carries it out under the project lock (`lock`). `converge` is that
+//! pipeline, once, for `fleet apply` and for every pass of `watch`, the daemon. `contract` and
+//! `labels` say how fleet names and labels what it creates; `error` formats error chains;
+//! `clock` reads and writes RFC 3339 time. `cli` parses the command line, wires the stages
+//! together and owns all output; nothing else imports it.
 
 pub mod apply;
 pub mod balancer;
