@@ -1,8 +1,8 @@
 //! Snapshot tests of the plan renderings (text, JSON, Markdown) on a plan made from hand-built
-//! values. `UPDATE_SNAPSHOTS=1 cargo test --test render_snapshots` rewrites the files in
-//! tests/snapshots/; review the diff before committing it.
-
-use std::path::PathBuf;
+//! values, with insta: the snapshots are `tests/snapshots/render_snapshots__*.snap`. A mismatch
+//! fails the test and, outside CI, leaves the new rendering beside the snapshot as `.snap.new`
+//! (`cargo insta review` shows and accepts it; `INSTA_UPDATE=always cargo test --test
+//! render_snapshots` rewrites the snapshots in place); review the diff before committing it.
 
 use fleet::contract;
 use fleet::observe::{Container, Health, HostState, Observed, Owner, RunState};
@@ -107,40 +107,31 @@ fn sample() -> Plan {
     .expect("placeable")
 }
 
-fn check(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
-        .join(name);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "missing snapshot {}: run with UPDATE_SNAPSHOTS=1",
-            path.display()
-        )
-    });
+/// Compares a rendering with its snapshot. insta compares up to trailing whitespace, so the end
+/// of the rendering (one newline, as every rendering has) is checked here.
+fn check(name: &str, rendered: String) {
     assert!(
-        expected == actual,
-        "{name} differs from its snapshot.\n--- expected\n{expected}\n--- actual\n{actual}"
+        rendered
+            .strip_suffix('\n')
+            .is_some_and(|body| body == body.trim_end()),
+        "{name} does not end with exactly one newline: {rendered:?}"
     );
+    insta::assert_snapshot!(name, rendered);
 }
 
 #[test]
 fn text_rendering() {
-    check("plan.txt", &render::text(&sample(), false));
+    check("plan_text", render::text(&sample(), false));
 }
 
 #[test]
 fn json_rendering() {
-    check("plan.json", &render::json(&sample()));
+    check("plan_json", render::json(&sample()));
 }
 
 #[test]
 fn markdown_rendering() {
-    check("plan.md", &render::markdown(&sample()));
+    check("plan_markdown", render::markdown(&sample()));
 }
 
 #[test]
