@@ -1,67 +1,11 @@
 //! `fleet validate` as a user runs it: the real binary, fixture git repositories made here,
 //! whole outputs compared.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use std::path::PathBuf;
 
-fn fleet(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleet"));
-    cmd.current_dir(dir)
-        .args(args)
-        .env_remove("NO_COLOR")
-        .env("TERM", "dumb");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run fleet");
-    Output {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git is installed");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn write(dir: &Path, path: &str, text: &str) {
-    let full = dir.join(path);
-    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-    std::fs::write(full, text).unwrap();
-}
-
-fn commit(dir: &Path, message: &str) -> String {
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", message]);
-    git(dir, &["rev-parse", "HEAD"])
-}
+use common::{Repo, fleet, fleet_env, git, project};
 
 const GOOD: &str = "project: shop
 hosts:
@@ -85,21 +29,19 @@ services:
 ";
 
 /// A repository whose first commit is valid and whose second is not.
-fn two_commit_repo() -> (tempfile::TempDir, String, String) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    git(dir, &["init", "-q"]);
-    write(dir, "fleet.yaml", GOOD);
-    let first = commit(dir, "Deploy web with 2 replicas");
-    write(dir, "fleet.yaml", BAD);
-    let second = commit(dir, "Pin web to zone c");
-    (tmp, first, second)
+fn two_commit_repo() -> (Repo, String, String) {
+    let repo = Repo::new();
+    repo.write("fleet.yaml", GOOD);
+    let first = repo.commit_all("Deploy web with 2 replicas");
+    repo.write("fleet.yaml", BAD);
+    let second = repo.commit_all("Pin web to zone c");
+    (repo, first, second)
 }
 
 #[test]
 fn validate_reports_the_whole_problem_and_exits_1() {
-    let (tmp, _, second) = two_commit_repo();
-    let out = fleet(tmp.path(), &["validate"], &[]);
+    let (repo, _, second) = two_commit_repo();
+    let out = fleet(repo.path(), &["validate"]);
     assert_eq!(out.code, 1);
     assert_eq!(out.stdout, "Invalid: 2 error(s), 1 warning(s).\n");
     let expected = format!(
@@ -117,8 +59,8 @@ fleet.yaml:9:5: error: services.web.helthcheck: unknown key `helthcheck`; expect
 
 #[test]
 fn validate_reads_an_older_commit_with_ref() {
-    let (tmp, first, _) = two_commit_repo();
-    let out = fleet(tmp.path(), &["validate", "--ref", "HEAD~1"], &[]);
+    let (repo, first, _) = two_commit_repo();
+    let out = fleet(repo.path(), &["validate", "--ref", "HEAD~1"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stdout,
@@ -138,10 +80,10 @@ fn validate_reads_an_older_commit_with_ref() {
 
 #[test]
 fn validate_reads_a_bare_clone_at_an_older_commit() {
-    let (tmp, first, _) = two_commit_repo();
-    let bare = tmp.path().join("bare.git");
+    let (repo, first, _) = two_commit_repo();
+    let bare = repo.path().join("bare.git");
     git(
-        tmp.path(),
+        repo.path(),
         &["clone", "-q", "--bare", ".", bare.to_str().unwrap()],
     );
     let elsewhere = tempfile::tempdir().unwrap();
@@ -154,14 +96,12 @@ fn validate_reads_a_bare_clone_at_an_older_commit() {
             &first,
             "validate",
         ],
-        &[],
     );
     assert_eq!(at_old.code, 0, "{}", at_old.stderr);
     assert!(at_old.stdout.contains(&first[..7]));
     let at_head = fleet(
         elsewhere.path(),
         &["--repo", bare.to_str().unwrap(), "validate"],
-        &[],
     );
     assert_eq!(at_head.code, 1);
     assert!(
@@ -175,23 +115,23 @@ fn validate_reads_a_bare_clone_at_an_older_commit() {
 
 #[test]
 fn validate_mirrors_a_remote_url_and_fetches_new_commits() {
-    let (tmp, first, second) = two_commit_repo();
-    let bare = tmp.path().join("remote.git");
+    let (repo, first, second) = two_commit_repo();
+    let bare = repo.path().join("remote.git");
     git(
-        tmp.path(),
+        repo.path(),
         &["clone", "-q", "--bare", ".", bare.to_str().unwrap()],
     );
     let cache = tempfile::tempdir().unwrap();
     let url = format!("file://{}", bare.display());
-    let env = [("FLEET_CACHE_DIR", cache.path())];
+    let env = [("FLEET_CACHE_DIR", cache.path().to_str().unwrap())];
 
-    let old = fleet(
-        tmp.path(),
+    let old = fleet_env(
+        repo.path(),
         &["--repo", &url, "--ref", &first[..10], "validate"],
         &env,
     );
     assert_eq!(old.code, 0, "{}", old.stderr);
-    let head = fleet(tmp.path(), &["--repo", &url, "validate"], &env);
+    let head = fleet_env(repo.path(), &["--repo", &url, "validate"], &env);
     assert_eq!(head.code, 1);
     assert!(
         head.stderr
@@ -201,10 +141,10 @@ fn validate_mirrors_a_remote_url_and_fetches_new_commits() {
     );
 
     // A new commit on the remote is seen on the next run.
-    write(tmp.path(), "fleet.yaml", GOOD);
-    let third = commit(tmp.path(), "Revert to zones a and b");
-    git(tmp.path(), &["push", "-q", bare.to_str().unwrap(), "main"]);
-    let fixed = fleet(tmp.path(), &["--repo", &url, "validate"], &env);
+    repo.write("fleet.yaml", GOOD);
+    let third = repo.commit_all("Revert to zones a and b");
+    git(repo.path(), &["push", "-q", bare.to_str().unwrap(), "main"]);
+    let fixed = fleet_env(repo.path(), &["--repo", &url, "validate"], &env);
     assert_eq!(fixed.code, 0, "{}", fixed.stderr);
     assert!(fixed.stdout.contains(&third[..7]));
     assert!(cache.path().join("repos").read_dir().unwrap().count() == 1);
@@ -212,9 +152,9 @@ fn validate_mirrors_a_remote_url_and_fetches_new_commits() {
 
 #[test]
 fn uncommitted_edits_are_pointed_out_and_read_with_worktree() {
-    let (tmp, _, _) = two_commit_repo();
-    write(tmp.path(), "fleet.yaml", GOOD);
-    let head = fleet(tmp.path(), &["validate"], &[]);
+    let (repo, _, _) = two_commit_repo();
+    repo.write("fleet.yaml", GOOD);
+    let head = fleet(repo.path(), &["validate"]);
     assert_eq!(head.code, 1);
     assert!(
         head.stderr.contains(
@@ -223,7 +163,7 @@ fn uncommitted_edits_are_pointed_out_and_read_with_worktree() {
         "{}",
         head.stderr
     );
-    let worktree = fleet(tmp.path(), &["validate", "--worktree"], &[]);
+    let worktree = fleet(repo.path(), &["validate", "--worktree"]);
     assert_eq!(worktree.code, 0, "{}", worktree.stderr);
     assert!(
         worktree
@@ -234,12 +174,11 @@ fn uncommitted_edits_are_pointed_out_and_read_with_worktree() {
 
 #[test]
 fn a_project_in_a_subdirectory_is_read_from_the_commit() {
-    let tmp = tempfile::tempdir().unwrap();
-    git(tmp.path(), &["init", "-q"]);
-    write(tmp.path(), "deploy/prod/fleet.yaml", GOOD);
-    write(tmp.path(), "deploy/prod/web.env", "A=1\n");
-    commit(tmp.path(), "Add prod");
-    let out = fleet(tmp.path(), &["-C", "deploy/prod", "validate"], &[]);
+    let repo = Repo::new();
+    repo.write("deploy/prod/fleet.yaml", GOOD);
+    repo.write("deploy/prod/web.env", "A=1\n");
+    repo.commit_all("Add prod");
+    let out = fleet(repo.path(), &["-C", "deploy/prod", "validate"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains(" (HEAD) in deploy/prod"),
@@ -250,22 +189,21 @@ fn a_project_in_a_subdirectory_is_read_from_the_commit() {
 
 #[test]
 fn outside_a_repository_validate_explains_what_to_do() {
-    let tmp = tempfile::tempdir().unwrap();
-    write(tmp.path(), "fleet.yaml", GOOD);
-    let out = fleet(tmp.path(), &["validate"], &[]);
+    let tmp = project(GOOD);
+    let out = fleet(tmp.path(), &["validate"]);
     assert_eq!(out.code, 1);
     assert_eq!(
         out.stderr,
         "error: `.` is not inside a git repository\nhint: fleet reads the desired state from a commit: run `git init && git add -A && git commit`, or pass --worktree to read the files as they are\n"
     );
-    let worktree = fleet(tmp.path(), &["validate", "--worktree"], &[]);
+    let worktree = fleet(tmp.path(), &["validate", "--worktree"]);
     assert_eq!(worktree.code, 0, "{}", worktree.stderr);
 }
 
 #[test]
 fn json_output_carries_every_diagnostic_and_the_commit() {
-    let (tmp, _, second) = two_commit_repo();
-    let out = fleet(tmp.path(), &["validate", "--format", "json"], &[]);
+    let (repo, _, second) = two_commit_repo();
+    let out = fleet(repo.path(), &["validate", "--format", "json"]);
     assert_eq!(out.code, 1);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
     assert_eq!(report["valid"], false);
@@ -281,8 +219,8 @@ fn json_output_carries_every_diagnostic_and_the_commit() {
 
 #[test]
 fn unknown_revision_and_bad_flags_exit_1() {
-    let (tmp, _, _) = two_commit_repo();
-    let out = fleet(tmp.path(), &["validate", "--ref", "no-such-branch"], &[]);
+    let (repo, _, _) = two_commit_repo();
+    let out = fleet(repo.path(), &["validate", "--ref", "no-such-branch"]);
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
@@ -290,7 +228,7 @@ fn unknown_revision_and_bad_flags_exit_1() {
         "{}",
         out.stderr
     );
-    let out = fleet(tmp.path(), &["validate", "--no-such-flag"], &[]);
+    let out = fleet(repo.path(), &["validate", "--no-such-flag"]);
     assert_eq!(out.code, 1);
 }
 
@@ -301,11 +239,7 @@ fn repo_root() -> PathBuf {
 #[test]
 fn the_examples_are_valid() {
     for example in ["examples/quickstart", "examples/multi-host"] {
-        let out = fleet(
-            &repo_root(),
-            &["-C", example, "--worktree", "validate"],
-            &[],
-        );
+        let out = fleet(&repo_root(), &["-C", example, "--worktree", "validate"]);
         assert_eq!(out.code, 0, "{example}: {}", out.stderr);
         assert!(!out.stderr.contains("warning"), "{example}: {}", out.stderr);
     }
@@ -320,7 +254,7 @@ fn committed_completions_are_up_to_date() {
         ("powershell", "_fleet.ps1"),
         ("elvish", "fleet.elv"),
     ] {
-        let out = fleet(&repo_root(), &["completions", shell], &[]);
+        let out = fleet(&repo_root(), &["completions", shell]);
         assert_eq!(out.code, 0);
         let committed =
             std::fs::read_to_string(repo_root().join("completions").join(file)).unwrap_or_default();
@@ -333,7 +267,7 @@ fn committed_completions_are_up_to_date() {
 
 #[test]
 fn schema_is_json_and_names_the_top_level_keys() {
-    let out = fleet(&repo_root(), &["schema"], &[]);
+    let out = fleet(&repo_root(), &["schema"]);
     assert_eq!(out.code, 0);
     let schema: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(schema["required"][0], "project");
@@ -346,7 +280,6 @@ fn a_source_error_in_json_mode_still_answers_on_stdout() {
     let out = fleet(
         tmp.path(),
         &["--format", "json", "validate", "--ref", "no-such-branch"],
-        &[],
     );
     assert_eq!(out.code, 1);
     let value: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");

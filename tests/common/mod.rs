@@ -1,4 +1,7 @@
-//! Shared helpers for tests that run against the real testbed (testbed/testbed.sh).
+//! Shared helpers of the integration tests: the fleet binary as a user runs it, fixture git
+//! repositories, and, for the tests that run against the real testbed (testbed/testbed.sh),
+//! the testbed itself. Nothing here needs the testbed until [`Testbed::get`] is called, so
+//! tests that run anywhere (`cli_validate`) use it too.
 #![allow(dead_code)]
 
 pub mod proxy;
@@ -201,7 +204,8 @@ pub fn unique_project(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
-/// A git repository holding fleet.yaml; every `commit` is a new desired state.
+/// A git repository (default branch `main`) holding fleet.yaml; every `commit` is a new desired
+/// state.
 pub struct Repo {
     dir: tempfile::TempDir,
 }
@@ -217,33 +221,55 @@ impl Repo {
         self.dir.path()
     }
 
+    /// Commits `yaml` as fleet.yaml (a commit even when nothing changed).
     pub fn commit(&self, yaml: &str) {
-        std::fs::write(self.path().join("fleet.yaml"), yaml).unwrap();
+        self.write("fleet.yaml", yaml);
         git(self.path(), &["add", "-A"]);
         git(
             self.path(),
-            &[
-                "-c",
-                "user.email=t@example.com",
-                "-c",
-                "user.name=t",
-                "commit",
-                "-q",
-                "--allow-empty",
-                "-m",
-                "state",
-            ],
+            &["commit", "-q", "--allow-empty", "-m", "state"],
         );
+    }
+
+    /// Writes a file of the work tree (not committed), creating its directories.
+    pub fn write(&self, path: &str, text: &str) {
+        let full = self.path().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, text).unwrap();
+    }
+
+    /// Commits everything in the work tree with this message; returns the commit's hash.
+    pub fn commit_all(&self, message: &str) -> String {
+        git(self.path(), &["add", "-A"]);
+        git(self.path(), &["commit", "-q", "-m", message]);
+        git(self.path(), &["rev-parse", "HEAD"])
     }
 }
 
-pub fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
+/// Runs git in `dir` without the system's or the user's configuration (a fixed identity, `main`
+/// as the default branch); returns its stdout, trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
         .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git is installed");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// Removes the project's containers, networks and lock from the hosts when dropped.
