@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use futures_util::future::join_all;
 
-use super::{OpError, Run, StepKind, StepRecord};
+use super::{BalancerState, OpError, ReplicaFailure, Run, StepKind, StepRecord};
 use crate::balancer::{self, Endpoint, Rotation};
 use crate::contract;
 use crate::engine::Create;
@@ -194,12 +194,9 @@ impl Run<'_> {
         let port = probe
             .and_then(|p| p.tcp_ports.iter().find(|(c, _)| *c == via.port).copied())
             .map(|(_, host_port)| host_port)
-            .ok_or_else(|| {
-                OpError::Replica(format!(
-                    "port {} of the replica is not published on the host",
-                    via.port
-                ))
-            })?;
+            .ok_or(OpError::Replica(ReplicaFailure::PortNotPublished {
+                port: via.port,
+            }))?;
         let mut state = self.balancing.lock().await;
         let endpoints = state.rotation.entry(service.to_string()).or_default();
         // A replica started again may have been given another host port.
@@ -257,7 +254,7 @@ impl Run<'_> {
             ok: result.is_ok(),
             detail: match result {
                 Ok(d) => d,
-                Err(e) => e.text().to_string(),
+                Err(e) => e.to_string(),
             },
             seconds: started.elapsed().as_secs_f64(),
         });
@@ -332,20 +329,20 @@ impl Run<'_> {
         let t = self.options.call_timeout;
         let name = contract::balancer_container_name(&self.desired.project);
         let state = match self.call(host, t, engine.probe(id)).await {
-            Ok(Some(p)) if !p.running => format!("exited with code {}", p.exit_code),
-            Ok(Some(_)) => format!("started no worker within {RELOAD_TIMEOUT:?}"),
-            Ok(None) => "disappeared".into(),
+            Ok(Some(p)) if !p.running => BalancerState::Exited { code: p.exit_code },
+            Ok(Some(_)) => BalancerState::NoWorker(RELOAD_TIMEOUT),
+            Ok(None) => BalancerState::Disappeared,
             Err(e) => return e,
         };
         let log = self
             .call(host, t, engine.log_tail(id, 6))
             .await
             .unwrap_or_default();
-        OpError::Replica(format!(
-            "the balancer {state} (a port already taken on the host, an invalid configuration, \
-             or an image without haproxy?); `docker logs {name}` there ends with: {}",
-            log.trim().replace('\n', " | ")
-        ))
+        OpError::Replica(ReplicaFailure::Balancer {
+            state,
+            container: name,
+            log,
+        })
     }
 
     /// Writes the configuration of the current rotation to every balancer that has another one,
@@ -387,10 +384,9 @@ impl Run<'_> {
                 Err(e) => self.record_balancer(
                     &host,
                     contract::balancer_container_name(&self.desired.project),
-                    Err(OpError::Replica(format!(
-                        "updating the balancer failed: {}",
-                        e.text()
-                    ))),
+                    Err(OpError::Replica(ReplicaFailure::BalancerUpdate(Box::new(
+                        e,
+                    )))),
                     Instant::now(),
                 ),
             }

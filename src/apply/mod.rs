@@ -14,6 +14,7 @@
 //! refused by the engine) counts against the service's `max_failure_ratio`.
 
 mod balance;
+mod error;
 mod prepare;
 mod replica;
 mod rollout;
@@ -37,6 +38,10 @@ use crate::lock::Fence;
 use crate::plan::{Action, BalancerAction, Change, ContainerRef, NewContainer, Plan};
 use crate::spec::Desired;
 use crate::spec::model::{FailureAction, Mount, UpdateConfig, UpdateOrder};
+use error::{
+    Abort, BalancerState, HostFailure, NotRestored, OpError, PrepareFailure, ReplicaFailure,
+    RollbackFailure,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -150,23 +155,6 @@ pub struct Report {
     pub seconds: f64,
 }
 
-/// Why one operation failed.
-#[derive(Debug)]
-enum OpError {
-    /// The host failed (it is marked and skipped from now on).
-    Host(String),
-    /// The operation itself failed (the engine refused, the replica is bad).
-    Replica(String),
-}
-
-impl OpError {
-    fn text(&self) -> &str {
-        match self {
-            OpError::Host(t) | OpError::Replica(t) => t,
-        }
-    }
-}
-
 /// Checks that need no host: what fleet cannot carry out at all.
 pub fn unsupported(plan: &Plan) -> Vec<String> {
     let mut out = BTreeSet::new();
@@ -231,11 +219,11 @@ pub async fn apply(
         balancing: tokio::sync::Mutex::new(balance::Balancing::new(desired, plan)),
     };
     for u in &plan.unreachable {
-        run.host_failed(&u.host, &format!("unreachable: {}", u.reason));
+        run.host_failed(&u.host, &HostFailure::Unreachable(u.reason.clone()));
     }
     for host in plan.changes.iter().map(|c| &c.host) {
         if !engines.contains_key(host) {
-            run.host_failed(host, "not connected");
+            run.host_failed(host, &HostFailure::NotConnected);
         }
     }
     let mut services: BTreeMap<String, ServiceReport> = BTreeMap::new();
@@ -251,7 +239,7 @@ pub async fn apply(
         progress.host_steps(host, *n);
     }
 
-    let aborted = run.prepare().await;
+    let aborted = run.prepare().await.map(|abort| abort.to_string());
     if aborted.is_none() {
         run.set_up_balancers().await;
         let order = service_order(desired);
@@ -352,10 +340,11 @@ struct Touched {
 }
 
 impl Run<'_> {
-    fn host_failed(&self, host: &str, reason: &str) {
+    fn host_failed(&self, host: &str, failure: &HostFailure) {
         let mut failed = self.failed_hosts.lock().unwrap_or_else(|e| e.into_inner());
         if !failed.contains_key(host) {
-            failed.insert(host.to_string(), reason.to_string());
+            let reason = failure.to_string();
+            failed.insert(host.to_string(), reason.clone());
             self.progress
                 .note(&format!("{host}: host failed: {reason}"));
             self.trip();
@@ -406,14 +395,20 @@ impl Run<'_> {
             .push(record);
     }
 
+    /// Marks the host failed for this failure, which is returned as the operation's error.
+    fn fail_host(&self, host: &str, failure: HostFailure) -> OpError {
+        self.host_failed(host, &failure);
+        OpError::Host(failure)
+    }
+
     fn engine(&self, host: &str) -> Result<&dyn Engine, OpError> {
         if !self.host_ok(host) {
-            return Err(OpError::Host("host failed earlier in this run".into()));
+            return Err(OpError::Host(HostFailure::FailedEarlier));
         }
         self.engines
             .get(host)
             .map(Arc::as_ref)
-            .ok_or_else(|| OpError::Host("not connected".into()))
+            .ok_or(OpError::Host(HostFailure::NotConnected))
     }
 
     /// Runs one engine call with a bound; a transport failure marks the host failed. Nothing is
@@ -425,26 +420,15 @@ impl Run<'_> {
         fut: impl Future<Output = Result<T, EngineError>>,
     ) -> Result<T, OpError> {
         if let Err(lost) = self.fence.check(host) {
-            let reason = lost.to_string();
-            self.host_failed(host, &reason);
-            return Err(OpError::Host(reason));
+            return Err(self.fail_host(host, HostFailure::Fenced(lost)));
         }
         match tokio::time::timeout(limit, fut).await {
-            Err(_) => {
-                let reason = format!("no answer within {limit:?}");
-                self.host_failed(host, &reason);
-                Err(OpError::Host(reason))
-            }
+            Err(_) => Err(self.fail_host(host, HostFailure::NoAnswer(limit))),
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e @ EngineError::Api { .. })) => Err(OpError::Replica(
-                e.engine_message()
-                    .map_or_else(|| crate::error::full_message(&e), str::to_string),
-            )),
-            Ok(Err(e)) => {
-                let reason = crate::error::full_message(&e);
-                self.host_failed(host, &reason);
-                Err(OpError::Host(reason))
+            Ok(Err(e @ EngineError::Api { .. })) => {
+                Err(OpError::Replica(ReplicaFailure::Refused(e)))
             }
+            Ok(Err(e)) => Err(self.fail_host(host, HostFailure::Engine(e))),
         }
     }
 }
@@ -455,13 +439,6 @@ fn health_interval(service: &crate::spec::model::Service) -> Option<Duration> {
 
 fn too_many(failures: usize, total: usize, ratio: f64) -> bool {
     total > 0 && failures as f64 / total as f64 > ratio
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
 }
 
 #[cfg(test)]

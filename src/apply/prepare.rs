@@ -4,9 +4,9 @@
 use super::*;
 
 impl Run<'_> {
-    /// Pulls images and creates networks and volumes. `Some(reason)` aborts the run: nothing has
+    /// Pulls images and creates networks and volumes. `Some(abort)` aborts the run: nothing has
     /// been changed on any container.
-    pub(super) async fn prepare(&self) -> Option<String> {
+    pub(super) async fn prepare(&self) -> Option<Abort> {
         let mut images: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         let mut services: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for change in self.plan.actions() {
@@ -46,20 +46,20 @@ impl Run<'_> {
                 errors
             }
         });
-        let errors: Vec<String> = join_all(pulls).await.into_iter().flatten().collect();
+        let errors: Vec<PrepareFailure> = join_all(pulls).await.into_iter().flatten().collect();
         if !errors.is_empty() {
-            return Some(errors.join("; "));
+            return Some(Abort::Prepare(errors));
         }
         if self.stopped() {
-            return Some("stopped before any container was changed".into());
+            return Some(Abort::Stopped);
         }
 
         let resources = services
             .iter()
             .map(|(host, names)| async move { self.resources(host, names).await.err() });
-        let errors: Vec<String> = join_all(resources).await.into_iter().flatten().collect();
+        let errors: Vec<PrepareFailure> = join_all(resources).await.into_iter().flatten().collect();
         if !errors.is_empty() {
-            return Some(errors.join("; "));
+            return Some(Abort::Prepare(errors));
         }
         None
     }
@@ -71,7 +71,7 @@ impl Run<'_> {
         host: &str,
         image: &str,
         config: &DockerConfig,
-    ) -> Result<(), String> {
+    ) -> Result<(), PrepareFailure> {
         let Ok(engine) = self.engine(host) else {
             return Ok(());
         };
@@ -83,7 +83,13 @@ impl Run<'_> {
                 Ok(true) => return Ok(()),
                 Ok(false) => {}
                 Err(OpError::Host(_)) => return Ok(()),
-                Err(OpError::Replica(e)) => return Err(format!("{host}: {image}: {e}")),
+                Err(OpError::Replica(error)) => {
+                    return Err(PrepareFailure::ImageCheck {
+                        host: host.to_string(),
+                        image: image.to_string(),
+                        error,
+                    });
+                }
             }
         }
         self.progress
@@ -93,13 +99,14 @@ impl Run<'_> {
         let result = engine
             .pull(image, credentials, Duration::from_secs(120))
             .await;
-        let (ok, detail) = match &result {
-            Ok(()) => (true, "pulled".to_string()),
-            Err(PullError::Registry(e)) => (false, e.clone()),
+        // A registry error aborts the run; an engine error fails the host only.
+        let (ok, detail, registry_error) = match result {
+            Ok(()) => (true, "pulled".to_string(), None),
+            Err(PullError::Registry(message)) => (false, message.clone(), Some(message)),
             Err(PullError::Engine(e)) => {
-                let reason = crate::error::full_message(e);
-                self.host_failed(host, &reason);
-                (false, reason)
+                let failure = HostFailure::Engine(e);
+                self.host_failed(host, &failure);
+                (false, failure.to_string(), None)
             }
         };
         self.record(StepRecord {
@@ -109,14 +116,16 @@ impl Run<'_> {
             slot: None,
             container: Some(image.to_string()),
             ok,
-            detail: detail.clone(),
+            detail,
             seconds: started.elapsed().as_secs_f64(),
         });
-        match result {
-            Err(PullError::Registry(_)) => {
-                Err(format!("pulling {image} on {host} failed: {detail}"))
-            }
-            _ => Ok(()),
+        match registry_error {
+            Some(message) => Err(PrepareFailure::Pull {
+                host: host.to_string(),
+                image: image.to_string(),
+                message,
+            }),
+            None => Ok(()),
         }
     }
 
@@ -124,7 +133,7 @@ impl Run<'_> {
         &self,
         host: &str,
         services: &BTreeSet<&str>,
-    ) -> Result<(), String> {
+    ) -> Result<(), PrepareFailure> {
         let Ok(engine) = self.engine(host) else {
             return Ok(());
         };
@@ -159,9 +168,9 @@ impl Run<'_> {
                     .await
                 {
                     Ok(true) => Ok(()),
-                    Ok(false) => Err(OpError::Replica(format!(
-                        "the external network `{name}` does not exist"
-                    ))),
+                    Ok(false) => Err(OpError::Replica(ReplicaFailure::NoExternalNetwork {
+                        name: name.clone(),
+                    })),
                     Err(e) => Err(e),
                 }
             } else {
@@ -177,7 +186,13 @@ impl Run<'_> {
             match result {
                 Ok(()) => {}
                 Err(OpError::Host(_)) => return Ok(()),
-                Err(OpError::Replica(e)) => return Err(format!("{host}: network {name}: {e}")),
+                Err(OpError::Replica(error)) => {
+                    return Err(PrepareFailure::Network {
+                        host: host.to_string(),
+                        name,
+                        error,
+                    });
+                }
             }
         }
         for key in volumes {
@@ -189,9 +204,9 @@ impl Run<'_> {
                     .await
                 {
                     Ok(Some(_)) => Ok(()),
-                    Ok(None) => Err(OpError::Replica(format!(
-                        "the external volume `{name}` does not exist"
-                    ))),
+                    Ok(None) => Err(OpError::Replica(ReplicaFailure::NoExternalVolume {
+                        name: name.clone(),
+                    })),
                     Err(e) => Err(e),
                 }
             } else {
@@ -207,7 +222,13 @@ impl Run<'_> {
             match result {
                 Ok(()) => {}
                 Err(OpError::Host(_)) => return Ok(()),
-                Err(OpError::Replica(e)) => return Err(format!("{host}: volume {name}: {e}")),
+                Err(OpError::Replica(error)) => {
+                    return Err(PrepareFailure::Volume {
+                        host: host.to_string(),
+                        name,
+                        error,
+                    });
+                }
             }
         }
         Ok(())

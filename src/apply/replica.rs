@@ -65,14 +65,13 @@ impl Run<'_> {
                 .call(host, self.options.call_timeout, engine.probe(id))
                 .await?;
             let Some(probe) = probe else {
-                return Err(OpError::Replica("the container disappeared".into()));
+                return Err(OpError::Replica(ReplicaFailure::Disappeared));
             };
             if probe.exited || probe.restarts > 0 {
-                let mut text = format!("exited with code {}", probe.exit_code);
-                if let Some(error) = probe.error {
-                    text.push_str(&format!(": {error}"));
-                }
-                return Err(OpError::Replica(text));
+                return Err(OpError::Replica(ReplicaFailure::Exited {
+                    code: probe.exit_code,
+                    error: probe.error,
+                }));
             }
             match &probe.health {
                 Some(ProbeHealth::Healthy) if probe.running => {
@@ -82,11 +81,9 @@ impl Run<'_> {
                     ));
                 }
                 Some(ProbeHealth::Unhealthy(output)) => {
-                    let mut text = "unhealthy".to_string();
-                    if !output.is_empty() {
-                        text.push_str(&format!(": {}", first_line(output)));
-                    }
-                    return Err(OpError::Replica(text));
+                    return Err(OpError::Replica(ReplicaFailure::Unhealthy {
+                        output: output.clone(),
+                    }));
                 }
                 _ => {}
             }
@@ -100,14 +97,10 @@ impl Run<'_> {
                     None if probe.running => {
                         Ok(format!("running for {:.1}s", start.elapsed().as_secs_f64()))
                     }
-                    Some(_) => Err(OpError::Replica(format!(
-                        "not healthy within the monitor window plus one health check interval \
-                         ({window:?}); raise deploy.update_config.monitor or shorten the health \
-                         check interval"
-                    ))),
-                    None => Err(OpError::Replica(format!(
-                        "not running after the monitor window ({monitor:?})"
-                    ))),
+                    Some(_) => Err(OpError::Replica(ReplicaFailure::NotHealthyInTime {
+                        window,
+                    })),
+                    None => Err(OpError::Replica(ReplicaFailure::NotRunning { monitor })),
                 };
             }
             tokio::time::sleep(self.options.poll).await;

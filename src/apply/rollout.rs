@@ -71,7 +71,7 @@ impl Run<'_> {
         let total = of(Action::Create).count() + of(Action::Replace).count();
         let mut failures = 0usize;
         let mut touched: Vec<Touched> = Vec::new();
-        let mut failure: Option<String> = None;
+        let mut failure: Option<ReplicaFailure> = None;
 
         // Scale up (and moves) first: new slots, all at once, checked like one batch (they only
         // add capacity). Then the rolling update, batch by batch.
@@ -191,10 +191,10 @@ impl Run<'_> {
                 new_name: String::new(),
                 ok: false,
             };
-            let error = OpError::Replica(format!(
-                "the plan has a {:?} of `{service_name}` without a container to create",
-                c.action
-            ));
+            let error = OpError::Replica(ReplicaFailure::NothingToCreate {
+                action: c.action,
+                service: service_name,
+            });
             return (touched, Err(error));
         };
         let service = c.service.clone().unwrap_or_default();
@@ -285,7 +285,7 @@ impl Run<'_> {
             ok: result.is_ok(),
             detail: match result {
                 Ok(d) => d.clone(),
-                Err(e) => e.text().to_string(),
+                Err(e) => e.to_string(),
             },
             seconds: started.elapsed().as_secs_f64(),
         });
@@ -306,7 +306,7 @@ impl Run<'_> {
                         slot: Some(t.slot),
                         container: Some(old.name.clone()),
                         ok: false,
-                        detail: format!("removing the previous replica failed: {}", e.text()),
+                        detail: format!("removing the previous replica failed: {e}"),
                         seconds: started.elapsed().as_secs_f64(),
                     });
                 }
@@ -322,7 +322,7 @@ impl Run<'_> {
         service: &str,
         touched: Vec<Touched>,
         config: &UpdateConfig,
-    ) -> Result<(), String> {
+    ) -> Result<(), RollbackFailure> {
         // The previous spec's interval is not at hand; the current one is the best guess.
         let interval = self.desired.services.get(service).and_then(health_interval);
         // Nothing can be done on a host that failed; its slots converge on the next run.
@@ -332,9 +332,12 @@ impl Run<'_> {
             0 => touched.len().max(1),
             n => n as usize,
         };
-        let mut errors: Vec<String> = lost
+        let mut errors: Vec<NotRestored> = lost
             .iter()
-            .map(|t| format!("{}: slot {} not restored (host failed)", t.host, t.slot))
+            .map(|t| NotRestored::HostFailed {
+                host: t.host.clone(),
+                slot: t.slot,
+            })
             .collect();
         for chunk in touched.chunks(batch) {
             let results = join_all(chunk.iter().map(|t| async move {
@@ -383,7 +386,7 @@ impl Run<'_> {
                     ok: result.is_ok(),
                     detail: match &result {
                         Ok(d) => format!("restored ({d})"),
-                        Err(e) => e.text().to_string(),
+                        Err(e) => e.to_string(),
                     },
                     seconds: started.elapsed().as_secs_f64(),
                 });
@@ -394,13 +397,13 @@ impl Run<'_> {
                 results
                     .into_iter()
                     .filter_map(|r| r.err())
-                    .map(|e| e.text().to_string()),
+                    .map(NotRestored::Step),
             );
         }
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(errors.join("; "))
+            Err(RollbackFailure(errors))
         }
     }
 
