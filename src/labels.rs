@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 /// Prefix of every label key fleet owns.
 pub const PREFIX: &str = "fleet.";
 
@@ -34,7 +36,19 @@ pub const ROLE_BALANCER: &str = "balancer";
 pub enum Ownership {
     /// Not this project's (no labels, another project, or not created by fleet): never touched.
     Foreign,
-    /// This project's, with the labels of a replica.
+    /// This project's load balancer on one host.
+    Balancer { spec_hash: String },
+    /// This project's replica, or an imposter carrying its labels: what observing keeps as a
+    /// container ([`crate::observe::Container::owner`]).
+    Container(Owner),
+}
+
+/// Who a container of the project is, as observing keeps it (and saved plans carry it: this
+/// serialised shape is part of the plan file).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Owner {
+    /// A replica, with its labels.
     Replica {
         service: String,
         slot: u32,
@@ -42,10 +56,8 @@ pub enum Ownership {
         commit: Option<String>,
         spec: Option<String>,
     },
-    /// This project's load balancer on one host.
-    Balancer { spec_hash: String },
-    /// Carries this project's labels but not a replica's (hand-made, or damaged): an imposter
-    /// that planning removes.
+    /// Carries the project's labels but is not a well-formed replica (hand-made, or damaged):
+    /// an imposter that planning removes.
     Malformed { why: String },
 }
 
@@ -54,42 +66,42 @@ pub fn ownership(project: &str, labels: &HashMap<String, String>) -> Ownership {
         return Ownership::Foreign;
     }
     if labels.get(MANAGED).map(String::as_str) != Some("true") {
-        return Ownership::Malformed {
+        return Ownership::Container(Owner::Malformed {
             why: format!("has `{PROJECT}={project}` but not `{MANAGED}=true`"),
-        };
+        });
     }
     if labels.get(ROLE).map(String::as_str) == Some(ROLE_BALANCER) {
         return match labels.get(SPEC_HASH).filter(|s| !s.is_empty()) {
             Some(hash) if !labels.contains_key(SERVICE) => Ownership::Balancer {
                 spec_hash: hash.clone(),
             },
-            _ => Ownership::Malformed {
+            _ => Ownership::Container(Owner::Malformed {
                 why: format!("a `{ROLE}={ROLE_BALANCER}` without a spec hash, or with a service"),
-            },
+            }),
         };
     }
     let Some(service) = labels.get(SERVICE).filter(|s| !s.is_empty()) else {
-        return Ownership::Malformed {
+        return Ownership::Container(Owner::Malformed {
             why: format!("has no `{SERVICE}` label"),
-        };
+        });
     };
     let Some(slot) = labels.get(SLOT).and_then(|s| s.parse::<u32>().ok()) else {
-        return Ownership::Malformed {
+        return Ownership::Container(Owner::Malformed {
             why: format!("has no valid `{SLOT}` label"),
-        };
+        });
     };
     let Some(spec_hash) = labels.get(SPEC_HASH).filter(|s| !s.is_empty()) else {
-        return Ownership::Malformed {
+        return Ownership::Container(Owner::Malformed {
             why: format!("has no `{SPEC_HASH}` label"),
-        };
+        });
     };
-    Ownership::Replica {
+    Ownership::Container(Owner::Replica {
         service: service.clone(),
         slot,
         spec_hash: spec_hash.clone(),
         commit: labels.get(COMMIT).cloned(),
         spec: labels.get(SPEC).cloned(),
-    }
+    })
 }
 
 /// The Docker filter that selects every container of a project.
@@ -119,7 +131,7 @@ mod tests {
         ];
         assert!(matches!(
             ownership("shop", &labels(&full)),
-            Ownership::Replica { slot: 2, .. }
+            Ownership::Container(Owner::Replica { slot: 2, .. })
         ));
         assert_eq!(ownership("other", &labels(&full)), Ownership::Foreign);
         assert_eq!(
@@ -140,11 +152,11 @@ mod tests {
         );
         assert!(matches!(
             ownership("shop", &labels(&balancer[..3])),
-            Ownership::Malformed { .. }
+            Ownership::Container(Owner::Malformed { .. })
         ));
         assert!(matches!(
             ownership("shop", &labels(&[(PROJECT, "shop")])),
-            Ownership::Malformed { .. }
+            Ownership::Container(Owner::Malformed { .. })
         ));
         assert!(matches!(
             ownership(
@@ -157,7 +169,29 @@ mod tests {
                     (SPEC_HASH, "a")
                 ])
             ),
-            Ownership::Malformed { .. }
+            Ownership::Container(Owner::Malformed { .. })
         ));
+    }
+
+    /// Saved plans carry owners: their JSON is part of the plan file.
+    #[test]
+    fn the_owner_keeps_its_shape_in_saved_plans() {
+        let replica = Owner::Replica {
+            service: "web".into(),
+            slot: 2,
+            spec_hash: "abc".into(),
+            commit: None,
+            spec: Some("{}".into()),
+        };
+        let json = serde_json::to_string(&replica).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"replica","service":"web","slot":2,"spec_hash":"abc","commit":null,"spec":"{}"}"#
+        );
+        assert_eq!(serde_json::from_str::<Owner>(&json).unwrap(), replica);
+        let malformed = Owner::Malformed { why: "x".into() };
+        let json = serde_json::to_string(&malformed).unwrap();
+        assert_eq!(json, r#"{"kind":"malformed","why":"x"}"#);
+        assert_eq!(serde_json::from_str::<Owner>(&json).unwrap(), malformed);
     }
 }

@@ -11,6 +11,8 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::{Engine, EngineError, Listed};
 use crate::labels::{self, Ownership};
+// Defined with the label contract, which decides it; observing is where it is kept.
+pub use crate::labels::Owner;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Observed {
@@ -85,20 +87,6 @@ impl Container {
             .find(|p| p.container == container_port && p.protocol == "tcp")
             .map(|p| p.host)
     }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Owner {
-    Replica {
-        service: String,
-        slot: u32,
-        spec_hash: String,
-        commit: Option<String>,
-        spec: Option<String>,
-    },
-    /// Carries the project's labels but is not a well-formed replica.
-    Malformed { why: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,20 +231,7 @@ pub async fn observe_host(
                 });
                 continue;
             }
-            Ownership::Replica {
-                service,
-                slot,
-                spec_hash,
-                commit,
-                spec,
-            } => Owner::Replica {
-                service,
-                slot,
-                spec_hash,
-                commit,
-                spec,
-            },
-            Ownership::Malformed { why } => Owner::Malformed { why },
+            Ownership::Container(owner) => owner,
         };
         let mut ports: Vec<PublishedPort> = ports
             .into_iter()
