@@ -43,7 +43,7 @@ use error::{
     RollbackFailure,
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PullPolicy {
     /// Pull only images the host does not have (Compose's default)

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use clap::Args;
+use clap::builder::{EnumValueParser, TypedValueParser};
+use clap::{Args, ValueEnum};
 
 use super::hosts::ConnectOptions;
 use super::plan::{HostFailure, close_all, connect_all, observe_connected, split_connected};
@@ -38,12 +39,36 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
     /// When to pull images
-    #[arg(long, value_enum, default_value = "missing")]
+    #[arg(long, value_parser = pull_policy(), default_value = "missing")]
     pub pull: PullPolicy,
     /// Bound on each Docker API call; a host that does not answer within it is marked failed
     /// (pulls and graceful stops have their own, longer bounds)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub call_timeout: Duration,
+}
+
+/// `--pull` as the command line says it (the doc comments are the `--help` text), for
+/// [`PullPolicy`] of apply, which knows nothing of the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PullArg {
+    /// Pull only images the host does not have (Compose's default)
+    Missing,
+    /// Pull every image, to pick up a moved tag
+    Always,
+}
+
+impl From<PullArg> for PullPolicy {
+    fn from(arg: PullArg) -> Self {
+        match arg {
+            PullArg::Missing => PullPolicy::Missing,
+            PullArg::Always => PullPolicy::Always,
+        }
+    }
+}
+
+/// The parser of `--pull` (apply and watch): the values of [`PullArg`], as a [`PullPolicy`].
+pub fn pull_policy() -> impl TypedValueParser<Value = PullPolicy> {
+    EnumValueParser::<PullArg>::new().map(PullPolicy::from)
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

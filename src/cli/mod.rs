@@ -236,3 +236,31 @@ fn print_json(value: &serde_json::Value) -> ExitCode {
 pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) {
     clap_complete::generate(shell, &mut Cli::command(), "fleet", out);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::PullPolicy;
+
+    /// `--pull` is the CLI's own enum, mapped to apply's policy: each value must keep its
+    /// meaning, for apply and watch alike, and `missing` stays the default.
+    #[test]
+    fn pull_values_keep_their_meaning() {
+        let pull = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+            Command::Apply(a) => a.pull,
+            Command::Watch(w) => w.pull,
+            _ => unreachable!(),
+        };
+        for command in ["apply", "watch"] {
+            assert_eq!(pull(&["fleet", command]), PullPolicy::Missing);
+            assert_eq!(
+                pull(&["fleet", command, "--pull", "missing"]),
+                PullPolicy::Missing
+            );
+            assert_eq!(
+                pull(&["fleet", command, "--pull", "always"]),
+                PullPolicy::Always
+            );
+        }
+    }
+}

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 
-use super::apply::parse_duration;
+use super::apply::{parse_duration, pull_policy};
 use super::hosts::ConnectOptions;
 use super::{ExitCode, GlobalOptions, Printer};
 use crate::apply::{self, PullPolicy};
@@ -59,7 +59,7 @@ pub struct WatchArgs {
     #[arg(long, value_name = "DURATION", hide = true, value_parser = parse_duration)]
     pub lock_timeout: Option<Duration>,
     /// When to pull images
-    #[arg(long, value_enum, default_value = "missing")]
+    #[arg(long, value_parser = pull_policy(), default_value = "missing")]
     pub pull: PullPolicy,
     /// Bound on each Docker API call during a pass (a host cut off mid-pass holds the pass up
     /// this long; pulls and graceful stops have their own, longer bounds)
