@@ -20,6 +20,8 @@ pub mod state;
 pub mod webhook;
 
 mod pass;
+#[cfg(test)]
+mod tests;
 mod tip;
 mod triggers;
 
