@@ -15,6 +15,8 @@ struct Pass {
     wake: Option<Instant>,
     /// The host whose project lock another holder has, and what `lock status` says of it.
     blocked: Option<(String, String)>,
+    /// Nothing to do now, but replicas are held back (they may run on an unreachable host).
+    held_back: bool,
 }
 
 impl Pass {
@@ -26,6 +28,7 @@ impl Pass {
             retry: false,
             wake: None,
             blocked: None,
+            held_back: false,
         }
     }
 
@@ -388,7 +391,10 @@ impl Daemon {
         };
         self.show(&target, &observed, &unplaceable);
         if plan.is_empty() {
-            if let Some(new) = adopting {
+            let held_back = holds_back(&plan);
+            // Nothing of a new commit whose replicas are held back runs yet: it is held to
+            // once they are placed (the host answers, or is declared down), as a rollout.
+            if let Some(new) = adopting.filter(|_| !held_back) {
                 self.adopt(new);
             }
             let mut pass = Pass::new(if deferred {
@@ -397,8 +403,7 @@ impl Daemon {
                 PassResult::Converged
             });
             pass.wake = wake;
-            pass.retry =
-                !plan.unreachable.is_empty() && plan.held_back.iter().any(|h| !h.slots.is_empty());
+            pass.retry = !plan.unreachable.is_empty() && held_back;
             return pass;
         }
         let (Some(lock), Some((lease, _))) = (self.lock.clone(), &self.lease) else {
@@ -485,6 +490,8 @@ impl Daemon {
                     pass.retry = true;
                 }
                 PassResult::Stopped => {}
+                // The plan under the lock had nothing to do but held replicas back.
+                _ if pass.held_back => {}
                 _ => {
                     self.failed.remove(&new.commit);
                     self.adopt(new);
@@ -624,6 +631,8 @@ impl converge::Steer for WatchSteer<'_> {
         if plan.is_empty() {
             let mut pass = Pass::new(PassResult::Converged);
             pass.wake = self.wake;
+            pass.held_back = holds_back(&plan);
+            pass.retry = !plan.unreachable.is_empty() && pass.held_back;
             return Err(pass);
         }
         info!(
@@ -653,6 +662,11 @@ fn only_known_hosts_failed(report: &apply::Report, plan: &Plan) -> bool {
             .hosts
             .iter()
             .all(|(name, h)| matches!(h, apply::HostReport::Ok) || known.contains(name.as_str()))
+}
+
+/// Whether the plan holds replicas back: missing, and maybe running on an unreachable host.
+fn holds_back(plan: &Plan) -> bool {
+    plan.held_back.iter().any(|h| !h.slots.is_empty())
 }
 
 /// Every container observed on a reachable host.

@@ -10,6 +10,7 @@
 
 mod commits;
 mod healing;
+mod hosts;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -196,7 +197,18 @@ impl Fleet {
                 },
             )
             .await;
+        let metrics = fleet.metrics();
+        assert!(
+            metrics.heals == 0
+                && metrics.rollouts.get("ok") == Some(&(desired.services.len() as u64)),
+            "{}",
+            fleet.report("the first commit is rolled out, not healed into place")
+        );
         fleet
+    }
+
+    fn host(&self, name: &str) -> &MemoryEngine {
+        &self.hosts[name]
     }
 
     /// Commits a new fleet.yaml and tells the daemon (as a webhook would); returns the commit.
