@@ -507,6 +507,8 @@ impl Engine for MemoryEngine {
             was.then(|| sim.clone())
         });
         if let Some(Some(sim)) = stopped {
+            // Docker signals the process first (SIGTERM): `kill`, then `die` and `stop`.
+            life::emit(&self.events, "kill", &sim);
             life::emit(&self.events, "die", &sim);
             life::emit(&self.events, "stop", &sim);
         }

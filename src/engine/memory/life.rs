@@ -315,7 +315,9 @@ pub(super) fn advance_and_emit(
     }
 }
 
-/// The process of a container ends now with `code` (its restart policy applies).
+/// The process of a container is killed now and ends with `code` (its restart policy
+/// applies). As with Docker, `kill` goes out before `die`: that is how a watcher tells a kill
+/// from a crash.
 pub(super) fn exit(
     state: &Mutex<HostState>,
     events: &broadcast::Sender<ContainerEvent>,
@@ -331,6 +333,7 @@ pub(super) fn exit(
         return;
     }
     sim.log = format!("{why}\n");
+    emit(events, "kill", sim);
     emit(events, "die", sim);
     if sim.restarts_after(code) {
         sim.restarts += 1;

@@ -175,3 +175,26 @@ async fn stop_answering_after_lets_exactly_that_many_changes_through() {
         .collect();
     assert_eq!(names, ["v1", "v2"]);
 }
+
+#[tokio::test]
+async fn kills_and_stops_are_announced_as_docker_does() {
+    let engine = MemoryEngine::new("a", Registry::new());
+    engine.preload("web:1");
+    let desired = desired(STATE);
+    let mut events = engine.container_events("shop");
+    let mut next = async || events.next().await.unwrap().unwrap().action;
+    let id = create_web(&engine, &desired, "shop-web-0").await;
+    engine.start(&id).await.unwrap();
+    assert_eq!([next().await, next().await], ["create", "start"]);
+    // `docker kill`: the signal first, so a watcher tells it from a crash.
+    engine.kill(&id);
+    assert_eq!([next().await, next().await], ["kill", "die"]);
+    engine.start(&id).await.unwrap();
+    assert_eq!(next().await, "start");
+    // `docker stop`: SIGTERM, the process ends, the container is stopped.
+    engine.stop(&id, None).await.unwrap();
+    assert_eq!(
+        [next().await, next().await, next().await],
+        ["kill", "die", "stop"]
+    );
+}

@@ -1,8 +1,76 @@
-//! Healing: replicas that crash in a loop.
+//! Healing and drift: replicas that die, crash in a loop, or are removed or stopped behind
+//! fleet's back.
 
 use super::*;
 
 const WEB: &str = "web:1";
+
+fn serves() -> [(&'static str, Behaviour); 1] {
+    [(WEB, Behaviour::Serves)]
+}
+
+/// The running replica of `slot`.
+fn replica(fleet: &Fleet, slot_no: u32) -> (String, Seen) {
+    fleet
+        .running()
+        .into_iter()
+        .find(|(_, c)| slot(c) == Some(slot_no))
+        .unwrap_or_else(|| panic!("{}", fleet.report(&format!("no replica of slot {slot_no}"))))
+}
+
+fn slots(fleet: &Fleet) -> Vec<u32> {
+    let mut slots: Vec<u32> = fleet
+        .running()
+        .iter()
+        .filter_map(|(_, c)| slot(c))
+        .collect();
+    slots.sort();
+    slots
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_killed_replica_is_healed_at_once_every_time_and_counted() {
+    let hosts = ["a", "b"];
+    let fleet = Fleet::start(&hosts, &serves(), &fleet_yaml(&hosts, WEB, 2, "")).await;
+    assert_eq!(
+        fleet.metrics().heals,
+        0,
+        "{}",
+        fleet.report("nothing healed yet")
+    );
+
+    let (host, killed) = replica(&fleet, 0);
+    fleet.host(&host).kill(&killed.id);
+    // The start plus one health check interval (1 s): well within 3 s.
+    fleet
+        .until(
+            "the killed replica runs again",
+            Duration::from_secs(3),
+            |f| slots(f) == [0, 1] && f.metrics().heals == 1,
+        )
+        .await;
+
+    // A kill by hand is drift, not a crash: the second one is healed at once too, not after a
+    // crash-loop backoff of 10 s.
+    let (host, killed) = replica(&fleet, 0);
+    fleet.host(&host).kill(&killed.id);
+    fleet
+        .until(
+            "the replica killed a second time runs again",
+            Duration::from_secs(3),
+            |f| slots(f) == [0, 1] && f.metrics().heals == 2,
+        )
+        .await;
+    assert!(
+        fleet
+            .status()
+            .backoff
+            .iter()
+            .all(|b| b.retry_in_seconds == 0.0)
+    );
+    assert_eq!(fleet.running().len(), 2);
+    fleet.stop().await;
+}
 
 #[tokio::test(start_paused = true)]
 async fn a_crash_looping_replica_is_healed_after_growing_delays() {
@@ -72,6 +140,46 @@ async fn a_crash_looping_replica_is_healed_after_growing_delays() {
         shown_waiting,
         Some(("web".to_string(), 0, 2)),
         "status shows the slot waiting after its second crash; {report}"
+    );
+    fleet.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replica_removed_by_hand_is_recreated_and_a_stopped_one_started() {
+    let hosts = ["a", "b"];
+    let fleet = Fleet::start(&hosts, &serves(), &fleet_yaml(&hosts, WEB, 2, "")).await;
+
+    let (host, removed) = replica(&fleet, 0);
+    fleet.host(&host).remove_behind(&removed.id);
+    fleet
+        .until("slot 0 is recreated", Duration::from_secs(3), |f| {
+            slots(f) == [0, 1] && f.metrics().heals == 1
+        })
+        .await;
+    assert_ne!(replica(&fleet, 0).1.id, removed.id, "a new container");
+
+    // `docker stop`, twice: each time the same container is started again at once.
+    for round in 1..=2 {
+        let (host, stopped) = replica(&fleet, 1);
+        let engine = fleet.host(&host);
+        crate::engine::Engine::stop(engine, &stopped.id, None)
+            .await
+            .expect("stop");
+        fleet
+            .until(
+                &format!("the replica stopped by hand (round {round}) runs again"),
+                Duration::from_secs(3),
+                |f| slots(f) == [0, 1] && f.metrics().heals == 1 + round,
+            )
+            .await;
+        assert_eq!(replica(&fleet, 1).1.id, stopped.id, "started, not replaced");
+    }
+    assert_eq!(fleet.metrics().drift_corrections, 0);
+    assert_eq!(
+        fleet.containers().len(),
+        2,
+        "{}",
+        fleet.report("nothing left over")
     );
     fleet.stop().await;
 }
