@@ -208,7 +208,10 @@ impl MemoryEngine {
         let id = new_id();
         let mut state = lock(&self.state);
         let mut sim = Sim::new(&id, name, image, labels, Behaviour::Serves, None);
+        // Announced like any container (`docker run`): a watcher hears of it at once.
+        life::emit(&self.events, "create", &sim);
         sim.start_now();
+        life::emit(&self.events, "start", &sim);
         state.containers.insert(id.clone(), sim);
         id
     }

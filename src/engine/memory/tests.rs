@@ -177,12 +177,15 @@ async fn stop_answering_after_lets_exactly_that_many_changes_through() {
 }
 
 #[tokio::test]
-async fn kills_and_stops_are_announced_as_docker_does() {
+async fn kills_stops_and_containers_run_by_hand_are_announced_as_docker_does() {
     let engine = MemoryEngine::new("a", Registry::new());
     engine.preload("web:1");
     let desired = desired(STATE);
     let mut events = engine.container_events("shop");
     let mut next = async || events.next().await.unwrap().unwrap().action;
+    let labels = HashMap::from([(crate::labels::PROJECT.to_string(), "shop".to_string())]);
+    engine.run_other("by-hand", "web:1", labels);
+    assert_eq!([next().await, next().await], ["create", "start"]);
     let id = create_web(&engine, &desired, "shop-web-0").await;
     engine.start(&id).await.unwrap();
     assert_eq!([next().await, next().await], ["create", "start"]);

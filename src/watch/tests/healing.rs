@@ -1,5 +1,5 @@
-//! Healing and drift: replicas that die, crash in a loop, or are removed or stopped behind
-//! fleet's back.
+//! Healing and drift: replicas that die, crash in a loop, are removed or stopped behind
+//! fleet's back, and containers that carry the project's labels without being its replicas.
 
 use super::*;
 
@@ -181,5 +181,50 @@ async fn a_replica_removed_by_hand_is_recreated_and_a_stopped_one_started() {
         "{}",
         fleet.report("nothing left over")
     );
+    fleet.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn imposters_are_removed_and_containers_of_others_are_never_touched() {
+    let hosts = ["a"];
+    let fleet = Fleet::start(&hosts, &serves(), &fleet_yaml(&hosts, WEB, 2, "")).await;
+    let a = fleet.host("a");
+    let (_, original) = replica(&fleet, 0);
+
+    let malformed = a.run_other("shop-web-by-hand", WEB, imposter_labels());
+    let duplicate = a.run_other("shop-web-0-copy", WEB, original.labels.clone());
+    let unmanaged = a.run_other("by-hand", WEB, HashMap::from([("app".into(), "x".into())]));
+    let mut theirs_labels = original.labels.clone();
+    theirs_labels.insert(labels::PROJECT.into(), "other".into());
+    let theirs = a.run_other("other-web-0", WEB, theirs_labels);
+
+    let ids =
+        |f: &Fleet| -> Vec<String> { f.containers().into_iter().map(|(_, c)| c.id).collect() };
+    // Docker announces new containers: no need to wait for the resync (a minute).
+    fleet
+        .until(
+            "the imposter and the duplicate of slot 0 are removed",
+            Duration::from_secs(5),
+            |f| {
+                let ids = ids(f);
+                !ids.contains(&malformed)
+                    && slots(f) == [0, 1]
+                    && !(ids.contains(&duplicate) && ids.contains(&original.id))
+            },
+        )
+        .await;
+    assert_eq!(fleet.metrics().drift_corrections, 2);
+    fleet
+        .holds(
+            "leaving alone what is not the project's",
+            Duration::from_secs(70),
+            |f| {
+                let containers = f.containers();
+                let running = |id: &str| containers.iter().any(|(_, c)| c.id == id && c.running);
+                running(&unmanaged) && running(&theirs) && containers.len() == 4
+            },
+        )
+        .await;
+    assert_eq!(fleet.metrics().drift_corrections, 2);
     fleet.stop().await;
 }

@@ -12,7 +12,7 @@ mod commits;
 mod healing;
 mod hosts;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -334,4 +334,13 @@ fn slot(c: &Seen) -> Option<u32> {
         labels::Ownership::Replica { slot, .. } => Some(slot),
         _ => None,
     }
+}
+
+/// Labels of a container with the project's labels but no slot: an imposter.
+fn imposter_labels() -> HashMap<String, String> {
+    HashMap::from([
+        (labels::MANAGED.to_string(), "true".to_string()),
+        (labels::PROJECT.to_string(), PROJECT.to_string()),
+        (labels::SERVICE.to_string(), "web".to_string()),
+    ])
 }
