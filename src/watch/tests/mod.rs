@@ -331,7 +331,7 @@ impl Fleet {
 /// The replica slot of one of the project's replicas.
 fn slot(c: &Seen) -> Option<u32> {
     match labels::ownership(PROJECT, &c.labels) {
-        labels::Ownership::Replica { slot, .. } => Some(slot),
+        labels::Ownership::Container(labels::Owner::Replica { slot, .. }) => Some(slot),
         _ => None,
     }
 }
