@@ -442,14 +442,4 @@ fn too_many(failures: usize, total: usize, ratio: f64) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_failure_ratio_is_swarms() {
-        assert!(too_many(1, 4, 0.0));
-        assert!(!too_many(1, 4, 0.25));
-        assert!(too_many(2, 4, 0.25));
-        assert!(!too_many(0, 4, 0.0));
-    }
-}
+mod tests;

@@ -1,0 +1,95 @@
+//! Every step is idempotent: a run killed after any number of changes on a host, followed by a
+//! re-run, leaves the fleet exactly as a run that was never killed.
+
+use std::time::Duration;
+
+use super::harness::{Fleet, desired};
+use crate::engine::memory::Behaviour;
+use crate::lock;
+
+/// Two services on two hosts: `web` gets a new image and a fourth replica, `api` (started after
+/// `web`) a new environment and one replica less.
+fn state(
+    web_image: &str,
+    web_replicas: u32,
+    api_env: &str,
+    api_replicas: u32,
+    order: &str,
+) -> String {
+    format!(
+        "project: shop
+hosts:
+  a: {{address: ssh://a}}
+  b: {{address: ssh://b}}
+services:
+  web:
+    image: {web_image}
+    healthcheck: {{test: [CMD, check], interval: 1s, retries: 2}}
+    deploy:
+      replicas: {web_replicas}
+      update_config: {{parallelism: 2, order: {order}}}
+  api:
+    image: api:1
+    environment: {{LEVEL: {api_env}}}
+    healthcheck: {{test: [CMD, check], interval: 1s, retries: 2}}
+    depends_on: [web]
+    deploy:
+      replicas: {api_replicas}
+      update_config: {{order: {order}}}
+"
+    )
+}
+
+/// A fleet running the old state.
+async fn old_fleet(order: &str) -> Fleet {
+    let fleet = Fleet::new(&state("web:1", 3, "info", 2, order));
+    for image in ["web:1", "web:2", "api:1"] {
+        fleet.publish(image, Behaviour::Serves);
+    }
+    fleet.deploy(&state("web:1", 3, "info", 2, order)).await;
+    fleet
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_killed_after_any_change_converges_on_the_next_run() {
+    // On a, api 0 and web 0 and 2 are replaced; on b, web 1 is replaced, web 3 created and
+    // api 1 removed.
+    for (order, host) in [
+        ("stop-first", "a"),
+        ("start-first", "a"),
+        ("stop-first", "b"),
+        ("start-first", "b"),
+    ] {
+        let new = desired(&state("web:2", 4, "debug", 1, order));
+
+        // How many changes a whole run makes on the host.
+        let fleet = old_fleet(order).await;
+        let clean = fleet.apply_killed(&new, host, u64::MAX).await;
+        let outcome = clean.outcome.expect("never killed");
+        assert!(outcome.report.success, "{:#?}", outcome.report);
+        fleet.assert_converged(&new).await;
+        let all = clean.made;
+        assert!(all >= 10, "{order}: a run makes {all} changes on {host}");
+
+        for n in 0..=all {
+            let fleet = old_fleet(order).await;
+            let killed = fleet.apply_killed(&new, host, n).await;
+            // The count is exact: killed before the last change, never at it.
+            assert_eq!(
+                killed.outcome.is_none(),
+                n < all,
+                "{order}: killed after {n} of {all} changes on {host}"
+            );
+            // The killed run's lock expires (it was killed on another machine, say).
+            tokio::time::sleep(lock::LOCK_TTL + Duration::from_secs(1)).await;
+            let rerun = fleet.apply(&new).await;
+            assert!(
+                rerun.report.success,
+                "{order}: the re-run after a kill after {n} changes on {host}: {:#?}{}",
+                rerun.report,
+                fleet.describe()
+            );
+            fleet.assert_converged(&new).await;
+        }
+    }
+}
