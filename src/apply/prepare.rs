@@ -92,6 +92,12 @@ impl Run<'_> {
                 }
             }
         }
+        // The pull is not made through `call` (it has its own error and idle bound): the lock is
+        // checked here, as before any other change.
+        if let Err(lost) = self.fence.check(host) {
+            self.host_failed(host, &lost.to_string());
+            return Ok(());
+        }
         self.progress
             .step_started(host, &format!("pulling {image}"));
         let started = Instant::now();

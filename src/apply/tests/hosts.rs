@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::harness::{Fleet, desired, hash_of, options};
-use crate::apply::{ServiceStatus, StepKind};
+use crate::apply::{Options, PullPolicy, ServiceStatus, StepKind};
 use crate::engine::memory::Behaviour;
 use crate::lock::{self, Hold, Holder, LockError, State, Taken};
 
@@ -197,4 +197,36 @@ async fn a_lock_held_by_another_run_is_refused_and_nothing_on_any_host_changes()
     assert_eq!(fleet.changes(), changes, "nothing sent");
     assert_eq!(fleet.snapshot(), before, "no container changed");
     fleet.assert_bystanders_untouched();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_without_the_lock_pulls_nothing_either() {
+    let fleet = new_fleet(TWO_HOSTS);
+    fleet.deploy(&web(TWO_HOSTS, "web:1", 2)).await;
+    let v2 = desired(&web(TWO_HOSTS, "web:2", 2));
+    let plan = fleet.plan(&v2).await;
+    // A hold that never took the lock (lost, or never granted): its fence refuses every host.
+    let hold = Arc::new(Hold::new("shop", Holder::me("apply"), lock::LOCK_TTL));
+    let before = fleet.snapshot();
+    let changes = fleet.changes();
+    let always = Options {
+        pull: PullPolicy::Always,
+        ..options()
+    };
+    let outcome = fleet.apply_plan(&v2, plan, &always, &hold).await;
+    assert!(!outcome.report.success);
+    for host in ["a", "b"] {
+        let reason = outcome.host_failure(host).expect("failed");
+        assert!(
+            reason.contains("no longer holds the project lock"),
+            "{host}: {reason}"
+        );
+    }
+    assert_eq!(
+        fleet.changes(),
+        changes,
+        "no pull or other change sent without the lock: {:?}",
+        fleet.host("a").calls()
+    );
+    assert_eq!(fleet.snapshot(), before);
 }
