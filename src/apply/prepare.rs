@@ -95,7 +95,7 @@ impl Run<'_> {
         // The pull is not made through `call` (it has its own error and idle bound): the lock is
         // checked here, as before any other change.
         if let Err(lost) = self.fence.check(host) {
-            self.host_failed(host, &lost.to_string());
+            self.host_failed(host, &HostFailure::Fenced(lost));
             return Ok(());
         }
         self.progress

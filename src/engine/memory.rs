@@ -413,9 +413,13 @@ impl Engine for MemoryEngine {
         &self,
         reference: &str,
         _credentials: Option<Credentials>,
-        _idle: Duration,
+        idle: Duration,
     ) -> Result<(), PullError> {
-        self.enter("pull").await?;
+        // A pull streams progress; from a host that goes silent none comes, and the pull fails
+        // after `idle`, as the Docker engine's does.
+        tokio::time::timeout(idle, self.enter("pull"))
+            .await
+            .map_err(|_| EngineError::Timeout(idle))??;
         if self.registry.behaviour(reference).is_none() {
             return Err(PullError::Registry(format!(
                 "manifest for {reference} not found: manifest unknown"

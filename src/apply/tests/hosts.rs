@@ -129,6 +129,38 @@ async fn a_host_that_stops_answering_mid_rollout_fails_alone_and_the_others_are_
     fleet.assert_converged(&v2).await;
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_host_that_stops_answering_during_a_pull_fails_and_the_others_are_updated() {
+    let fleet = new_fleet(TWO_HOSTS);
+    fleet.deploy(&web(TWO_HOSTS, "web:1", 2)).await;
+    let v2 = desired(&web(TWO_HOSTS, "web:2", 2));
+    let hold = fleet.lock().await;
+    let plan = fleet.plan(&v2).await;
+    // b's first change is the pull of web:2.
+    let silent = fleet.host("b").stop_answering_after(0);
+    let outcome = fleet.apply_plan(&v2, plan, &options(), &hold).await;
+    assert!(told(&silent).await);
+    assert!(!outcome.report.success);
+    // The engine's own bound on a pull without progress.
+    assert_eq!(
+        outcome.host_failure("b").as_deref(),
+        Some("no answer from the Docker engine within 120s")
+    );
+    assert_eq!(outcome.host_failure("a"), None);
+    let new_hash = hash_of(&v2, "web");
+    let on_a: Vec<_> = fleet
+        .replicas("web")
+        .into_iter()
+        .filter(|r| r.host == "a")
+        .collect();
+    assert!(
+        on_a.len() == 1 && on_a[0].hash == new_hash && on_a[0].running,
+        "{}",
+        fleet.describe()
+    );
+    fleet.assert_bystanders_untouched();
+}
+
 /// A holder of the lock on another machine.
 fn elsewhere() -> Holder {
     let mut holder = Holder::me("apply");

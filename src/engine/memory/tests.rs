@@ -201,3 +201,19 @@ async fn kills_stops_and_containers_run_by_hand_are_announced_as_docker_does() {
         ["kill", "die", "stop"]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_pull_from_a_silent_host_fails_after_the_idle_bound() {
+    let registry = Registry::new();
+    registry.publish("web:1", Behaviour::Serves);
+    let engine = MemoryEngine::new("a", registry);
+    engine.stop_answering();
+    let pull = engine.pull("web:1", None, Duration::from_secs(120));
+    let failed = tokio::time::timeout(Duration::from_secs(121), pull)
+        .await
+        .expect("the pull ends by itself after 120 s");
+    assert!(
+        matches!(failed, Err(PullError::Engine(EngineError::Timeout(t))) if t == Duration::from_secs(120)),
+        "{failed:?}"
+    );
+}
