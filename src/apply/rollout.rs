@@ -167,7 +167,13 @@ impl Run<'_> {
             status,
             detail: (failures > 0)
                 .then(|| {
-                    format!("{failures} of {total} new replicas failed (within max_failure_ratio)")
+                    // Only `continue` gets here with more failures than the ratio allows.
+                    let why = if too_many(failures, total, update.max_failure_ratio) {
+                        "above max_failure_ratio; failure_action is continue"
+                    } else {
+                        "within max_failure_ratio"
+                    };
+                    format!("{failures} of {total} new replicas failed ({why})")
                 })
                 .or_else(|| host_trouble.then(|| "some hosts failed".to_string())),
         }

@@ -213,7 +213,11 @@ async fn continue_goes_on_past_a_failed_replica_and_reports_the_service_degraded
         [(0, true), (1, false), (2, true), (3, true)]
     );
     let detail = outcome.detail("web");
-    assert!(detail.starts_with("1 of 4 new replicas failed"), "{detail}");
+    // max_failure_ratio is 0: the failure is not within it, and the report must not say so.
+    assert_eq!(
+        detail,
+        "1 of 4 new replicas failed (above max_failure_ratio; failure_action is continue)"
+    );
     let new_hash = super::harness::hash_of(&v2, "web");
     let updated: Vec<u32> = fleet
         .replicas("web")
