@@ -492,6 +492,8 @@ impl Engine for MemoryEngine {
             if sim.running() {
                 return None;
             }
+            // As the Docker engine does on a start through its API: the count starts over.
+            sim.restarts = 0;
             sim.start_now();
             Some(sim.clone())
         });

@@ -281,3 +281,34 @@ async fn failures_within_max_failure_ratio_degrade_and_above_it_trigger_the_fail
     assert_eq!(fleet.replicas("web"), before, "{}", fleet.describe());
     fleet.assert_converged(&v1).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_restores_an_old_replica_that_was_restarted_by_its_policy_before() {
+    for order in ["stop-first"] {
+        let fleet = new_fleet(ONE_HOST, Behaviour::Unhealthy);
+        let update = format!("order: {order}, failure_action: rollback");
+        let restarting = |image: &str| {
+            web(ONE_HOST, image, 1, &update)
+                .replace("    deploy:\n", "    restart: always\n    deploy:\n")
+        };
+        let v1 = fleet.deploy(&restarting("web:1")).await;
+        // Long before this rollout, the replica's process died once and the engine restarted it.
+        let old = fleet.replicas("web").remove(0);
+        fleet.host("a").kill(&old.id);
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        let seen = fleet.host("a").containers();
+        let seen = seen.iter().find(|c| c.id == old.id).expect("still there");
+        assert!(seen.running && seen.restarts == 1, "{seen:?}");
+
+        let v2 = desired(&restarting("web:2"));
+        let outcome = fleet.apply(&v2).await;
+        assert_eq!(
+            outcome.status("web"),
+            ServiceStatus::RolledBack,
+            "{order}: {:#?}",
+            outcome.report
+        );
+        assert_eq!(fleet.replicas("web"), vec![old], "{}", fleet.describe());
+        fleet.assert_converged(&v1).await;
+    }
+}

@@ -217,3 +217,24 @@ async fn a_pull_from_a_silent_host_fails_after_the_idle_bound() {
         "{failed:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_start_sets_the_restart_count_back_to_zero_as_dockers_does() {
+    let registry = Registry::new();
+    let engine = MemoryEngine::new("a", registry);
+    engine.preload("web:1");
+    let desired = desired(STATE);
+    let id = create_web(&engine, &desired, "shop-web-0").await;
+    engine.start(&id).await.unwrap();
+    engine.kill(&id);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let probe = engine.probe(&id).await.unwrap().unwrap();
+    assert!(probe.running && probe.restarts == 1, "{probe:?}");
+    // A start of a running container changes nothing; of a stopped one, starts counting over.
+    engine.start(&id).await.unwrap();
+    assert_eq!(engine.probe(&id).await.unwrap().unwrap().restarts, 1);
+    engine.stop(&id, None).await.unwrap();
+    engine.start(&id).await.unwrap();
+    let probe = engine.probe(&id).await.unwrap().unwrap();
+    assert!(probe.running && probe.restarts == 0, "{probe:?}");
+}
