@@ -49,13 +49,16 @@ impl Run<'_> {
     /// `monitor`. Without a health check it must stay running for the whole window. The engine
     /// runs the first health check one `interval` after the start, so the window for a health
     /// check is `monitor` plus that interval (the engine's 30 s when not known); otherwise a
-    /// monitor shorter than the interval could never pass.
+    /// monitor shorter than the interval could never pass. A restart counts as a failure only
+    /// beyond `restarts_before`: a start sets the engine's count back to zero, but a container
+    /// that was already running keeps the count of its whole life.
     pub(super) async fn wait_good(
         &self,
         host: &str,
         id: &str,
         monitor: Duration,
         health_interval: Option<Duration>,
+        restarts_before: i64,
     ) -> Result<String, OpError> {
         let engine = self.engine(host)?;
         let start = Instant::now();
@@ -67,7 +70,7 @@ impl Run<'_> {
             let Some(probe) = probe else {
                 return Err(OpError::Replica(ReplicaFailure::Disappeared));
             };
-            if probe.exited || probe.restarts > 0 {
+            if probe.exited || probe.restarts > restarts_before {
                 return Err(OpError::Replica(ReplicaFailure::Exited {
                     code: probe.exit_code,
                     error: probe.error,

@@ -44,7 +44,7 @@ impl Run<'_> {
                 {
                     Ok(()) => {
                         let good = self
-                            .wait_good(&c.host, &id, update.monitor, health_interval(service))
+                            .wait_good(&c.host, &id, update.monitor, health_interval(service), 0)
                             .await;
                         match (good, &c.container, &c.service) {
                             (Ok(detail), Some(r), Some(s)) => self
@@ -253,7 +253,7 @@ impl Run<'_> {
             // that fleet's own share of a batch can be told apart.
             let engine_time = started.elapsed();
             let detail = self
-                .wait_good(&c.host, &id, update.monitor, interval)
+                .wait_good(&c.host, &id, update.monitor, interval, 0)
                 .await?;
             self.enter_rotation(&c.host, &service, &id, &new.name)
                 .await?;
@@ -357,10 +357,23 @@ impl Run<'_> {
                     let detail = match &t.old {
                         Some(old) => {
                             let engine = self.engine(&t.host)?;
-                            self.call(&t.host, self.options.call_timeout, engine.start(&old.id))
-                                .await?;
+                            let limit = self.options.call_timeout;
+                            // Still running (a start-first rollout stops it last), it keeps the
+                            // restarts of its whole life through the start below.
+                            let restarts_before = self
+                                .call(&t.host, limit, engine.probe(&old.id))
+                                .await?
+                                .filter(|p| p.running)
+                                .map_or(0, |p| p.restarts);
+                            self.call(&t.host, limit, engine.start(&old.id)).await?;
                             let detail = self
-                                .wait_good(&t.host, &old.id, config.monitor, interval)
+                                .wait_good(
+                                    &t.host,
+                                    &old.id,
+                                    config.monitor,
+                                    interval,
+                                    restarts_before,
+                                )
                                 .await?;
                             self.enter_rotation(&t.host, service, &old.id, &old.name)
                                 .await?;

@@ -284,7 +284,9 @@ async fn failures_within_max_failure_ratio_degrade_and_above_it_trigger_the_fail
 
 #[tokio::test(start_paused = true)]
 async fn a_rollback_restores_an_old_replica_that_was_restarted_by_its_policy_before() {
-    for order in ["stop-first"] {
+    // Start-first: the old replica still runs when the rollback "starts" it (a start of a running
+    // container keeps its count). Stop-first: it was stopped, and the start counts from zero.
+    for order in ["start-first", "stop-first"] {
         let fleet = new_fleet(ONE_HOST, Behaviour::Unhealthy);
         let update = format!("order: {order}, failure_action: rollback");
         let restarting = |image: &str| {
