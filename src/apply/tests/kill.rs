@@ -6,9 +6,10 @@ use std::time::Duration;
 use super::harness::{Fleet, desired};
 use crate::engine::memory::Behaviour;
 use crate::lock;
+use crate::spec::model::DEFAULT_BALANCER_IMAGE;
 
-/// Two services on two hosts: `web` gets a new image and a fourth replica, `api` (started after
-/// `web`) a new environment and one replica less.
+/// Two services on two hosts: `web` (behind the balancers on both hosts) gets a new image and a
+/// fourth replica, `api` (started after `web`) a new environment and one replica less.
 fn state(
     web_image: &str,
     web_replicas: u32,
@@ -24,6 +25,7 @@ hosts:
 services:
   web:
     image: {web_image}
+    x-fleet: {{expose: {{port: 80, host_port: 8080, drain: 1s}}}}
     healthcheck: {{test: [CMD, check], interval: 1s, retries: 2}}
     deploy:
       replicas: {web_replicas}
@@ -43,7 +45,7 @@ services:
 /// A fleet running the old state.
 async fn old_fleet(order: &str) -> Fleet {
     let fleet = Fleet::new(&state("web:1", 3, "info", 2, order));
-    for image in ["web:1", "web:2", "api:1"] {
+    for image in ["web:1", "web:2", "api:1", DEFAULT_BALANCER_IMAGE] {
         fleet.publish(image, Behaviour::Serves);
     }
     fleet.deploy(&state("web:1", 3, "info", 2, order)).await;
@@ -53,7 +55,7 @@ async fn old_fleet(order: &str) -> Fleet {
 #[tokio::test(start_paused = true)]
 async fn a_run_killed_after_any_change_converges_on_the_next_run() {
     // On a, api 0 and web 0 and 2 are replaced; on b, web 1 is replaced, web 3 created and
-    // api 1 removed.
+    // api 1 removed; both balancers are reconfigured at every change of web's rotation.
     for (order, host) in [
         ("stop-first", "a"),
         ("start-first", "a"),
@@ -69,7 +71,7 @@ async fn a_run_killed_after_any_change_converges_on_the_next_run() {
         assert!(outcome.report.success, "{:#?}", outcome.report);
         fleet.assert_converged(&new).await;
         let all = clean.made;
-        assert!(all >= 10, "{order}: a run makes {all} changes on {host}");
+        assert!(all >= 20, "{order}: a run makes {all} changes on {host}");
 
         for n in 0..=all {
             let fleet = old_fleet(order).await;
