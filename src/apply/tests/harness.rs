@@ -26,7 +26,8 @@ use crate::{contract, labels};
 
 pub const COMMIT: &str = "c0ffee";
 
-/// The calls the memory engine counts as changes for `stop_answering_after` (its `CHANGES`).
+/// The calls the memory engine counts as changes for `stop_answering_after` (its `CHANGES`; the
+/// kill test fails if the two lists part: its count of a run's changes would not be exact).
 pub const CHANGING_CALLS: &[&str] = &[
     "pull",
     "create",

@@ -26,14 +26,14 @@ services:
   web:
     image: {web_image}
     x-fleet: {{expose: {{port: 80, host_port: 8080, drain: 1s}}}}
-    healthcheck: {{test: [CMD, check], interval: 1s, retries: 2}}
+    healthcheck: {{test: [CMD, check], interval: 200ms, retries: 2}}
     deploy:
       replicas: {web_replicas}
       update_config: {{parallelism: 2, order: {order}}}
   api:
     image: api:1
     environment: {{LEVEL: {api_env}}}
-    healthcheck: {{test: [CMD, check], interval: 1s, retries: 2}}
+    healthcheck: {{test: [CMD, check], interval: 200ms, retries: 2}}
     depends_on: [web]
     deploy:
       replicas: {api_replicas}
@@ -42,13 +42,19 @@ services:
     )
 }
 
-/// A fleet running the old state.
-async fn old_fleet(order: &str) -> Fleet {
-    let fleet = Fleet::new(&state("web:1", 3, "info", 2, order));
+/// A fleet running the old state (checked converged once, by the clean run of each case).
+async fn old_fleet(order: &str, check: bool) -> Fleet {
+    let old = state("web:1", 3, "info", 2, order);
+    let fleet = Fleet::new(&old);
     for image in ["web:1", "web:2", "api:1", DEFAULT_BALANCER_IMAGE] {
         fleet.publish(image, Behaviour::Serves);
     }
-    fleet.deploy(&state("web:1", 3, "info", 2, order)).await;
+    let old = desired(&old);
+    let outcome = fleet.apply(&old).await;
+    assert!(outcome.report.success, "{:#?}", outcome.report);
+    if check {
+        fleet.assert_converged(&old).await;
+    }
     fleet
 }
 
@@ -65,7 +71,7 @@ async fn a_run_killed_after_any_change_converges_on_the_next_run() {
         let new = desired(&state("web:2", 4, "debug", 1, order));
 
         // How many changes a whole run makes on the host.
-        let fleet = old_fleet(order).await;
+        let fleet = old_fleet(order, true).await;
         let clean = fleet.apply_killed(&new, host, u64::MAX).await;
         let outcome = clean.outcome.expect("never killed");
         assert!(outcome.report.success, "{:#?}", outcome.report);
@@ -74,7 +80,7 @@ async fn a_run_killed_after_any_change_converges_on_the_next_run() {
         assert!(all >= 20, "{order}: a run makes {all} changes on {host}");
 
         for n in 0..=all {
-            let fleet = old_fleet(order).await;
+            let fleet = old_fleet(order, false).await;
             let killed = fleet.apply_killed(&new, host, n).await;
             // The count is exact: killed before the last change, never at it.
             assert_eq!(
