@@ -181,8 +181,8 @@ pub struct Daemon {
     probers: BTreeMap<String, (Host, tokio::task::JoinHandle<()>)>,
     held: Option<Held>,
     tip: Option<Tip>,
-    /// Commits whose rollout failed (rolled back or paused): not retried until a newer one.
-    /// Commits whose rollout rolled back: attempts so far and when to try again (backoff).
+    /// Commits whose rollout rolled back: attempts so far, and when to try again (the crash-loop
+    /// delays); a newer commit is tried at once.
     failed: BTreeMap<Option<String>, (u32, Instant)>,
     backoff: Backoff,
     kills: HashMap<String, Instant>,
