@@ -68,13 +68,7 @@ impl Daemon {
             }
             Trigger::HostUp { host, engine } => {
                 let link = self.links.entry(host.clone()).or_insert_with(Link::new);
-                let was_down = link.down;
-                link.engine = Some(engine);
-                link.failures = 0;
-                link.failing_since = None;
-                link.down = false;
-                link.error = None;
-                link.since = now_rfc3339();
+                let was_down = link.up(engine);
                 self.publish_reachable();
                 // What failed before may work now: the next failure starts the backoff over.
                 self.retries = 0;
@@ -107,30 +101,148 @@ impl Daemon {
             Trigger::HostFailed { host, error } => {
                 let down_after = self.host_down_after();
                 let link = self.links.entry(host.clone()).or_insert_with(Link::new);
-                let had_engine = link.engine.take().is_some();
-                link.failures += 1;
-                let since = *link.failing_since.get_or_insert(now);
-                if link.failures == 1 {
-                    link.since = now_rfc3339();
-                    warn!(host = %host, error = %error, "host unreachable");
-                }
-                link.error = Some(error);
+                let had_engine = link.engine.is_some();
+                let change = link.failed(error.clone(), now, down_after);
                 if had_engine {
                     self.publish_reachable();
                 }
-                let link = self.links.entry(host.clone()).or_insert_with(Link::new);
-                if !link.down
-                    && link.failures >= DOWN_AFTER_FAILURES
-                    && now.duration_since(since) >= down_after
-                {
-                    link.down = true;
-                    link.since = now_rfc3339();
-                    warn!(host = %host, after = ?down_after, "host declared down: moving its replicas to other hosts");
-                    self.shared.count(|m| m.hosts_down_total += 1);
-                    return Some(format!("host {host} down"));
+                match change {
+                    HostChange::Unreachable => {
+                        warn!(host = %host, error = %error, "host unreachable");
+                        Some(format!("host {host} unreachable"))
+                    }
+                    HostChange::Down => {
+                        warn!(host = %host, after = ?down_after, "host declared down: moving its replicas to other hosts");
+                        self.shared.count(|m| m.hosts_down_total += 1);
+                        Some(format!("host {host} down"))
+                    }
+                    HostChange::None => None,
                 }
-                (link.failures == 1).then(|| format!("host {host} unreachable"))
             }
         }
+    }
+}
+
+/// What a failed probe changes about a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum HostChange {
+    /// It was reachable until now: its replicas are held back (neither lost nor moved).
+    Unreachable,
+    /// Unreachable long enough and often enough: its replicas are presumed lost and placed on
+    /// other hosts.
+    Down,
+    None,
+}
+
+impl Link {
+    /// The host answers (again); says whether it had been declared down.
+    pub(super) fn up(&mut self, engine: SharedEngine) -> bool {
+        let was_down = self.down;
+        self.engine = Some(engine);
+        self.failures = 0;
+        self.failing_since = None;
+        self.down = false;
+        self.error = None;
+        self.since = now_rfc3339();
+        was_down
+    }
+
+    /// A probe of the host failed at `now`. It is down once it failed
+    /// [`DOWN_AFTER_FAILURES`] times in a row and for at least `down_after`: a single slow
+    /// ping never moves replicas, nor does a burst of failures within a second.
+    pub(super) fn failed(
+        &mut self,
+        error: String,
+        now: Instant,
+        down_after: Duration,
+    ) -> HostChange {
+        self.engine = None;
+        self.failures += 1;
+        let since = *self.failing_since.get_or_insert(now);
+        self.error = Some(error);
+        if self.failures == 1 {
+            self.since = now_rfc3339();
+        }
+        if !self.down
+            && self.failures >= DOWN_AFTER_FAILURES
+            && now.duration_since(since) >= down_after
+        {
+            self.down = true;
+            self.since = now_rfc3339();
+            return HostChange::Down;
+        }
+        if self.failures == 1 {
+            HostChange::Unreachable
+        } else {
+            HostChange::None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_is_down_only_after_enough_failures_over_enough_time() {
+        let start = Instant::now();
+        let after = Duration::from_secs(60);
+        let mut link = Link::new();
+        assert_eq!(
+            link.failed("x".into(), start, after),
+            HostChange::Unreachable
+        );
+        // Three failures within the window: unreachable, not down.
+        assert_eq!(
+            link.failed("x".into(), start + Duration::from_secs(1), after),
+            HostChange::None
+        );
+        assert_eq!(
+            link.failed("x".into(), start + Duration::from_secs(2), after),
+            HostChange::None
+        );
+        assert!(!link.down);
+        // Past the window: down, once.
+        assert_eq!(
+            link.failed("x".into(), start + after, after),
+            HostChange::Down
+        );
+        assert!(link.down);
+        assert_eq!(
+            link.failed("x".into(), start + after * 2, after),
+            HostChange::None
+        );
+    }
+
+    #[test]
+    fn two_failures_over_a_long_time_are_not_enough() {
+        let start = Instant::now();
+        let after = Duration::from_secs(1);
+        let mut link = Link::new();
+        link.failed("x".into(), start, after);
+        assert_eq!(
+            link.failed("x".into(), start + Duration::from_secs(600), after),
+            HostChange::None
+        );
+        assert!(!link.down);
+    }
+
+    #[test]
+    fn a_host_that_answers_starts_counting_again_and_says_it_was_down() {
+        let start = Instant::now();
+        let after = Duration::ZERO;
+        let mut link = Link::new();
+        for i in 0..3 {
+            link.failed("x".into(), start + Duration::from_secs(i), after);
+        }
+        assert!(link.down);
+        let engine: SharedEngine =
+            crate::engine::memory::MemoryEngine::new("h", crate::engine::memory::Registry::new());
+        assert!(link.up(engine.clone()));
+        assert!(!link.up(engine));
+        assert_eq!(
+            link.failed("x".into(), start + Duration::from_secs(9), after),
+            HostChange::Unreachable
+        );
     }
 }
