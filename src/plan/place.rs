@@ -6,6 +6,7 @@
 //! replicas of the service, then the fewest replicas overall, then the first name. A fixed host
 //! port fits one replica per host and is never given to two services on one host.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{HeldBack, PlanError};
@@ -112,33 +113,6 @@ impl Load {
         }
     }
 
-    /// How crowded `host` is for `service`: per spread key, the replicas in the host's group
-    /// (hosts sharing its label value), then the replicas on the host itself.
-    fn crowding(
-        &self,
-        desired: &Desired,
-        service: (&str, &Service),
-        eligible: &[&str],
-        host: &str,
-    ) -> (Vec<u32>, u32) {
-        let (name, spec) = service;
-        let spread = spec
-            .deploy
-            .placement
-            .spread
-            .iter()
-            .map(|key| {
-                let value = desired.hosts[host].labels.get(key);
-                eligible
-                    .iter()
-                    .filter(|other| desired.hosts[**other].labels.get(key) == value)
-                    .map(|other| self.count(name, other))
-                    .sum()
-            })
-            .collect();
-        (spread, self.count(name, host))
-    }
-
     fn ports_free(&self, host: &str, ports: &[HostPort]) -> bool {
         let taken = self.ports.get(host);
         ports.iter().all(|p| {
@@ -148,6 +122,103 @@ impl Load {
                 })
             })
         })
+    }
+}
+
+/// Where one service stands on each of its eligible hosts (indexed as `eligible`, which is in
+/// name order): how crowded each host is for it (per spread key, the service's replicas on the
+/// eligible hosts sharing the host's label value; then its replicas on the host itself), and
+/// every replica on the host. Counted from the [`Load`] once, then kept equal to it by
+/// [`Standing::add`] and [`Standing::remove`] as the service's replicas are placed and moved,
+/// so comparing two hosts is a few integer comparisons instead of a recount of their groups
+/// (which made placement cubic in the number of hosts).
+struct Standing {
+    /// Per spread key: the group of each host, and the service's replicas in each group.
+    groups: Vec<(Vec<usize>, Vec<u32>)>,
+    /// The service's replicas on each host.
+    count: Vec<u32>,
+    /// All replicas on each host.
+    total: Vec<u32>,
+}
+
+impl Standing {
+    fn new(desired: &Desired, load: &Load, service: (&str, &Service), eligible: &[&str]) -> Self {
+        debug_assert!(eligible.is_sorted(), "ties are broken by host name");
+        let (name, spec) = service;
+        let count: Vec<u32> = eligible.iter().map(|h| load.count(name, h)).collect();
+        let total = eligible
+            .iter()
+            .map(|h| load.total.get(*h).copied().unwrap_or(0))
+            .collect();
+        let groups = spec
+            .deploy
+            .placement
+            .spread
+            .iter()
+            .map(|key| {
+                let mut ids: BTreeMap<Option<&String>, usize> = BTreeMap::new();
+                let of: Vec<usize> = eligible
+                    .iter()
+                    .map(|h| {
+                        let next = ids.len();
+                        *ids.entry(desired.hosts[*h].labels.get(key)).or_insert(next)
+                    })
+                    .collect();
+                let mut sums = vec![0; ids.len()];
+                for (group, n) in of.iter().zip(&count) {
+                    sums[*group] += n;
+                }
+                (of, sums)
+            })
+            .collect();
+        Standing {
+            groups,
+            count,
+            total,
+        }
+    }
+
+    /// How crowded the `i`th host is: per spread key, the replicas in its group, then the
+    /// replicas on the host itself.
+    fn crowding(&self, i: usize) -> (Vec<u32>, u32) {
+        let spread = self.groups.iter().map(|(of, sums)| sums[of[i]]).collect();
+        (spread, self.count[i])
+    }
+
+    /// Compares two hosts by crowding alone.
+    fn crowding_cmp(&self, a: usize, b: usize) -> Ordering {
+        self.groups
+            .iter()
+            .map(|(of, sums)| sums[of[a]].cmp(&sums[of[b]]))
+            .chain([self.count[a].cmp(&self.count[b])])
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    }
+
+    /// Which host is the better place for a new replica (the lesser): by crowding, then by all
+    /// replicas on the host, then by name.
+    fn place_cmp(&self, a: usize, b: usize) -> Ordering {
+        self.crowding_cmp(a, b)
+            .then(self.total[a].cmp(&self.total[b]))
+            .then(a.cmp(&b))
+    }
+
+    /// A replica of the service was placed on the `i`th host.
+    fn add(&mut self, i: usize) {
+        self.count[i] += 1;
+        self.total[i] += 1;
+        for (of, sums) in &mut self.groups {
+            sums[of[i]] += 1;
+        }
+    }
+
+    /// A replica of the service left the `i`th host.
+    fn remove(&mut self, i: usize) {
+        self.count[i] = self.count[i].saturating_sub(1);
+        self.total[i] = self.total[i].saturating_sub(1);
+        for (of, sums) in &mut self.groups {
+            sums[of[i]] = sums[of[i]].saturating_sub(1);
+        }
     }
 }
 
@@ -225,6 +296,7 @@ pub fn place(desired: &Desired, observed: &Observed) -> (Placement, Vec<PlanErro
             (None, true) => u32::MAX,
         };
         let eligible: Vec<&str> = desired.eligible_hosts(service);
+        let is_eligible: BTreeSet<&str> = eligible.iter().copied().collect();
         let mut existing = by_service.remove(name).unwrap_or_default();
         // Best candidates first, so the one kept for a slot is the best one.
         existing.sort_by(|(ha, a), (hb, b)| {
@@ -244,7 +316,7 @@ pub fn place(desired: &Desired, observed: &Observed) -> (Placement, Vec<PlanErro
                 container: c.clone(),
                 reason,
             };
-            if !eligible.contains(&host.as_str()) {
+            if !is_eligible.contains(host.as_str()) {
                 out.removed.push(removal(format!(
                     "host `{host}` no longer satisfies the placement constraints"
                 )));
@@ -344,23 +416,21 @@ pub fn place(desired: &Desired, observed: &Observed) -> (Placement, Vec<PlanErro
             (_, false) => 1,
             (None, true) => u32::MAX,
         };
+        let mut standing = Standing::new(desired, &load, (p.name, p.service), &p.eligible);
+        let open: Vec<bool> = p
+            .eligible
+            .iter()
+            .map(|h| !unreachable.contains(h))
+            .collect();
         for slot in p.missing {
-            let candidates: Vec<&str> = p
-                .eligible
-                .iter()
-                .copied()
-                .filter(|h| !unreachable.contains(h))
-                .filter(|h| load.count(p.name, h) < cap && load.ports_free(h, &ports))
-                .collect();
-            let best = candidates.iter().copied().min_by_key(|h| {
-                (
-                    load.crowding(desired, (p.name, p.service), &p.eligible, h),
-                    load.total.get(*h).copied().unwrap_or(0),
-                    h.to_string(),
-                )
-            });
+            let best = (0..p.eligible.len())
+                .filter(|&i| open[i] && standing.count[i] < cap)
+                .filter(|&i| ports.is_empty() || load.ports_free(p.eligible[i], &ports))
+                .min_by(|&a, &b| standing.place_cmp(a, b));
             match best {
-                Some(host) => {
+                Some(i) => {
+                    let host = p.eligible[i];
+                    standing.add(i);
                     load.add(p.name, host, &ports);
                     out.created.push(Created {
                         host: host.to_string(),
@@ -419,44 +489,42 @@ fn rebalance(
             (_, false) => 1,
             (None, true) => u32::MAX,
         };
-        let reachable: Vec<&str> = eligible
-            .iter()
-            .copied()
-            .filter(|h| !unreachable.contains(h))
+        let position: BTreeMap<&str, usize> =
+            eligible.iter().enumerate().map(|(i, h)| (*h, i)).collect();
+        let reachable: Vec<usize> = (0..eligible.len())
+            .filter(|&i| !unreachable.contains(eligible[i]))
             .collect();
+        let mut standing = Standing::new(desired, load, (name, service), &eligible);
         // Each move lowers the sum of squared group sizes, so this ends; the bound is a guard.
         for _ in 0..service.deploy.replicas {
-            let crowding =
-                |load: &Load, h: &str| load.crowding(desired, (name, service), &eligible, h);
+            // Kept replicas are all on eligible hosts (the first pass removed the others).
             let source = out
                 .kept
                 .iter()
                 .filter(|k| &k.service == name)
-                .map(|k| k.host.as_str())
-                .max_by_key(|h| (crowding(load, h), std::cmp::Reverse(*h)));
-            let Some(source) = source.map(str::to_string) else {
+                .filter_map(|k| position.get(k.host.as_str()).copied())
+                .max_by(|&a, &b| standing.crowding_cmp(a, b).then(b.cmp(&a)));
+            let Some(source_i) = source else {
                 break;
             };
             let target = reachable
                 .iter()
                 .copied()
-                .filter(|h| *h != source)
-                .filter(|h| load.count(name, h) < cap && load.ports_free(h, &ports))
-                .min_by_key(|h| {
-                    (
-                        crowding(load, h),
-                        load.total.get(*h).copied().unwrap_or(0),
-                        *h,
-                    )
-                });
-            let Some(target) = target.map(str::to_string) else {
+                .filter(|&i| i != source_i && standing.count[i] < cap)
+                .filter(|&i| ports.is_empty() || load.ports_free(eligible[i], &ports))
+                .min_by(|&a, &b| standing.place_cmp(a, b));
+            let Some(target_i) = target else {
                 break;
             };
+            let (source, target) = (
+                eligible[source_i].to_string(),
+                eligible[target_i].to_string(),
+            );
             if !evens_out(
                 desired,
                 service,
-                &crowding(load, &source),
-                &crowding(load, &target),
+                &standing.crowding(source_i),
+                &standing.crowding(target_i),
                 &source,
                 &target,
             ) {
@@ -487,6 +555,8 @@ fn rebalance(
             let moved = out.kept.remove(index);
             load.remove(name, &source, &ports);
             load.add(name, &target, &ports);
+            standing.remove(source_i);
+            standing.add(target_i);
             out.created.push(Created {
                 host: target.clone(),
                 service: name.clone(),
