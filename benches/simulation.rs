@@ -5,7 +5,7 @@
 //! pipeline is fleet's own, called as `fleet plan` and `fleet apply` call it: observe every host
 //! (in parallel), plan, take the project lock on every host, apply under its fence.
 //!
-//! For each fleet size (`FLEET_SIM_HOSTS`, default `50,500,2000`; 20 replicas per host, four
+//! For each fleet size (`FLEET_SIM_HOSTS`, default `50,500,2000`, `0` for none; 20 replicas per host, four
 //! services spread over four zones) it measures planning a fresh fleet, deploying it, and
 //! planning it again once it runs; then a rolling update of `FLEET_SIM_ROLLOUT` replicas
 //! (default 10,000 of one service over 500 hosts, `parallelism: 100`, 0 to skip) whose image
@@ -308,6 +308,7 @@ fn settings() -> Settings {
         |v| {
             v.split(',')
                 .map(|n| n.trim().parse().expect("FLEET_SIM_HOSTS: e.g. 50,500"))
+                .filter(|n| *n > 0)
                 .collect()
         },
     );
@@ -810,14 +811,33 @@ fn print_results(results: &Results<'_>) {
 
     println!("\nThe pure plan::plan call (median; target for 500 hosts x 20: < 100 ms):");
     for (hosts, which, d) in pure {
+        let smaller = pure
+            .iter()
+            .filter(|(h, w, _)| w == which && h < hosts)
+            .max_by_key(|(h, _, _)| *h);
+        let growth = smaller.map_or(String::new(), |(h, _, before)| {
+            format!(
+                " ({:.1}x the time of {h} hosts for {:.0}x the hosts)",
+                d.as_secs_f64() / before.as_secs_f64(),
+                *hosts as f64 / *h as f64
+            )
+        });
         println!(
-            "  {hosts:>5} hosts x {REPLICAS_PER_HOST}, {which:<6}: {:>9}",
+            "  {hosts:>5} hosts x {REPLICAS_PER_HOST}, {which:<6}: {:>9}{growth}",
             ms(*d)
         );
     }
-    println!("\nTaking the project lock on every host (part of the deploy's wall time):");
+    println!(
+        "\nTaking the project lock on every host, host after host (part of the deploy's wall time):"
+    );
     for (hosts, d) in locks {
-        println!("  {hosts:>5} hosts: {:>9}", ms(*d));
+        let deploy =
+            find("apply, fresh deploy (lock + apply)", *hosts).map_or(Duration::ZERO, |s| s.wall);
+        println!(
+            "  {hosts:>5} hosts: {:>9}, the rest of the deploy {:>9}",
+            ms(*d),
+            ms(deploy.saturating_sub(*d))
+        );
     }
     println!(
         "\nHeap the simulated hosts hold (not fleet's): per empty host, per running container:"
