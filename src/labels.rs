@@ -39,7 +39,7 @@ pub enum Ownership {
     /// This project's load balancer on one host.
     Balancer { spec_hash: String },
     /// This project's replica, or an imposter carrying its labels: what observing keeps as a
-    /// container ([`crate::observe::Container::owner`]).
+    /// container (`observe::Container::owner`).
     Container(Owner),
 }
 
