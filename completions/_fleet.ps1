@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check the desired state and report every problem with file, line and column')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON with --format json; secret-looking environment values masked')
             [CompletionResult]::new('hosts', 'hosts', [CompletionResultType]::ParameterValue, 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Observe every host and show what would change to match the desired state')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make the hosts match the desired state: pull, create, roll out, scale, remove')
@@ -49,6 +50,24 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             break
         }
         'fleet;validate' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr (NO_COLOR is respected with `auto`)')
+            [CompletionResult]::new('--worktree', '--worktree', [CompletionResultType]::ParameterName, 'Read the files on disk, uncommitted changes included, instead of a commit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'fleet;config' {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
             [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')
@@ -326,6 +345,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
         }
         'fleet;help' {
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check the desired state and report every problem with file, line and column')
+            [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON with --format json; secret-looking environment values masked')
             [CompletionResult]::new('hosts', 'hosts', [CompletionResultType]::ParameterValue, 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Observe every host and show what would change to match the desired state')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Make the hosts match the desired state: pull, create, roll out, scale, remove')
@@ -338,6 +358,9 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             break
         }
         'fleet;help;validate' {
+            break
+        }
+        'fleet;help;config' {
             break
         }
         'fleet;help;hosts' {

@@ -22,6 +22,9 @@ _fleet() {
             fleet,completions)
                 cmd="fleet__subcmd__completions"
                 ;;
+            fleet,config)
+                cmd="fleet__subcmd__config"
+                ;;
             fleet,help)
                 cmd="fleet__subcmd__help"
                 ;;
@@ -51,6 +54,9 @@ _fleet() {
                 ;;
             fleet__subcmd__help,completions)
                 cmd="fleet__subcmd__help__subcmd__completions"
+                ;;
+            fleet__subcmd__help,config)
+                cmd="fleet__subcmd__help__subcmd__config"
                 ;;
             fleet__subcmd__help,help)
                 cmd="fleet__subcmd__help__subcmd__help"
@@ -107,7 +113,7 @@ _fleet() {
 
     case "${cmd}" in
         fleet)
-            opts="-C -v -q -h -V --directory --repo --ref --worktree --format --color --verbose --quiet --help --version validate hosts plan apply watch status lock schema completions help"
+            opts="-C -v -q -h -V --directory --repo --ref --worktree --format --color --verbose --quiet --help --version validate config hosts plan apply watch status lock schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,8 +254,46 @@ _fleet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fleet__subcmd__config)
+            opts="-C -v -q -h -V --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --directory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ref)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fleet__subcmd__help)
-            opts="validate hosts plan apply watch status lock schema completions help"
+            opts="validate config hosts plan apply watch status lock schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -277,6 +321,20 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__help__subcmd__config)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -34,6 +34,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand validate 'Check the desired state and report every problem with file, line and column'
+            cand config 'Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON with --format json; secret-looking environment values masked'
             cand hosts 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
             cand plan 'Observe every host and show what would change to match the desired state'
             cand apply 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
@@ -45,6 +46,23 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fleet;validate'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;config'= {
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
             cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
             cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
@@ -307,6 +325,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
         }
         &'fleet;help'= {
             cand validate 'Check the desired state and report every problem with file, line and column'
+            cand config 'Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON with --format json; secret-looking environment values masked'
             cand hosts 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
             cand plan 'Observe every host and show what would change to match the desired state'
             cand apply 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
@@ -318,6 +337,8 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fleet;help;validate'= {
+        }
+        &'fleet;help;config'= {
         }
         &'fleet;help;hosts'= {
         }

@@ -41,6 +41,95 @@ fn masked_value(field: &str, value: &Value) -> Value {
     }
 }
 
+/// The desired state as plain data, with secret-looking environment values masked: what
+/// `fleet config` prints and `fleet validate --format json` includes.
+pub fn desired(desired: &crate::spec::Desired) -> Value {
+    let mut value = serde_json::to_value(desired).unwrap_or(Value::Null);
+    if let Some(Value::Object(services)) = value.get_mut("services") {
+        for service in services.values_mut() {
+            if let Some(Value::Object(env)) = service.get_mut("environment") {
+                for (k, v) in env.iter_mut() {
+                    if is_secret_name(k) {
+                        *v = Value::String(MASK.into());
+                    }
+                }
+            }
+        }
+    }
+    value
+}
+
+/// A value as block-style YAML (strings quoted whenever YAML could read them as something
+/// else, in JSON's syntax, which YAML reads too).
+pub fn yaml(value: &Value) -> String {
+    let mut out = String::new();
+    yaml_into(&mut out, value, 0);
+    out
+}
+
+fn yaml_into(out: &mut String, value: &Value, indent: usize) {
+    let pad = " ".repeat(indent);
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, v) in map {
+                out.push_str(&format!("{pad}{}:", yaml_scalar(key)));
+                yaml_after_key(out, v, indent);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for v in items {
+                out.push_str(&format!("{pad}-"));
+                yaml_after_key(out, v, indent);
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", yaml_leaf(other))),
+    }
+}
+
+fn yaml_after_key(out: &mut String, value: &Value, indent: usize) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            out.push('\n');
+            yaml_into(out, value, indent + 2);
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push('\n');
+            yaml_into(out, value, indent + 2);
+        }
+        leaf => out.push_str(&format!(" {}\n", yaml_leaf(leaf))),
+    }
+}
+
+fn yaml_leaf(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => yaml_scalar(s),
+        Value::Array(_) => "[]".into(),
+        Value::Object(_) => "{}".into(),
+    }
+}
+
+/// A string as a YAML scalar: plain when YAML reads it back as the same string, else quoted.
+fn yaml_scalar(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/-@+=,()".contains(c))
+        && !text.starts_with(['-', '@', '.', '+', '='])
+        && text.parse::<f64>().is_err()
+        && !matches!(
+            text.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
+        );
+    if plain {
+        text.to_string()
+    } else {
+        Value::String(text.to_string()).to_string()
+    }
+}
+
 /// The plan as JSON, with secrets masked. The shape is documented in docs/plan-json.md.
 pub fn json(plan: &Plan) -> String {
     let mut value = serde_json::to_value(plan).unwrap_or(Value::Null);
@@ -363,4 +452,26 @@ pub fn markdown(plan: &Plan) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_quotes_every_string_yaml_would_read_as_something_else() {
+        for text in [
+            "", "yes", "No", "on", "null", "~", "1.0", "10", "-x", "a: b", "#c", "@x", " x",
+        ] {
+            assert!(yaml_scalar(text).starts_with('"'), "`{text}` left plain");
+        }
+        for text in ["nginx", "a.b/c", "web-1", "8080/tcp"] {
+            assert_eq!(yaml_scalar(text), text);
+        }
+        let value = serde_json::json!({"a": {"b": [1, "x", {"c": true}], "e": {}}, "d": null});
+        assert_eq!(
+            yaml(&value),
+            "a:\n  b:\n    - 1\n    - x\n    -\n      c: true\n  e: {}\nd: null\n"
+        );
+    }
 }

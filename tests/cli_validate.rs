@@ -286,3 +286,65 @@ fn a_source_error_in_json_mode_still_answers_on_stdout() {
     assert_eq!(value["valid"], false);
     assert!(value["error"].as_str().unwrap().len() > 5, "{value}");
 }
+
+#[test]
+fn config_prints_the_resolved_state_with_secrets_masked() {
+    let repo = Repo::new();
+    repo.write(
+        "fleet.yaml",
+        "project: shop
+hosts:
+  a: { address: ssh://a.example }
+include: [compose.yaml]
+",
+    );
+    repo.write(
+        "compose.yaml",
+        "x-common: &common
+  restart: always
+services:
+  web:
+    <<: *common
+    image: nginx:1.27
+    environment: { DB_PASSWORD: hunter2, MODE: prod }
+    healthcheck: { test: [CMD, true], interval: 90s }
+",
+    );
+    repo.commit_all("web");
+    let out = fleet(repo.path(), &["config"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
+    for line in [
+        "project: shop",
+        "      DB_PASSWORD: (sensitive)",
+        "      MODE: prod",
+        "    image: \"nginx:1.27\"",
+        "      interval: 1m30s",
+        "      policy: always",
+    ] {
+        assert!(
+            out.stdout.lines().any(|l| l == line),
+            "no `{line}` in:\n{}",
+            out.stdout
+        );
+    }
+    let json = fleet(repo.path(), &["config", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        value["services"]["web"]["environment"]["DB_PASSWORD"],
+        "(sensitive)"
+    );
+    assert_eq!(value["services"]["web"]["restart"]["policy"], "always");
+    let validate = fleet(repo.path(), &["validate", "--format", "json"]);
+    assert!(!validate.stdout.contains("hunter2"), "{}", validate.stdout);
+
+    repo.write(
+        "compose.yaml",
+        "services: { web: { image: nginx, restrat: always } }\n",
+    );
+    repo.commit_all("typo");
+    let bad = fleet(repo.path(), &["config"]);
+    assert_eq!(bad.code, 1);
+    assert_eq!(bad.stdout, "");
+    assert!(bad.stderr.contains("restrat"), "{}", bad.stderr);
+}

@@ -21,6 +21,7 @@ macro_rules! out {
 }
 
 mod apply;
+mod config;
 pub(crate) mod hosts;
 mod lock;
 mod output;
@@ -116,6 +117,9 @@ pub enum Format {
 pub enum Command {
     /// Check the desired state and report every problem with file, line and column
     Validate,
+    /// Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON
+    /// with --format json; secret-looking environment values masked
+    Config,
     /// Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers
     Hosts {
         #[command(flatten)]
@@ -166,6 +170,7 @@ where
     let printer = Printer::new(cli.global.color, cli.global.quiet, cli.global.verbose);
     let code = match &cli.command {
         Command::Validate => validate::run(&cli.global, &printer),
+        Command::Config => config::run(&cli.global, &printer),
         Command::Hosts { connect } => hosts::run(&cli.global, connect, &printer),
         Command::Plan(args) => plan::run(&cli.global, args, &printer),
         Command::Apply(args) => apply::run(&cli.global, args, &printer),

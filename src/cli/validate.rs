@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{ExitCode, Format, GlobalOptions, Printer};
 use crate::source::{self, Revision};
-use crate::spec::{self, Desired, Diagnostic, Severity};
+use crate::spec::{self, Diagnostic, Severity};
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -15,8 +15,9 @@ struct Report<'a> {
     errors: usize,
     warnings: usize,
     diagnostics: &'a [Diagnostic],
+    /// Secret-looking environment values masked.
     #[serde(skip_serializing_if = "Option::is_none")]
-    desired: Option<&'a Desired>,
+    desired: Option<serde_json::Value>,
 }
 
 /// Opens the requested revision and says what is being read. `None` after reporting an error.
@@ -87,7 +88,7 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
                 errors,
                 warnings,
                 diagnostics: &loaded.diagnostics,
-                desired: loaded.desired.as_ref(),
+                desired: loaded.desired.as_ref().map(crate::render::desired),
             };
             let mut out = std::io::stdout().lock();
             let _ = serde_json::to_writer_pretty(&mut out, &report);
