@@ -33,6 +33,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand init 'Write a fleet.yaml that includes the compose file here, validate, and list what needs attention'
             cand validate 'Check the desired state and report every problem with file, line and column'
             cand config 'Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON with --format json; secret-looking environment values masked'
             cand hosts 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
@@ -44,6 +45,26 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fleet;init'= {
+            cand --project 'The project name (default: the directory''s name, made valid)'
+            cand --host 'A host to deploy to, as NAME=ADDRESS (e.g. web1=ssh://deploy@10.0.0.5); repeat for more. Without any, the local Docker engine is the one host'
+            cand --file 'The compose file to include (default: the first of compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml)'
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'fleet;validate'= {
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
@@ -324,6 +345,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --version 'Print version'
         }
         &'fleet;help'= {
+            cand init 'Write a fleet.yaml that includes the compose file here, validate, and list what needs attention'
             cand validate 'Check the desired state and report every problem with file, line and column'
             cand config 'Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON with --format json; secret-looking environment values masked'
             cand hosts 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
@@ -335,6 +357,8 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fleet;help;init'= {
         }
         &'fleet;help;validate'= {
         }

@@ -38,6 +38,7 @@ complete -c fleet -n "__fish_fleet_needs_command" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_needs_command" -s q -l quiet -d 'Print only errors'
 complete -c fleet -n "__fish_fleet_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fleet -n "__fish_fleet_needs_command" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_needs_command" -f -a "init" -d 'Write a fleet.yaml that includes the compose file here, validate, and list what needs attention'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "config" -d 'Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON with --format json; secret-looking environment values masked'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "hosts" -d 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
@@ -49,6 +50,23 @@ complete -c fleet -n "__fish_fleet_needs_command" -f -a "lock" -d 'Show or break
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fleet -n "__fish_fleet_using_subcommand init" -l project -d 'The project name (default: the directory\'s name, made valid)' -r
+complete -c fleet -n "__fish_fleet_using_subcommand init" -l host -d 'A host to deploy to, as NAME=ADDRESS (e.g. web1=ssh://deploy@10.0.0.5); repeat for more. Without any, the local Docker engine is the one host' -r
+complete -c fleet -n "__fish_fleet_using_subcommand init" -l file -d 'The compose file to include (default: the first of compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand init" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand init" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand init" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand init" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand init" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand init" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand init" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand init" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand init" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
@@ -284,16 +302,17 @@ complete -c fleet -n "__fish_fleet_using_subcommand completions" -s v -l verbose
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s q -l quiet -d 'Print only errors'
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate config hosts plan apply watch status lock schema completions help" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate config hosts plan apply watch status lock schema completions help" -f -a "config" -d 'Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON with --format json; secret-looking environment values masked'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate config hosts plan apply watch status lock schema completions help" -f -a "hosts" -d 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate config hosts plan apply watch status lock schema completions help" -f -a "plan" -d 'Observe every host and show what would change to match the desired state'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate config hosts plan apply watch status lock schema completions help" -f -a "apply" -d 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate config hosts plan apply watch status lock schema completions help" -f -a "watch" -d 'Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate config hosts plan apply watch status lock schema completions help" -f -a "status" -d 'Show what runs now, per service and per host, read from the hosts (exit 1 unless converged)'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate config hosts plan apply watch status lock schema completions help" -f -a "lock" -d 'Show or break the project lock that `fleet apply` holds on each host'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate config hosts plan apply watch status lock schema completions help" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate config hosts plan apply watch status lock schema completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from validate config hosts plan apply watch status lock schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "init" -d 'Write a fleet.yaml that includes the compose file here, validate, and list what needs attention'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "config" -d 'Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON with --format json; secret-looking environment values masked'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "hosts" -d 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "plan" -d 'Observe every host and show what would change to match the desired state'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "apply" -d 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "watch" -d 'Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "status" -d 'Show what runs now, per service and per host, read from the hosts (exit 1 unless converged)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "lock" -d 'Show or break the project lock that `fleet apply` holds on each host'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from lock" -f -a "status" -d 'Show who holds the project lock on each host, and since when'
 complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from lock" -f -a "break" -d 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway'

@@ -348,3 +348,61 @@ services:
     assert_eq!(bad.stdout, "");
     assert!(bad.stderr.contains("restrat"), "{}", bad.stderr);
 }
+
+#[test]
+fn init_writes_a_fleet_yaml_that_includes_the_compose_file_and_says_what_needs_attention() {
+    let dir = project("");
+    std::fs::remove_file(dir.path().join("fleet.yaml")).unwrap();
+    let none = fleet(dir.path(), &["init"]);
+    assert_eq!(none.code, 1);
+    assert!(none.stderr.contains("no compose file"), "{}", none.stderr);
+
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        "services:\n  web: { image: nginx:1.27 }\n  api: { build: . }\n",
+    )
+    .unwrap();
+    let out = fleet(
+        dir.path(),
+        &[
+            "init",
+            "--project",
+            "shop",
+            "--host",
+            "a=ssh://deploy@10.0.0.5",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let written = std::fs::read_to_string(dir.path().join("fleet.yaml")).unwrap();
+    assert!(written.contains("project: shop\n"), "{written}");
+    assert!(
+        written.contains("  a: { address: ssh://deploy@10.0.0.5 }\n"),
+        "{written}"
+    );
+    assert!(
+        written.contains("include: [docker-compose.yml]\n"),
+        "{written}"
+    );
+    assert!(out.stderr.contains("services.api.build"), "{}", out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("Needs attention before it can be deployed: 2 error(s)"),
+        "{}",
+        out.stdout
+    );
+    // What init wrote is what validate reads.
+    let validate = fleet(dir.path(), &["validate", "--worktree"]);
+    assert_eq!(validate.code, 1);
+
+    let again = fleet(dir.path(), &["init"]);
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("exists; nothing was written"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("fleet.yaml")).unwrap(),
+        written
+    );
+}

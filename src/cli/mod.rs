@@ -23,6 +23,7 @@ macro_rules! out {
 mod apply;
 mod config;
 pub(crate) mod hosts;
+mod init;
 mod lock;
 mod output;
 mod plan;
@@ -115,6 +116,9 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a fleet.yaml that includes the compose file here, validate, and list what needs
+    /// attention
+    Init(init::InitArgs),
     /// Check the desired state and report every problem with file, line and column
     Validate,
     /// Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON
@@ -171,6 +175,7 @@ where
     let code = match &cli.command {
         Command::Validate => validate::run(&cli.global, &printer),
         Command::Config => config::run(&cli.global, &printer),
+        Command::Init(args) => init::run(&cli.global, args, &printer),
         Command::Hosts { connect } => hosts::run(&cli.global, connect, &printer),
         Command::Plan(args) => plan::run(&cli.global, args, &printer),
         Command::Apply(args) => apply::run(&cli.global, args, &printer),
