@@ -109,7 +109,7 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             "unknown top-level key",
             format!("{HOSTS}servics: {{}}\n"),
             &[
-                "fleet.yaml:6:1: error: servics: unknown key `servics`; expected one of project, hosts, services, include, volumes, networks, watch, balancer",
+                "fleet.yaml:6:1: error: servics: unknown key `servics`; expected one of project, hosts, services, include, volumes, networks, watch, balancer, variables",
             ],
         ),
         case(
@@ -219,11 +219,9 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             ],
         ),
         case(
-            "interpolation",
+            "unset variable",
             with_services("  web:\n    image: \"nginx:${TAG}\"\n"),
-            &[
-                "fleet.yaml:8:12: error: services.web.image: variable interpolation (`$TAG`) is not supported; expected a literal value",
-            ],
+            &["fleet.yaml:8:12: error: services.web.image: variable `TAG` is not set"],
         ),
         case(
             "reserved label",
@@ -268,7 +266,7 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             ],
             expected: vec![
                 "fleet.yaml:9:25: error: services.web.env_file[1]: `nope.env` does not exist in the repository; expected a file committed in the repository",
-                "web.env:2:1: error: `this is wrong` is not NAME=value; expected NAME=value, a # comment or an empty line",
+                "web.env:2:1: error: this line is not NAME=value; expected NAME=value, a # comment or an empty line",
             ],
         },
         Case {

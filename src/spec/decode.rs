@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use super::diag::{Diagnostic, Diagnostics, Severity, did_you_mean};
+use super::interpolate::Variables;
 use super::yaml::{Kind, Node, Pos, Resolved};
 
 pub fn join(path: &str, key: &str) -> String {
@@ -25,6 +26,9 @@ pub fn index(path: &str, i: usize) -> String {
 pub struct Cx<'d> {
     pub file: String,
     pub diags: &'d mut Diagnostics,
+    /// The file's variables (`variables:` in fleet.yaml, the `.env` beside it), for
+    /// `environment` entries written without a value. Scalars are already interpolated.
+    pub vars: std::rc::Rc<Variables>,
 }
 
 impl<'d> Cx<'d> {
@@ -32,7 +36,13 @@ impl<'d> Cx<'d> {
         Cx {
             file: file.into(),
             diags,
+            vars: std::rc::Rc::default(),
         }
+    }
+
+    pub fn with_vars(mut self, vars: std::rc::Rc<Variables>) -> Self {
+        self.vars = vars;
+        self
     }
 
     pub fn report(
@@ -158,9 +168,11 @@ impl<'d> Cx<'d> {
 
     /// A string written as a string (quoted or plain). Numbers and booleans are refused so that
     /// `image: 1.10` does not silently become "1.1".
+    /// An interpolated scalar is a string whatever its text looks like, as in Compose.
     pub fn string(&mut self, field: &str, node: &Node) -> Option<String> {
         match node.resolve() {
             Some(Resolved::Str(s)) => Some(s.to_string()),
+            Some(_) if node.is_interpolated() => node.scalar_text().map(str::to_string),
             _ => {
                 self.wrong_type(node, field, "a string");
                 None
@@ -291,6 +303,9 @@ impl<'d> Cx<'d> {
             }
             _ => match node.resolve() {
                 Some(Resolved::Str(s)) => Some(vec![(s.to_string(), node.pos)]),
+                Some(_) if node.is_interpolated() => {
+                    Some(vec![(node.scalar_text()?.to_string(), node.pos)])
+                }
                 _ => {
                     self.wrong_type(node, field, "a string or a list of strings");
                     None

@@ -14,12 +14,16 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, String>, Vec<(u32, String)>>
         }
         let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
         let Some((name, value)) = line.split_once('=') else {
-            errors.push((line_no, format!("`{line}` is not NAME=value")));
+            // The line is not echoed: it may hold a secret.
+            errors.push((line_no, "this line is not NAME=value".to_string()));
             continue;
         };
         let name = name.trim();
         if name.is_empty() || name.chars().any(char::is_whitespace) {
-            errors.push((line_no, format!("`{name}` is not a variable name")));
+            errors.push((
+                line_no,
+                "the text before `=` is not a variable name".to_string(),
+            ));
             continue;
         }
         match unquote(value.trim()) {

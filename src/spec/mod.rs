@@ -6,6 +6,7 @@
 pub mod decode;
 pub mod diag;
 pub mod dotenv;
+pub mod interpolate;
 pub mod load;
 pub mod model;
 pub mod paths;

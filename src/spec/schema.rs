@@ -216,6 +216,12 @@ pub fn schema() -> Value {
                     "hosts": {"type": "array", "items": {"type": "string"}, "description": "Ingress hosts that run a balancer (default: every host)"}
                 }
             },
+            "variables": {
+                "type": "object",
+                "description": "Values for ${VAR} interpolation in every file, taken as written; they win over the .env file beside each file. Values never come from the environment of the machine running fleet",
+                "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                "additionalProperties": {"type": ["string", "number", "boolean", "null"]}
+            },
             "watch": {
                 "type": "object",
                 "description": "How `fleet watch` treats this project",

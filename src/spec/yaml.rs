@@ -47,10 +47,13 @@ pub struct Node {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Kind {
     /// A scalar as written. `plain` is false for quoted and block scalars and for `!!str`,
-    /// which are always strings.
+    /// which are always strings. `interpolated` is true once a variable was substituted into
+    /// it (see `spec::interpolate`): its type is then decided by its text, as Compose does
+    /// after interpolation, whatever its quoting, and it is never null.
     Scalar {
         text: String,
         plain: bool,
+        interpolated: bool,
     },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
@@ -69,10 +72,33 @@ pub enum Resolved<'a> {
 impl Node {
     pub fn resolve(&self) -> Option<Resolved<'_>> {
         match &self.kind {
-            Kind::Scalar { text, plain: false } => Some(Resolved::Str(text)),
-            Kind::Scalar { text, plain: true } => Some(resolve_plain(text)),
+            Kind::Scalar {
+                text,
+                interpolated: true,
+                ..
+            } => match resolve_plain(text) {
+                Resolved::Null => Some(Resolved::Str(text)),
+                resolved => Some(resolved),
+            },
+            Kind::Scalar {
+                text, plain: false, ..
+            } => Some(Resolved::Str(text)),
+            Kind::Scalar {
+                text, plain: true, ..
+            } => Some(resolve_plain(text)),
             _ => None,
         }
+    }
+
+    /// Whether a variable was substituted into this scalar.
+    pub fn is_interpolated(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Scalar {
+                interpolated: true,
+                ..
+            }
+        )
     }
 
     pub fn is_null(&self) -> bool {
@@ -186,7 +212,70 @@ enum Frame {
     },
 }
 
+/// At most this many closing brackets are moved (see [`parse`]).
+const MAX_BRACKET_FIXES: usize = 256;
+
+/// Parses one YAML document.
+///
+/// A flow collection closed on a line of its own at its key's indentation
+/// (`command: [` ... `]`) is valid YAML as go-yaml, PyYAML and `docker compose` read it, but
+/// saphyr-parser (0.3.4, the newest) requires flow content to be indented past the key and
+/// fails with "invalid indentation" at the bracket. When it fails exactly so, at a `]` or `}`
+/// that starts its line, that line is indented by one space and the text parsed again. The
+/// bracket carries no value and nothing else on other lines moves, so every position stays
+/// true; block scalars are never touched, as the parser only fails there on real brackets.
 pub fn parse(text: &str) -> Parsed {
+    let mut parsed = parse_once(text);
+    let mut current = std::borrow::Cow::Borrowed(text);
+    for _ in 0..MAX_BRACKET_FIXES {
+        let Some(line) = closing_bracket_to_indent(&current, &parsed) else {
+            break;
+        };
+        let mut next = String::with_capacity(current.len() + 1);
+        for (i, l) in current.split_inclusive('\n').enumerate() {
+            if i + 1 == line {
+                next.push(' ');
+            }
+            next.push_str(l);
+        }
+        let again = parse_once(&next);
+        if again
+            .errors
+            .first()
+            .is_some_and(|e| usize::try_from(e.pos.line).ok() == Some(line))
+        {
+            // Moving the bracket did not help: report the original error.
+            break;
+        }
+        parsed = again;
+        current = std::borrow::Cow::Owned(next);
+    }
+    parsed
+}
+
+/// The 1-based line of a closing bracket that saphyr-parser refused only for its indentation.
+fn closing_bracket_to_indent(text: &str, parsed: &Parsed) -> Option<usize> {
+    let [error] = parsed.errors.as_slice() else {
+        return None;
+    };
+    if error.message != "invalid indentation" {
+        return None;
+    }
+    let line = text
+        .lines()
+        .nth(usize::try_from(error.pos.line).ok()?.checked_sub(1)?)?;
+    let col = usize::try_from(error.pos.col).ok()?.checked_sub(1)?;
+    let mut chars = line.chars();
+    let before_is_indent = chars.by_ref().take(col).all(|c| c == ' ');
+    let at_bracket = matches!(chars.next(), Some(']' | '}'));
+    if before_is_indent && at_bracket {
+        usize::try_from(error.pos.line).ok()
+    } else {
+        None
+    }
+}
+
+fn parse_once(text: &str) -> Parsed {
     let mut out = Parsed::default();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
@@ -244,6 +333,7 @@ pub fn parse(text: &str) -> Parsed {
                     kind: Kind::Scalar {
                         text: text.into_owned(),
                         plain,
+                        interpolated: false,
                     },
                 };
                 if anchor > 0 {
@@ -362,7 +452,7 @@ fn attach(stack: &mut [Frame], root: &mut Option<Node>, node: Node) {
 }
 
 fn is_merge_key(key: &Node) -> bool {
-    matches!(&key.kind, Kind::Scalar { text, plain: true } if text == "<<")
+    matches!(&key.kind, Kind::Scalar { text, plain: true, .. } if text == "<<")
 }
 
 /// Applies merge keys and reports duplicate keys. Explicit keys win over merged ones, and
@@ -524,6 +614,34 @@ mod tests {
         let text = "[".repeat(100_000);
         let parsed = parse(&text);
         assert!(!parsed.errors.is_empty());
+    }
+
+    #[test]
+    fn a_flow_collection_closed_at_its_keys_indentation_is_valid() {
+        let node =
+            root("a:\n  b: [\n    1, 2\n  ]\n  c: {\n    d: e\n  }\n  f: [[\n    1\n  ]\n  ]\n");
+        let Kind::Map(entries) = &node.kind else {
+            panic!()
+        };
+        let Kind::Map(inner) = &entries[0].1.kind else {
+            panic!()
+        };
+        assert!(matches!(&inner[0].1.kind, Kind::Seq(items) if items.len() == 2));
+        assert_eq!(inner[0].1.pos, Pos { line: 2, col: 6 });
+        assert!(matches!(&inner[1].1.kind, Kind::Map(e) if e.len() == 1));
+        assert_eq!(inner[1].1.pos, Pos { line: 5, col: 6 });
+        assert!(matches!(&inner[2].1.kind, Kind::Seq(items) if items.len() == 1));
+    }
+
+    #[test]
+    fn a_bracket_left_of_its_key_is_still_an_error_and_block_scalars_are_untouched() {
+        let parsed = parse("a:\n  b: [\n    1\n]\n");
+        assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
+        let node = root("a: |\n  x\n  ]\nb: [\n  1\n]\n");
+        let Kind::Map(entries) = &node.kind else {
+            panic!()
+        };
+        assert_eq!(entries[0].1.scalar_text(), Some("x\n]\n"));
     }
 
     #[test]

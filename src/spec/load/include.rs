@@ -3,7 +3,7 @@
 //! `networks`, nested `include`) handed to the same decoders as fleet.yaml's.
 
 use super::volumes_networks::{decode_networks, decode_volumes};
-use super::{State, decode_services, read_yaml};
+use super::{State, decode_services, interpolate_file, read_yaml};
 use crate::spec::Files;
 use crate::spec::decode::{Cx, index, join};
 use crate::spec::diag::Diagnostics;
@@ -85,7 +85,7 @@ pub(super) fn include_file(
     };
     state.included.insert(path.clone());
     let from = from_file.to_string();
-    let Some(root) = read_yaml(files, &path, diags, &from, |d| {
+    let Some(mut root) = read_yaml(files, &path, diags, &from, |d| {
         Cx::new(from.clone(), d).error_hint(
             pos,
             "include",
@@ -97,7 +97,8 @@ pub(super) fn include_file(
         return;
     };
     let file = path.to_string();
-    let mut cx = Cx::new(file.clone(), diags);
+    let vars = interpolate_file(files, diags, &path, &mut root, &state.variables);
+    let mut cx = Cx::new(file.clone(), diags).with_vars(vars);
     let Some(entries) = cx.map("", &root, "a compose file: a mapping with `services`") else {
         return;
     };

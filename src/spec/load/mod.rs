@@ -10,10 +10,13 @@
 //! last, in `cross_check`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use super::Files;
 use super::decode::{Cx, join};
 use super::diag::{Diagnostic, Diagnostics};
+use super::dotenv;
+use super::interpolate::{Variables, interpolate_tree};
 use super::model::{Address, Desired, Host, LOCAL_HOST, Network, Volume, WatchSettings};
 use super::paths::RepoPath;
 use super::service::{self, Decoded};
@@ -39,7 +42,15 @@ use volumes_networks::{decode_networks, decode_volumes};
 pub const ROOT_FILE: &str = "fleet.yaml";
 
 pub const ROOT_KEYS: &[&str] = &[
-    "project", "hosts", "services", "include", "volumes", "networks", "watch", "balancer",
+    "project",
+    "hosts",
+    "services",
+    "include",
+    "volumes",
+    "networks",
+    "watch",
+    "balancer",
+    "variables",
 ];
 
 pub const WATCH_KEYS: &[&str] = &["host_down_after", "allow_mass_delete"];
@@ -64,6 +75,8 @@ struct State {
     networks: BTreeMap<String, (Network, String, Pos)>,
     /// Files already read, to refuse include cycles and double includes.
     included: BTreeSet<RepoPath>,
+    /// `variables:` in fleet.yaml, for interpolation in every file.
+    variables: BTreeMap<String, String>,
 }
 
 pub fn load(files: &dyn Files) -> Loaded {
@@ -141,7 +154,7 @@ fn read_yaml(
 
 fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
     let root_path = RepoPath::root().join(ROOT_FILE)?;
-    let root = read_yaml(files, &root_path, diags, ROOT_FILE, |d| {
+    let mut root = read_yaml(files, &root_path, diags, ROOT_FILE, |d| {
         Cx::new(ROOT_FILE, d).error_hint(
             Pos::default(),
             "",
@@ -152,7 +165,16 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
     })?;
     let mut state = State::default();
     state.included.insert(root_path.clone());
-    let mut cx = Cx::new(ROOT_FILE, diags);
+    if let Kind::Map(entries) = &root.kind {
+        if let Some((_, node)) = entries
+            .iter()
+            .find(|(k, _)| k.scalar_text() == Some("variables"))
+        {
+            state.variables = decode_variables(&mut Cx::new(ROOT_FILE, diags), node);
+        }
+    }
+    let vars = interpolate_file(files, diags, &root_path, &mut root, &state.variables);
+    let mut cx = Cx::new(ROOT_FILE, diags).with_vars(vars);
     let entries = cx.map("", &root, "a mapping with project, hosts, services")?;
 
     let mut project = None;
@@ -171,6 +193,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             "networks" => decode_networks(&mut cx, value, &mut state),
             "watch" => watch = decode_watch(&mut cx, value),
             "balancer" => balancer = decode_balancer(&mut cx, value),
+            "variables" => {}
             k if k.starts_with("x-") => {}
             k => cx.unknown_key(key_node, k, k, ROOT_KEYS),
         }
@@ -227,6 +250,83 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
         watch,
         balancer,
     })
+}
+
+/// Reads the `.env` file beside `path` and interpolates every scalar of the file (but
+/// fleet.yaml's own `variables:`), returning the file's variables for the decoders.
+pub(super) fn interpolate_file(
+    files: &dyn Files,
+    diags: &mut Diagnostics,
+    path: &RepoPath,
+    root: &mut Node,
+    declared: &BTreeMap<String, String>,
+) -> Rc<Variables> {
+    let dotenv_path = path.parent().join(".env").unwrap_or_else(RepoPath::root);
+    let mut vars = Variables {
+        declared: declared.clone(),
+        dotenv: BTreeMap::new(),
+        dotenv_path: dotenv_path.to_string(),
+    };
+    match files.read(dotenv_path.as_str()) {
+        Ok(Some(bytes)) => match dotenv::parse(&String::from_utf8_lossy(&bytes)) {
+            Ok(parsed) => vars.dotenv = parsed,
+            Err(errors) => {
+                let mut cx = Cx::new(dotenv_path.to_string(), diags);
+                for (line, message) in errors {
+                    cx.error(
+                        Pos { line, col: 1 },
+                        "",
+                        message,
+                        "NAME=value, a # comment or an empty line",
+                    );
+                }
+            }
+        },
+        Ok(None) => {}
+        Err(e) => Cx::new(dotenv_path.to_string(), diags).error(
+            Pos::default(),
+            "",
+            format!("cannot read the file: {e}"),
+            "",
+        ),
+    }
+    let skip = (path.as_str() == ROOT_FILE).then_some("variables");
+    interpolate_tree(path.as_str(), root, &vars, skip, diags);
+    Rc::new(vars)
+}
+
+/// fleet.yaml's `variables:`: names to values, taken as written (not interpolated).
+fn decode_variables(cx: &mut Cx, node: &Node) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if node.is_null() {
+        return out;
+    }
+    for (name, key, value) in cx
+        .map("variables", node, "a mapping of variable name to value")
+        .unwrap_or_default()
+    {
+        let f = join("variables", name);
+        let valid = name.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic())
+            && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric());
+        if !valid {
+            cx.error(
+                key.pos,
+                &f,
+                format!("`{name}` is not a variable name"),
+                "letters, digits and `_`, not starting with a digit",
+            );
+            continue;
+        }
+        let text = if value.is_null() {
+            Some(String::new())
+        } else {
+            cx.text(&f, value, "a string, number or boolean")
+        };
+        if let Some(text) = text {
+            out.insert(name.to_string(), text);
+        }
+    }
+    out
 }
 
 fn decode_watch(cx: &mut Cx, node: &Node) -> WatchSettings {

@@ -20,14 +20,21 @@ fn valid_env_name(name: &str) -> bool {
 
 pub(super) fn env_map(cx: &mut Cx, field: &str, node: &Node) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
+    // An entry without a value takes the variable's value from the commit, never from the
+    // environment of the machine running fleet.
     let missing_value = |cx: &mut Cx, pos: Pos, f: &str, name: &str| {
-        cx.error_hint(
-            pos,
-            f,
-            format!("`{name}` has no value"),
-            "NAME: value",
-            "fleet does not pass variables through from the environment of the machine it runs on; write the value (an empty string is allowed)",
-        );
+        let value = cx.vars.get(name).map(str::to_string);
+        if value.is_none() {
+            let hint = format!("write the value, or {}", cx.vars.where_to_set(name));
+            cx.error_hint(
+                pos,
+                f,
+                format!("`{name}` has no value"),
+                "NAME: value",
+                hint,
+            );
+        }
+        value
     };
     match &node.kind {
         Kind::Map(_) => {
@@ -43,7 +50,9 @@ pub(super) fn env_map(cx: &mut Cx, field: &str, node: &Node) -> BTreeMap<String,
                     continue;
                 }
                 if value.is_null() {
-                    missing_value(cx, value.pos, &f, name);
+                    if let Some(v) = missing_value(cx, value.pos, &f, name) {
+                        out.insert(name.to_string(), v);
+                    }
                     continue;
                 }
                 if let Some(v) = cx.text(&f, value, "a string, number or boolean") {
@@ -72,8 +81,7 @@ pub(super) fn env_map(cx: &mut Cx, field: &str, node: &Node) -> BTreeMap<String,
                     );
                     continue;
                 }
-                let Some(value) = value else {
-                    missing_value(cx, item.pos, &f, &name);
+                let Some(value) = value.or_else(|| missing_value(cx, item.pos, &f, &name)) else {
                     continue;
                 };
                 if let Some(v) = interpolate(cx, &f, item, &value) {

@@ -345,60 +345,11 @@ fn entries_have(node: &Node, key: &str) -> bool {
     matches!(&node.kind, Kind::Map(e) if e.iter().any(|(k, _)| k.scalar_text() == Some(key)))
 }
 
-/// Compose interpolates `${VAR}` from the environment of whoever runs it. fleet's desired state
-/// must mean the same on every machine and in CI, so variables are refused; `$$` still means a
-/// literal `$`, as in Compose, so existing files keep their escaping.
-pub fn interpolate(cx: &mut Cx, field: &str, node: &Node, text: &str) -> Option<String> {
-    if !text.contains('$') {
-        return Some(text.to_string());
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '$' {
-            out.push(c);
-            continue;
-        }
-        match chars.peek() {
-            Some('$') => {
-                chars.next();
-                out.push('$');
-            }
-            Some(&n) if n == '{' || n == '_' || n.is_ascii_alphabetic() => {
-                let var: String = if n == '{' {
-                    chars.by_ref().take_while(|&c| c != '}').collect::<String>()
-                } else {
-                    let mut v = String::new();
-                    while let Some(&c) = chars.peek() {
-                        if c == '_' || c.is_ascii_alphanumeric() {
-                            v.push(c);
-                            chars.next();
-                        } else {
-                            break;
-                        }
-                    }
-                    v
-                };
-                let var = var.trim_start_matches('{');
-                let name: String = var
-                    .chars()
-                    .take_while(|c| *c == '_' || c.is_ascii_alphanumeric())
-                    .collect();
-                cx.error_hint(
-                    node.pos,
-                    field,
-                    format!("variable interpolation (`${name}`) is not supported"),
-                    "a literal value",
-                    format!(
-                        "git is the source of truth, so values cannot come from the environment of the machine running fleet; write the value, or `$${name}` for a literal `$`"
-                    ),
-                );
-                return None;
-            }
-            _ => out.push('$'),
-        }
-    }
-    Some(out)
+/// Interpolation now happens once for every scalar of a file, before decoding
+/// (`spec::interpolate`), so the text given here is already final. Kept as a pass-through so
+/// the decoders that call it need no change.
+pub fn interpolate(_cx: &mut Cx, _field: &str, _node: &Node, text: &str) -> Option<String> {
+    Some(text.to_string())
 }
 
 fn string_list(cx: &mut Cx, field: &str, node: &Node) -> Vec<String> {

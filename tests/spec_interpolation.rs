@@ -1,0 +1,227 @@
+//! Compose interpolation in every file of the desired state: values only from the commit
+//! (`variables:` in fleet.yaml, the `.env` beside each file), errors at the scalar that uses an
+//! unset variable, and never a variable's value in a message.
+
+use fleet::spec::model::Mount;
+use fleet::spec::{Desired, MemoryFiles, load};
+
+fn ok(files: &[(&str, &str)]) -> Desired {
+    let loaded = load(&MemoryFiles::new(files.iter().copied()));
+    let problems: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert!(problems.is_empty(), "{problems:#?}");
+    loaded.desired.expect("a desired state")
+}
+
+fn problems(files: &[(&str, &str)]) -> Vec<String> {
+    let loaded = load(&MemoryFiles::new(files.iter().copied()));
+    assert!(loaded.desired.is_none(), "expected errors");
+    loaded.diagnostics.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn interpolated_values_resolve_in_every_field_that_misread_them_before() {
+    let desired = ok(&[(
+        "fleet.yaml",
+        "project: shop
+variables:
+  DATA: pgdata
+  TAG: \"1.27\"
+services:
+  web:
+    image: nginx:${TAG}
+    user: \"${UID:-1000}:0\"
+    ports: [\"${PORT:-8080}:80\"]
+    volumes:
+      - ${DATA}:/data
+  worker:
+    image: worker
+    deploy:
+      replicas: ${N:-2}
+volumes:
+  pgdata:
+",
+    )]);
+    let web = &desired.services["web"];
+    assert_eq!(web.image, "nginx:1.27");
+    assert_eq!(web.user.as_deref(), Some("1000:0"));
+    assert_eq!(web.ports[0].published, Some(8080));
+    assert_eq!(web.ports[0].target, 80);
+    assert!(
+        matches!(&web.volumes[0], Mount::Volume { source: Some(s), .. } if s == "pgdata"),
+        "{:?}",
+        web.volumes
+    );
+    assert_eq!(desired.services["worker"].deploy.replicas, 2);
+}
+
+#[test]
+fn an_interpolated_scalar_is_typed_after_interpolation_and_never_null() {
+    let desired = ok(&[
+        (
+            "fleet.yaml",
+            "project: shop
+services:
+  web:
+    image: \"${IMAGE}\"
+    init: ${INIT}
+    environment:
+      EMPTY: ${EMPTY}
+      QUOTED_NUMBER: \"${N}\"
+    deploy:
+      replicas: \"${N}\"
+",
+        ),
+        (".env", "IMAGE=1.10\nINIT=true\nEMPTY=\nN=3\n"),
+    ]);
+    let web = &desired.services["web"];
+    assert_eq!(web.image, "1.10");
+    assert_eq!(web.init, Some(true));
+    assert_eq!(web.environment["EMPTY"], "");
+    assert_eq!(web.environment["QUOTED_NUMBER"], "3");
+    assert_eq!(web.deploy.replicas, 3);
+}
+
+#[test]
+fn variables_in_fleet_yaml_win_over_the_env_file() {
+    let desired = ok(&[
+        (
+            "fleet.yaml",
+            "project: shop\nvariables: { TAG: from-variables }\nservices:\n  web: { image: \"app:${TAG}-${OTHER}\" }\n",
+        ),
+        (".env", "TAG=from-dotenv\nOTHER=dotenv\n"),
+    ]);
+    assert_eq!(desired.services["web"].image, "app:from-variables-dotenv");
+}
+
+#[test]
+fn an_included_file_reads_the_env_file_beside_it() {
+    let desired = ok(&[
+        (
+            "fleet.yaml",
+            "project: shop\nvariables: { REGISTRY: reg.example.com }\ninclude: [app/compose.yaml]\n",
+        ),
+        (
+            "app/compose.yaml",
+            "services:\n  api:\n    image: ${REGISTRY}/api:${API_TAG}\n",
+        ),
+        ("app/.env", "API_TAG=4.2\n"),
+        (".env", "API_TAG=not-this-one\n"),
+    ]);
+    assert_eq!(desired.services["api"].image, "reg.example.com/api:4.2");
+}
+
+#[test]
+fn dollar_dollar_is_a_literal_dollar_and_no_variable() {
+    let desired = ok(&[(
+        "fleet.yaml",
+        "project: shop\nservices:\n  web:\n    image: nginx\n    command: [\"sh\", \"-c\", \"echo $$HOME $${X}\"]\n    environment: { PRICE: \"$$5\" }\n",
+    )]);
+    let web = &desired.services["web"];
+    assert_eq!(
+        web.command.as_deref().unwrap()[2],
+        "echo $HOME ${X}".to_string()
+    );
+    assert_eq!(web.environment["PRICE"], "$5");
+}
+
+#[test]
+fn an_unset_variable_is_an_error_at_its_scalar_naming_where_to_set_it() {
+    let got = problems(&[
+        ("fleet.yaml", "project: shop\ninclude: [app/compose.yaml]\n"),
+        (
+            "app/compose.yaml",
+            "services:\n  api:\n    image: nginx\n    volumes:\n      - ${DATA}:/data\n    environment:\n      - A=${REQUIRED:?set the API key}\n",
+        ),
+    ]);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(
+        got[0].starts_with(
+            "app/compose.yaml:5:9: error: services.api.volumes[0]: variable `DATA` is not set\n  hint: set `DATA` under `variables:` in fleet.yaml or in `app/.env`"
+        ),
+        "{got:#?}"
+    );
+    assert!(
+        got[1].starts_with(
+            "app/compose.yaml:7:9: error: services.api.environment[0]: variable `REQUIRED` is required and not set: set the API key"
+        ),
+        "{got:#?}"
+    );
+}
+
+#[test]
+fn environment_entries_without_a_value_take_the_variable_or_are_errors() {
+    let desired = ok(&[
+        (
+            "fleet.yaml",
+            "project: shop\nvariables: { FROM_VARS: v }\nservices:\n  web:\n    image: nginx\n    environment: [FROM_VARS, FROM_DOTENV]\n  api:\n    image: nginx\n    environment:\n      FROM_VARS:\n",
+        ),
+        (".env", "FROM_DOTENV=d\n"),
+    ]);
+    assert_eq!(desired.services["web"].environment["FROM_VARS"], "v");
+    assert_eq!(desired.services["web"].environment["FROM_DOTENV"], "d");
+    assert_eq!(desired.services["api"].environment["FROM_VARS"], "v");
+
+    let got = problems(&[(
+        "fleet.yaml",
+        "project: shop\nservices:\n  web:\n    image: nginx\n    environment: [NOPE]\n",
+    )]);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(
+        got[0].starts_with(
+            "fleet.yaml:5:19: error: services.web.environment[0]: `NOPE` has no value; expected NAME: value\n  hint: write the value, or set `NOPE` under `variables:` in fleet.yaml or in `.env`"
+        ),
+        "{got:#?}"
+    );
+}
+
+#[test]
+fn a_variables_value_never_appears_in_a_message() {
+    let secret = "hunter2-very-secret";
+    let got = problems(&[
+        (
+            "fleet.yaml",
+            "project: shop\nservices:\n  web:\n    image: \"nginx:${PW}\"\n    hostname: ${PW}\n    ports: [\"${PW}:80\"]\n    deploy: { replicas: \"${PW}\" }\n",
+        ),
+        (".env", &format!("PW={secret}\n")),
+    ]);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(got[0].contains("`${PW}` is not a port"), "{got:#?}");
+    for p in &got {
+        assert!(!p.contains(secret), "a value leaked: {p}");
+        assert!(!p.contains("hunter2"), "a value leaked: {p}");
+    }
+    let got = problems(&[
+        ("fleet.yaml", "project: shop\nservices: {}\n"),
+        (".env", &format!("BROKEN LINE {secret}\n")),
+    ]);
+    assert_eq!(
+        got,
+        [
+            ".env:1:1: error: this line is not NAME=value; expected NAME=value, a # comment or an empty line"
+        ]
+    );
+}
+
+#[test]
+fn a_flow_sequence_closed_at_the_keys_indentation_is_valid_yaml() {
+    let desired = ok(&[(
+        "fleet.yaml",
+        "project: shop
+services:
+  web:
+    image: nginx
+    command: [
+      \"sh\", \"-c\", \"echo hi\"
+    ]
+    environment: {
+      A: b
+    }
+",
+    )]);
+    let web = &desired.services["web"];
+    assert_eq!(
+        web.command.as_deref().unwrap(),
+        ["sh", "-c", "echo hi"].map(String::from)
+    );
+    assert_eq!(web.environment["A"], "b");
+}
