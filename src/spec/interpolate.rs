@@ -65,6 +65,9 @@ pub struct Interpolated {
     pub used: Vec<(String, String)>,
 }
 
+/// Defaults nested deeper than this are refused, so hostile input cannot exhaust the stack.
+const MAX_NESTING: usize = 32;
+
 fn is_name_start(c: char) -> bool {
     c == '_' || c.is_ascii_alphabetic()
 }
@@ -83,7 +86,7 @@ pub fn interpolate(
         out.text = text.to_string();
         return Ok(out);
     }
-    expand(text, vars, &mut out)?;
+    expand(text, vars, &mut out, 0)?;
     Ok(out)
 }
 
@@ -91,7 +94,11 @@ fn expand(
     text: &str,
     vars: &dyn Fn(&str) -> Option<String>,
     out: &mut Interpolated,
+    depth: usize,
 ) -> Result<(), Error> {
+    if depth > MAX_NESTING {
+        return Err(Error::Invalid("defaults nested more than 32 levels deep"));
+    }
     let mut rest = text;
     while let Some(at) = rest.find('$') {
         out.text.push_str(&rest[..at]);
@@ -112,7 +119,7 @@ fn expand(
         } else if next == '{' {
             let body = &after[1..];
             let end = closing_brace(body).ok_or(Error::Invalid("`${` without its closing `}`"))?;
-            braced(&body[..end], vars, out)?;
+            braced(&body[..end], vars, out, depth)?;
             rest = &body[end + 1..];
         } else {
             return Err(Error::Invalid(
@@ -164,6 +171,7 @@ fn braced(
     body: &str,
     vars: &dyn Fn(&str) -> Option<String>,
     out: &mut Interpolated,
+    depth: usize,
 ) -> Result<(), Error> {
     let len = body.find(|c| !is_name_char(c)).unwrap_or(body.len());
     let name = &body[..len];
@@ -194,7 +202,7 @@ fn braced(
             if set {
                 substitute(name, value, out)
             } else {
-                expand(arg, vars, out)
+                expand(arg, vars, out, depth + 1)
             }
         }
         Some('?') => {
@@ -210,7 +218,7 @@ fn braced(
         Some('+') => {
             if set {
                 // The variable's value is not written, but it decided the result.
-                expand(arg, vars, out)
+                expand(arg, vars, out, depth + 1)
             } else {
                 Ok(())
             }
@@ -429,6 +437,13 @@ mod tests {
         assert_eq!(run("${A:-${B}}", &[]), unset("B"));
         assert_eq!(run("${A:-x}:${B:-y}", &[]), Ok("x:y".into()));
         assert_eq!(run("${A:-a}}", &[]), Ok("a}".into()));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing_the_stack() {
+        let text = format!("{}x{}", "${A:-".repeat(100_000), "}".repeat(100_000));
+        assert!(matches!(run(&text, &[]), Err(Error::Invalid(_))));
+        assert_eq!(run("${A:-${B:-${C:-x}}}", &[]), Ok("x".into()));
     }
 
     #[test]
