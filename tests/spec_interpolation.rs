@@ -225,3 +225,23 @@ services:
     );
     assert_eq!(web.environment["A"], "b");
 }
+
+#[test]
+fn variables_must_be_a_mapping_of_names_and_are_taken_as_written() {
+    let got = problems(&[(
+        "fleet.yaml",
+        "project: shop\nvariables:\n  1BAD: x\nservices: {}\n",
+    )]);
+    assert_eq!(
+        got,
+        [
+            "fleet.yaml:3:3: error: variables.1BAD: `1BAD` is not a variable name; expected letters, digits and `_`, not starting with a digit"
+        ]
+    );
+    let desired = ok(&[(
+        "fleet.yaml",
+        "project: shop\nvariables: { PRICE: \"$$5\", N: 3 }\nservices:\n  web: { image: nginx, environment: [\"P=${PRICE}\", \"N=${N}\"] }\n",
+    )]);
+    assert_eq!(desired.services["web"].environment["P"], "$$5");
+    assert_eq!(desired.services["web"].environment["N"], "3");
+}
