@@ -32,6 +32,9 @@ pub fn container_spec(service: &Service) -> Value {
     if let Value::Object(map) = &mut value {
         map.remove("origin");
         map.remove("depends_on");
+        // Neither shapes the container: which services run, and when an image is pulled.
+        map.remove("profiles");
+        map.remove("pull_policy");
         // Of the exposure only the container port shapes the container (it is published);
         // balancer port, protocol, drain and health path are the balancers' business.
         if let Some(port) = map

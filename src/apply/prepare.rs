@@ -2,19 +2,34 @@
 //! and volumes created. A problem here aborts the run with nothing changed.
 
 use super::*;
+use crate::spec::model::PullPolicy as SpecPull;
+
+fn strongest(a: SpecPull, b: SpecPull) -> SpecPull {
+    let rank = |p| match p {
+        SpecPull::Never => 0,
+        SpecPull::Missing => 1,
+        SpecPull::Always => 2,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
 
 impl Run<'_> {
     /// Pulls images and creates networks and volumes. `Some(abort)` aborts the run: nothing has
     /// been changed on any container.
     pub(super) async fn prepare(&self) -> Option<Abort> {
-        let mut images: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        // Per host, each image with the strongest `pull_policy` of the services using it
+        // (always > missing > never): `never` skips the pull, `always` pulls even when the host
+        // has the tag; `missing` follows `--pull`.
+        let mut images: BTreeMap<&str, BTreeMap<&str, SpecPull>> = BTreeMap::new();
         let mut services: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for change in self.plan.actions() {
             if let (Some(new), Some(service)) = (&change.create, &change.service) {
-                images
+                let policy = images
                     .entry(change.host.as_str())
                     .or_default()
-                    .insert(new.spec.image.as_str());
+                    .entry(new.spec.image.as_str())
+                    .or_insert(SpecPull::Never);
+                *policy = strongest(*policy, new.spec.pull_policy);
                 services
                     .entry(change.host.as_str())
                     .or_default()
@@ -26,7 +41,7 @@ impl Run<'_> {
                 images
                     .entry(b.host.as_str())
                     .or_default()
-                    .insert(self.desired.balancer.image.as_str());
+                    .insert(self.desired.balancer.image.as_str(), SpecPull::Missing);
             }
         }
         if !images.is_empty() {
@@ -38,8 +53,12 @@ impl Run<'_> {
             let config = &config;
             async move {
                 let mut errors = Vec::new();
-                for image in images {
-                    if let Err(e) = self.pull(host, image, config).await {
+                for (image, policy) in images {
+                    if *policy == SpecPull::Never {
+                        continue;
+                    }
+                    let always = *policy == SpecPull::Always;
+                    if let Err(e) = self.pull(host, image, config, always).await {
                         errors.push(e);
                     }
                 }
@@ -71,11 +90,12 @@ impl Run<'_> {
         host: &str,
         image: &str,
         config: &DockerConfig,
+        always: bool,
     ) -> Result<(), PrepareFailure> {
         let Ok(engine) = self.engine(host) else {
             return Ok(());
         };
-        if self.options.pull == PullPolicy::Missing {
+        if self.options.pull == PullPolicy::Missing && !always {
             match self
                 .call(host, self.options.call_timeout, engine.has_image(image))
                 .await

@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount,
-    MountType, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
+    HostConfigLogConfig, Mount, MountType, NetworkingConfig, PortBinding, ResourcesUlimits,
+    RestartPolicy, RestartPolicyNameEnum,
 };
 
 use crate::contract::{self, ReplicaIdentity, network_name, service_networks, volume_name};
@@ -129,13 +130,23 @@ pub fn container_body(
         },
     };
 
-    let networks = service_networks(service);
+    // With `network_mode: host|none|bridge` the replica joins none of the project's networks.
+    let networks = match &service.host.network_mode {
+        Some(_) => Vec::new(),
+        None => service_networks(service),
+    };
     let endpoints: HashMap<String, EndpointSettings> = networks
         .iter()
         .map(|net| {
             let mut aliases = vec![id.service.to_string()];
             if let Some(extra) = service.networks.get(net) {
                 aliases.extend(extra.aliases.iter().cloned());
+            }
+            // `container_name` stays reachable by that name, as an alias of the service.
+            if let Some(name) = &service.container_name {
+                if !aliases.contains(name) {
+                    aliases.push(name.clone());
+                }
             }
             (
                 network_name(desired, net),
@@ -166,14 +177,19 @@ pub fn container_body(
             .deploy
             .resources
             .cpus
+            .or(service.host.cpus)
             .map(|c| (c * 1e9).round() as i64),
         memory: service
             .deploy
             .resources
             .memory
+            .or(service.host.mem_limit)
             .map(|m| i64::try_from(m).unwrap_or(i64::MAX)),
-        network_mode: networks.first().map(|n| network_name(desired, n)),
-        ..Default::default()
+        network_mode: match &service.host.network_mode {
+            Some(mode) => Some(mode.clone()),
+            None => networks.first().map(|n| network_name(desired, n)),
+        },
+        ..host_settings(service)
     };
 
     ContainerCreateBody {
@@ -204,10 +220,71 @@ pub fn container_body(
         stop_timeout: service
             .stop_grace_period
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        open_stdin: service.host.stdin_open,
+        tty: service.host.tty,
         host_config: Some(host_config),
         networking_config: Some(NetworkingConfig {
             endpoints_config: Some(endpoints),
         }),
+        ..Default::default()
+    }
+}
+
+fn some_vec<T: Clone>(v: &[T]) -> Option<Vec<T>> {
+    (!v.is_empty()).then(|| v.to_vec())
+}
+
+fn bytes(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The host-configuration keys of a service (`shm_size`, `ulimits`, ...), as Compose passes
+/// them to the engine. `cpus` and `mem_limit` give way to `deploy.resources.limits`, which the
+/// caller sets.
+fn host_settings(service: &Service) -> HostConfig {
+    let h = &service.host;
+    let limits = &service.deploy.resources;
+    HostConfig {
+        shm_size: h.shm_size.map(bytes),
+        ulimits: (!h.ulimits.is_empty()).then(|| {
+            h.ulimits
+                .iter()
+                .map(|(name, l)| ResourcesUlimits {
+                    name: Some(name.clone()),
+                    soft: Some(l.soft),
+                    hard: Some(l.hard),
+                })
+                .collect()
+        }),
+        sysctls: (!h.sysctls.is_empty())
+            .then(|| h.sysctls.clone().into_iter().collect::<HashMap<_, _>>()),
+        security_opt: some_vec(&h.security_opt),
+        runtime: h.runtime.clone(),
+        pids_limit: limits.pids.or(h.pids_limit),
+        nano_cpus: h.cpus.map(|c| (c * 1e9).round() as i64),
+        memory: h.mem_limit.map(bytes),
+        memory_swap: h.memswap_limit,
+        memory_reservation: limits.reservation_memory.or(h.mem_reservation).map(bytes),
+        cpu_shares: h.cpu_shares,
+        cpuset_cpus: h.cpuset.clone(),
+        devices: (!h.devices.is_empty()).then(|| {
+            h.devices
+                .iter()
+                .map(|d| DeviceMapping {
+                    path_on_host: Some(d.host.clone()),
+                    path_in_container: Some(d.container.clone()),
+                    cgroup_permissions: Some(d.permissions.clone()),
+                })
+                .collect()
+        }),
+        privileged: h.privileged,
+        group_add: some_vec(&h.group_add),
+        ipc_mode: h.ipc.clone(),
+        pid_mode: h.pid.clone(),
+        dns: some_vec(&h.dns),
+        dns_search: some_vec(&h.dns_search),
+        dns_options: some_vec(&h.dns_opt),
+        oom_score_adj: h.oom_score_adj,
         ..Default::default()
     }
 }
@@ -367,6 +444,117 @@ mod tests {
         assert_eq!(
             body.host_config.unwrap().network_mode.as_deref(),
             Some("shop_default")
+        );
+    }
+
+    fn identity() -> ReplicaIdentity<'static> {
+        ReplicaIdentity {
+            project: "shop",
+            service: "web",
+            slot: 0,
+            spec_hash: "x",
+            commit: None,
+        }
+    }
+
+    #[test]
+    fn container_name_is_an_extra_alias_on_every_network() {
+        let d = desired(
+            "project: shop\nservices:\n  web:\n    image: demo:1\n    container_name: legacy-web\n    networks: [a, b]\nnetworks: { a: {}, b: {} }\n",
+        );
+        let body = container_body(&d, &d.services["web"], &identity());
+        let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+        for net in ["shop_a", "shop_b"] {
+            assert_eq!(
+                endpoints[net].aliases,
+                Some(vec!["web".to_string(), "legacy-web".to_string()])
+            );
+        }
+    }
+
+    #[test]
+    fn host_settings_reach_the_host_config_as_compose_passes_them() {
+        let d = desired(
+            "project: shop\nservices:\n  web:\n    image: demo:1\n    shm_size: 1g\n    ulimits: { nofile: { soft: 1024, hard: 2048 }, core: 0 }\n    sysctls: { net.core.somaxconn: '1024' }\n    security_opt: [no-new-privileges]\n    stdin_open: true\n    tty: true\n    runtime: runc\n    pids_limit: 50\n    mem_limit: 512m\n    memswap_limit: -1\n    mem_reservation: 256m\n    cpus: 1.5\n    cpu_shares: 512\n    cpuset: 0-1\n    devices: ['/dev/fuse:/dev/fuse:rwm']\n    privileged: true\n    group_add: [audio, 1000]\n    ipc: host\n    pid: host\n    dns: 1.1.1.1\n    dns_search: [example.com]\n    dns_opt: [ndots:2]\n    oom_score_adj: -500\n",
+        );
+        let body = container_body(&d, &d.services["web"], &identity());
+        assert_eq!(body.open_stdin, Some(true));
+        assert_eq!(body.tty, Some(true));
+        let h = body.host_config.unwrap();
+        assert_eq!(h.shm_size, Some(1 << 30));
+        let ulimits = h.ulimits.unwrap();
+        assert!(ulimits.contains(&ResourcesUlimits {
+            name: Some("nofile".into()),
+            soft: Some(1024),
+            hard: Some(2048)
+        }));
+        assert!(ulimits.contains(&ResourcesUlimits {
+            name: Some("core".into()),
+            soft: Some(0),
+            hard: Some(0)
+        }));
+        assert_eq!(h.sysctls.unwrap()["net.core.somaxconn"], "1024");
+        assert_eq!(h.security_opt, Some(vec!["no-new-privileges".to_string()]));
+        assert_eq!(h.runtime.as_deref(), Some("runc"));
+        assert_eq!(h.pids_limit, Some(50));
+        assert_eq!(h.memory, Some(512 << 20));
+        assert_eq!(h.memory_swap, Some(-1));
+        assert_eq!(h.memory_reservation, Some(256 << 20));
+        assert_eq!(h.nano_cpus, Some(1_500_000_000));
+        assert_eq!(h.cpu_shares, Some(512));
+        assert_eq!(h.cpuset_cpus.as_deref(), Some("0-1"));
+        assert_eq!(
+            h.devices.unwrap()[0],
+            DeviceMapping {
+                path_on_host: Some("/dev/fuse".into()),
+                path_in_container: Some("/dev/fuse".into()),
+                cgroup_permissions: Some("rwm".into()),
+            }
+        );
+        assert_eq!(h.privileged, Some(true));
+        assert_eq!(
+            h.group_add,
+            Some(vec!["audio".to_string(), "1000".to_string()])
+        );
+        assert_eq!(h.ipc_mode.as_deref(), Some("host"));
+        assert_eq!(h.pid_mode.as_deref(), Some("host"));
+        assert_eq!(h.dns, Some(vec!["1.1.1.1".to_string()]));
+        assert_eq!(h.dns_search, Some(vec!["example.com".to_string()]));
+        assert_eq!(h.dns_options, Some(vec!["ndots:2".to_string()]));
+        assert_eq!(h.oom_score_adj, Some(-500));
+        assert_eq!(h.network_mode.as_deref(), Some("shop_default"));
+    }
+
+    #[test]
+    fn deploy_limits_win_over_the_service_keys() {
+        let d = desired(
+            "project: shop\nservices:\n  web:\n    image: demo:1\n    cpus: 2\n    mem_limit: 1g\n    pids_limit: 10\n    deploy: { resources: { limits: { cpus: '0.5', memory: 256m, pids: 20 }, reservations: { memory: 128m } } }\n",
+        );
+        let h = container_body(&d, &d.services["web"], &identity())
+            .host_config
+            .unwrap();
+        assert_eq!(h.nano_cpus, Some(500_000_000));
+        assert_eq!(h.memory, Some(256 << 20));
+        assert_eq!(h.pids_limit, Some(20));
+        assert_eq!(h.memory_reservation, Some(128 << 20));
+    }
+
+    #[test]
+    fn network_mode_host_joins_no_project_network() {
+        let d = desired(
+            "project: shop\nservices:\n  web:\n    image: demo:1\n    network_mode: host\n",
+        );
+        let body = container_body(&d, &d.services["web"], &identity());
+        assert_eq!(
+            body.host_config.unwrap().network_mode.as_deref(),
+            Some("host")
+        );
+        assert!(
+            body.networking_config
+                .unwrap()
+                .endpoints_config
+                .unwrap()
+                .is_empty()
         );
     }
 

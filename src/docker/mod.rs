@@ -351,17 +351,25 @@ impl Engine for DockerEngine {
     }
 
     async fn create(&self, name: &str, what: Create<'_>) -> Result<String, EngineError> {
+        // `platform` is a query parameter of the create call, not part of the body.
+        let mut platform = None;
         let body = match what {
             Create::Replica {
                 desired,
                 service,
                 identity,
-            } => create::container_body(desired, service, identity),
+            } => {
+                platform = service.host.platform.clone();
+                create::container_body(desired, service, identity)
+            }
             Create::Balancer { desired } => create::balancer_body(desired),
         };
-        let options = bollard::query_parameters::CreateContainerOptionsBuilder::default()
-            .name(name)
-            .build();
+        let mut options = bollard::query_parameters::CreateContainerOptionsBuilder::default();
+        options = options.name(name);
+        if let Some(p) = &platform {
+            options = options.platform(p);
+        }
+        let options = options.build();
         let wanted = body.labels.clone().unwrap_or_default();
         match self.docker.create_container(Some(options), body).await {
             Ok(r) => Ok(r.id),

@@ -214,7 +214,127 @@ pub struct Service {
     /// `x-fleet.expose`: served through the project's balancers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expose_via: Option<Expose>,
+    /// Compose `container_name`: replicas keep fleet's names; this becomes an extra DNS alias of
+    /// the service on each of its networks. Fields added after the first release are skipped
+    /// when unset so that the spec hash of existing services does not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    /// Compose `profiles`; a service whose profiles are all inactive never reaches the model,
+    /// so this is informative only (and not part of the spec hash).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    /// When the image is pulled (not part of the spec hash).
+    #[serde(default, skip_serializing_if = "PullPolicy::is_default")]
+    pub pull_policy: PullPolicy,
+    /// Settings of the container's host configuration (`shm_size`, `ulimits`, ...).
+    #[serde(default, skip_serializing_if = "HostSettings::is_empty")]
+    pub host: HostSettings,
     pub origin: Origin,
+}
+
+/// Compose `pull_policy`. `Missing` is fleet's default: pull when the host lacks the exact tag
+/// or digest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PullPolicy {
+    #[default]
+    Missing,
+    /// Pull on every apply that creates a replica, even when the host has the tag.
+    Always,
+    /// Never pull: the image must already be on the host.
+    Never,
+}
+
+impl PullPolicy {
+    pub fn is_default(&self) -> bool {
+        *self == PullPolicy::Missing
+    }
+}
+
+/// One `ulimits` entry: `nofile: 1024` (soft = hard) or `{ soft, hard }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ulimit {
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// One `devices` entry: `host[:container[:permissions]]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub host: String,
+    pub container: String,
+    pub permissions: String,
+}
+
+/// The Compose keys that tune the container's host configuration, passed to the engine as
+/// Compose passes them. Every field is skipped when unset, so that adding one does not change
+/// the spec hash of services that do not use it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HostSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<u64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ulimits: BTreeMap<String, Ulimit>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdin_open: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tty: Option<bool>,
+    /// `os[/arch[/variant]]`, a query parameter of the engine's create call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    /// `pids_limit`, or `deploy.resources.limits.pids`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    /// `mem_limit` (bytes); `deploy.resources.limits.memory` is in `deploy.resources`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_limit: Option<u64>,
+    /// Bytes, or -1 for unlimited swap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memswap_limit: Option<i64>,
+    /// `mem_reservation`, or `deploy.resources.reservations.memory` (bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_reservation: Option<u64>,
+    /// `cpus` (cores); `deploy.resources.limits.cpus` is in `deploy.resources`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privileged: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i64>,
+    /// `host`, `none` or `bridge`: the container does not join the project's networks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+}
+
+impl HostSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == HostSettings::default()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -422,6 +542,12 @@ pub struct Resources {
     pub cpus: Option<f64>,
     /// Memory limit in bytes.
     pub memory: Option<u64>,
+    /// `limits.pids`: the most processes the container may run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids: Option<i64>,
+    /// `reservations.memory`: the engine's soft memory limit, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation_memory: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

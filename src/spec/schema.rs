@@ -9,6 +9,7 @@ pub fn schema() -> Value {
     let duration = json!({"type": "string", "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$", "description": "A duration such as 10s, 1m30s or 500ms"});
     let string_or_list =
         json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]});
+    let size = json!({"type": ["string", "integer"], "description": "A size such as 512m or 1g, or a number of bytes"});
     let scalar = json!({"type": ["string", "number", "boolean"]});
     let labels = json!({"oneOf": [
         {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
@@ -25,7 +26,48 @@ pub fn schema() -> Value {
             "max_failure_ratio": {"type": "number", "minimum": 0, "maximum": 1}
         }
     });
-    let service = json!({
+    // The keys added with Compose compatibility, in a second object (one `json!` this large
+    // would exceed the macro recursion limit).
+    let more = json!({
+            "container_name": {"type": "string", "description": "An extra DNS alias of the service; replicas keep fleet's names"},
+            "profiles": {"type": "array", "items": {"type": "string"}, "description": "Active only when fleet.yaml's `profiles` lists one of these"},
+            "pull_policy": {"enum": ["always", "missing", "if_not_present", "never"]},
+            "build": {"description": "Ignored (with a note) when `image` is set: fleet deploys images and does not build them"},
+            "shm_size": size,
+            "ulimits": {"type": "object", "additionalProperties": {"oneOf": [
+                {"type": "integer"},
+                {"type": "object", "additionalProperties": false, "required": ["soft", "hard"],
+                 "properties": {"soft": {"type": "integer"}, "hard": {"type": "integer"}}}
+            ]}},
+            "sysctls": labels,
+            "security_opt": {"type": "array", "items": {"type": "string"}},
+            "stdin_open": {"type": "boolean"},
+            "tty": {"type": "boolean"},
+            "platform": {"type": "string"},
+            "runtime": {"type": "string"},
+            "pids_limit": {"type": "integer", "minimum": -1},
+            "mem_limit": size,
+            "memswap_limit": size,
+            "mem_reservation": size,
+            "cpus": {"type": ["string", "number"]},
+            "cpu_shares": {"type": "integer", "minimum": 0},
+            "cpuset": {"type": "string"},
+            "devices": {"type": "array", "items": {"oneOf": [
+                {"type": "string"},
+                {"type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}}, "required": ["source"],
+                 "properties": {"source": {"type": "string"}, "target": {"type": "string"}, "permissions": {"type": "string"}}}
+            ]}},
+            "privileged": {"type": "boolean"},
+            "group_add": {"type": "array", "items": {"type": ["string", "integer"]}},
+            "ipc": {"type": "string"},
+            "pid": {"type": "string"},
+            "dns": string_or_list,
+            "dns_search": string_or_list,
+            "dns_opt": {"type": "array", "items": {"type": "string"}},
+            "oom_score_adj": {"type": "integer", "minimum": -1000, "maximum": 1000},
+            "network_mode": {"enum": ["host", "none", "bridge"]}
+    });
+    let mut service = json!({
         "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
         "required": ["image"],
         "properties": {
@@ -149,7 +191,15 @@ pub fn schema() -> Value {
                                 "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
                                 "properties": {
                                     "cpus": {"type": ["string", "number"]},
-                                    "memory": {"type": ["string", "integer"]}
+                                    "memory": size,
+                                    "pids": {"type": "integer", "minimum": -1}
+                                }
+                            },
+                            "reservations": {
+                                "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+                                "properties": {
+                                    "memory": size,
+                                    "cpus": {"type": ["string", "number"], "description": "Ignored with a note: placement does not account for reservations"}
                                 }
                             }
                         }
@@ -158,6 +208,9 @@ pub fn schema() -> Value {
             }
         }
     });
+    if let (Some(props), Value::Object(more)) = (service["properties"].as_object_mut(), more) {
+        props.extend(more);
+    }
     let volume = json!({"oneOf": [{"type": "null"}, {
         "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
         "properties": {
@@ -200,6 +253,7 @@ pub fn schema() -> Value {
                 }
             }},
             "services": {"type": "object", "additionalProperties": service},
+            "profiles": {"type": "array", "items": {"type": "string"}, "description": "The active Compose profiles; services without profiles are always active"},
             "include": {"type": "array", "items": {"oneOf": [
                 {"type": "string"},
                 {"type": "object", "additionalProperties": false, "required": ["path"], "properties": {"path": {"type": "string"}}}
@@ -289,6 +343,10 @@ mod tests {
         assert_eq!(
             keys(&deploy["properties"]["resources"]["properties"]["limits"]),
             sorted(service::LIMITS_KEYS)
+        );
+        assert_eq!(
+            keys(&deploy["properties"]["resources"]["properties"]["reservations"]),
+            sorted(&["cpus", "memory"])
         );
         assert_eq!(
             keys(&svc["properties"]["healthcheck"]),

@@ -15,6 +15,41 @@ pub const COMPOSE_KEYS: &[&str] = &["services", "volumes", "networks", "include"
 /// Included files deeper than this are refused (a cycle is reported before it gets there).
 const MAX_INCLUDE_DEPTH: usize = 16;
 
+/// A top-level key of the Compose Specification that fleet does not decode (in fleet.yaml or
+/// an included file): a warning when it can be ignored safely, an error with the reason
+/// otherwise, and "unknown key" only for keys Compose does not define either.
+pub(super) fn compose_top_level_key(cx: &mut Cx, key_node: &Node, key: &str, known: &[&str]) {
+    match key {
+        "version" => cx.warning(
+            key_node.pos,
+            "version",
+            "`version` is obsolete in the Compose Specification and has no effect",
+            Some("remove it".into()),
+        ),
+        "name" => cx.warning(
+            key_node.pos,
+            "name",
+            "`name` is ignored: the project name is `project` in fleet.yaml",
+            Some("remove `name`".into()),
+        ),
+        "secrets" | "configs" => cx.error_hint(
+            key_node.pos,
+            key,
+            format!("the Compose key `{key}` is not supported by fleet"),
+            "",
+            "Compose secrets and configs are not supported by fleet yet; instead: mount a file from the repository (`./path:/run/secrets/x:ro`)",
+        ),
+        "models" => cx.error_hint(
+            key_node.pos,
+            key,
+            "the Compose key `models` is not supported by fleet",
+            "",
+            "AI models are a Docker Desktop feature; instead: run the model server as a service",
+        ),
+        k => cx.unknown_key(key_node, k, k, known),
+    }
+}
+
 pub(super) fn include_list(cx: &mut Cx, field: &str, node: &Node) -> Vec<(String, Pos)> {
     let Some(items) = cx.seq(field, node, "a list of compose files") else {
         return Vec::new();
@@ -109,27 +144,8 @@ pub(super) fn include_file(
             "volumes" => decode_volumes(&mut cx, value, state),
             "networks" => decode_networks(&mut cx, value, state),
             "include" => nested = include_list(&mut cx, "include", value),
-            "version" => cx.warning(
-                key_node.pos,
-                "version",
-                "`version` is obsolete in the Compose Specification and has no effect",
-                Some("remove it".into()),
-            ),
-            "name" => cx.error_hint(
-                key_node.pos,
-                "name",
-                "an included compose file cannot set the project name",
-                "",
-                "the project name is `project` in fleet.yaml; remove `name`",
-            ),
-            "secrets" | "configs" => cx.error(
-                key_node.pos,
-                key,
-                format!("Compose `{key}` are not supported by fleet yet"),
-                "services, volumes, networks",
-            ),
             k if k.starts_with("x-") => {}
-            k => cx.unknown_key(key_node, k, k, COMPOSE_KEYS),
+            k => compose_top_level_key(&mut cx, key_node, k, COMPOSE_KEYS),
         }
     }
     drop(cx);

@@ -26,6 +26,7 @@ mod balancer;
 mod cross_check;
 mod hosts;
 mod include;
+mod profiles;
 mod volumes_networks;
 
 pub use balancer::BALANCER_KEYS;
@@ -37,6 +38,7 @@ use balancer::{check_balancer, decode_balancer};
 use cross_check::cross_check;
 use hosts::decode_hosts;
 use include::{include_file, include_list};
+use profiles::{apply_profiles, check_container_names, decode_profiles};
 use volumes_networks::{decode_networks, decode_volumes};
 
 pub const ROOT_FILE: &str = "fleet.yaml";
@@ -51,6 +53,7 @@ pub const ROOT_KEYS: &[&str] = &[
     "watch",
     "balancer",
     "variables",
+    "profiles",
 ];
 
 pub const WATCH_KEYS: &[&str] = &["host_down_after", "allow_mass_delete"];
@@ -183,6 +186,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
     let mut services_node = None;
     let mut watch = WatchSettings::default();
     let mut balancer = None;
+    let mut active_profiles = Vec::new();
     for (key, key_node, value) in entries {
         match key {
             "project" => project = project_name(&mut cx, value),
@@ -194,8 +198,9 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             "watch" => watch = decode_watch(&mut cx, value),
             "balancer" => balancer = decode_balancer(&mut cx, value),
             "variables" => {}
+            "profiles" => active_profiles = decode_profiles(&mut cx, value),
             k if k.starts_with("x-") => {}
-            k => cx.unknown_key(key_node, k, k, ROOT_KEYS),
+            k => include::compose_top_level_key(&mut cx, key_node, k, ROOT_KEYS),
         }
     }
     if project.is_none() && !root_has(&root, "project") {
@@ -225,6 +230,8 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             },
         )])
     });
+    apply_profiles(diags, &active_profiles, &mut state);
+    check_container_names(diags, &state);
     cross_check(diags, &hosts, &state);
     let balancer = check_balancer(diags, &hosts, &state, balancer);
 

@@ -107,7 +107,14 @@ pub(super) fn decode_networks(cx: &mut Cx, node: &Node, state: &mut State) {
                     "internal" => network.internal = cx.bool(&f, v).unwrap_or(false),
                     "name" => network.name = cx.string(&f, v),
                     k if k.starts_with("x-") => {}
-                    _ => cx.unknown_key(kn, &f, k, NETWORK_KEYS),
+                    _ => crate::spec::service::refuse_nested_key(
+                        cx,
+                        "network",
+                        kn,
+                        &f,
+                        k,
+                        NETWORK_KEYS,
+                    ),
                 }
             }
         }

@@ -33,9 +33,11 @@ pub const UPDATE_KEYS: &[&str] = &[
 
 pub const RESTART_POLICY_KEYS: &[&str] = &["condition", "max_attempts"];
 
-pub const RESOURCES_KEYS: &[&str] = &["limits"];
+pub const RESOURCES_KEYS: &[&str] = &["limits", "reservations"];
 
-pub const LIMITS_KEYS: &[&str] = &["cpus", "memory"];
+pub const LIMITS_KEYS: &[&str] = &["cpus", "memory", "pids"];
+
+pub const RESERVATIONS_KEYS: &[&str] = &["cpus", "memory", "devices", "generic_resources"];
 
 type RestartFromPolicy = Option<(Pos, Restart)>;
 
@@ -89,7 +91,7 @@ pub(super) fn deploy(
             "resources" => deploy.resources = resources(cx, &f, v),
             _ => {
                 if !k.starts_with("x-") {
-                    cx.unknown_key(kn, &f, k, DEPLOY_KEYS);
+                    super::refuse_nested_key(cx, "deploy", kn, &f, k, DEPLOY_KEYS);
                 }
             }
         }
@@ -326,7 +328,10 @@ fn resources(cx: &mut Cx, field: &str, node: &Node) -> Resources {
         let f = join(field, k);
         match k {
             "limits" => {
-                for (lk, lkn, lv) in cx.map(&f, v, "a mapping with cpus and memory").unwrap_or_default() {
+                for (lk, lkn, lv) in cx
+                    .map(&f, v, "a mapping with cpus and memory")
+                    .unwrap_or_default()
+                {
                     let lf = join(&f, lk);
                     match lk {
                         "cpus" => {
@@ -338,10 +343,19 @@ fn resources(cx: &mut Cx, field: &str, node: &Node) -> Resources {
                             };
                             match value.filter(|x| x.is_finite() && *x > 0.0 && *x <= 1024.0) {
                                 Some(x) => resources.cpus = Some(x),
-                                None => cx.error(lv.pos, &lf, format!("`{}` is not a CPU count", lv.scalar_text().unwrap_or("…")), "a number of cores greater than 0, e.g. 0.5"),
+                                None => cx.error(
+                                    lv.pos,
+                                    &lf,
+                                    format!(
+                                        "`{}` is not a CPU count",
+                                        lv.scalar_text().unwrap_or("…")
+                                    ),
+                                    "a number of cores greater than 0, e.g. 0.5",
+                                ),
                             }
                         }
                         "memory" => resources.memory = cx.size(&lf, lv),
+                        "pids" => resources.pids = cx.int(&lf, lv, -1, i64::MAX),
                         _ => {
                             if !lk.starts_with("x-") {
                                 cx.unknown_key(lkn, &lf, lk, LIMITS_KEYS);
@@ -350,13 +364,7 @@ fn resources(cx: &mut Cx, field: &str, node: &Node) -> Resources {
                     }
                 }
             }
-            "reservations" => cx.error_hint(
-                kn.pos,
-                &f,
-                "`reservations` is not supported",
-                "limits",
-                "placement does not account for reserved resources; use constraints and max_replicas_per_node",
-            ),
+            "reservations" => reservations(cx, &f, v, &mut resources),
             _ => {
                 if !k.starts_with("x-") {
                     cx.unknown_key(kn, &f, k, RESOURCES_KEYS);
@@ -365,6 +373,38 @@ fn resources(cx: &mut Cx, field: &str, node: &Node) -> Resources {
         }
     }
     resources
+}
+
+/// `resources.reservations`: `memory` is the engine's soft limit; `cpus` only informs a
+/// scheduler, which fleet's placement is not, so it is noted and ignored.
+fn reservations(cx: &mut Cx, field: &str, node: &Node, resources: &mut Resources) {
+    for (k, kn, v) in cx
+        .map(field, node, "a mapping with cpus and memory")
+        .unwrap_or_default()
+    {
+        let f = join(field, k);
+        match k {
+            "memory" => resources.reservation_memory = cx.size(&f, v),
+            "cpus" => cx.warning(
+                kn.pos,
+                &f,
+                "`reservations.cpus` is ignored: fleet's placement does not account for reserved CPUs",
+                Some("use `limits.cpus`, constraints or `max_replicas_per_node`".into()),
+            ),
+            "devices" | "generic_resources" => cx.error_hint(
+                kn.pos,
+                &f,
+                format!("`reservations.{k}` is not supported by fleet"),
+                "memory",
+                "fleet does not pass device requests to the engine yet; instead: use the service's `devices` and `runtime`",
+            ),
+            _ => {
+                if !k.starts_with("x-") {
+                    cx.unknown_key(kn, &f, k, RESERVATIONS_KEYS);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -22,8 +22,11 @@ mod depends_on;
 mod deploy;
 mod env;
 mod healthcheck;
+mod host;
 mod networks;
 mod ports;
+#[cfg(test)]
+mod tests;
 mod volumes;
 mod x_fleet;
 
@@ -35,6 +38,7 @@ pub use deploy::{
 };
 pub use env::{ENV_FILE_KEYS, labels_of};
 pub use healthcheck::HEALTHCHECK_KEYS;
+pub use host::{DEVICE_KEYS, ULIMIT_KEYS};
 pub use networks::SERVICE_NETWORK_KEYS;
 pub use ports::{PORT_KEYS, parse_port};
 pub use volumes::MOUNT_KEYS;
@@ -45,6 +49,7 @@ use depends_on::depends_on;
 use deploy::deploy;
 use env::{env_files, env_map, user_labels};
 use healthcheck::healthcheck;
+use host::{host_key, pull_policy};
 use networks::{extra_hosts, hostname, networks};
 use ports::{expose, ports};
 use volumes::{mounts, tmpfs};
@@ -77,84 +82,146 @@ pub const SERVICE_KEYS: &[&str] = &[
     "tmpfs",
     "depends_on",
     "deploy",
+    "container_name",
+    "profiles",
+    "pull_policy",
+    "build",
+    // The container's host configuration, decoded by `host::host_key`.
+    "shm_size",
+    "ulimits",
+    "sysctls",
+    "security_opt",
+    "stdin_open",
+    "tty",
+    "platform",
+    "runtime",
+    "pids_limit",
+    "mem_limit",
+    "memswap_limit",
+    "mem_reservation",
+    "cpus",
+    "cpu_shares",
+    "cpuset",
+    "devices",
+    "privileged",
+    "group_add",
+    "ipc",
+    "pid",
+    "dns",
+    "dns_search",
+    "dns_opt",
+    "oom_score_adj",
+    "network_mode",
 ];
 
-/// Why a Compose service key that fleet does not implement is refused, so the message can
-/// say what to do instead.
-fn unsupported_service_key(key: &str) -> Option<&'static str> {
+/// Why a Compose service key that fleet does not implement is refused, and what to do
+/// instead, so the message can say both. Every service key of the Compose Specification is
+/// either decoded by [`decode`] or listed here (a unit test walks the specification's list).
+pub fn unsupported_service_key(key: &str) -> Option<&'static str> {
     Some(match key {
-        "build" => {
-            "fleet deploys images and does not build them; build and push the image in CI and set `image`"
-        }
-        "container_name" => {
-            "fleet names containers itself (<project>-<service>-<slot>) so that it can run replicas"
-        }
-        "scale" => "set the number of replicas with `deploy.replicas`",
+        "scale" => "fleet places replicas itself; instead: set `deploy.replicas`",
         "links" | "external_links" => {
-            "links are a legacy Compose feature; services reach each other by name on the project network"
+            "links are a legacy Compose feature; instead: services reach each other by name on the project network"
         }
-        "network_mode" => "replicas join the project's networks; set `networks` instead",
-        "secrets" | "configs" => "Compose secrets and configs are not supported by fleet yet",
-        "profiles" => "every service in the desired state is deployed; remove it or move it out",
-        "pull_policy" => "fleet pulls an image when a host lacks the exact tag or digest",
-        "platform"
-        | "domainname"
-        | "dns"
-        | "dns_search"
-        | "dns_opt"
-        | "devices"
-        | "privileged"
-        | "pid"
-        | "ipc"
-        | "ulimits"
-        | "sysctls"
-        | "security_opt"
-        | "shm_size"
-        | "mem_limit"
-        | "memswap_limit"
-        | "cpus"
-        | "cpu_shares"
-        | "cpuset"
-        | "mac_address"
-        | "userns_mode"
-        | "group_add"
-        | "isolation"
-        | "cgroup"
-        | "cgroup_parent"
-        | "runtime"
-        | "storage_opt"
-        | "stdin_open"
-        | "tty"
-        | "attach"
-        | "blkio_config"
+        "volumes_from" => {
+            "replicas may run on different hosts; instead: mount the same named volume in both services"
+        }
+        "secrets" | "configs" => {
+            "Compose secrets and configs are not supported by fleet yet; instead: mount a file from the repository (`./path:/run/secrets/x:ro`)"
+        }
+        "extends" => {
+            "fleet reads each service from one place; instead: share settings with YAML anchors and merge keys (`<<: *base`)"
+        }
+        "develop" => {
+            "`develop` drives `docker compose watch` on a developer machine; instead: remove it from the deployed file"
+        }
+        "attach" => {
+            "fleet does not attach to container output; instead: read logs with `docker logs`"
+        }
+        "domainname" | "mac_address" => {
+            "a fixed identity cannot be shared by several replicas; instead: use `hostname` or network aliases"
+        }
+        "userns_mode" | "isolation" | "cgroup" | "cgroup_parent" | "storage_opt"
+        | "credential_spec" | "uts" => {
+            "fleet does not pass this engine setting yet; instead: set it in the hosts' daemon.json where possible"
+        }
+        "blkio_config"
         | "cpu_count"
         | "cpu_percent"
         | "cpu_period"
         | "cpu_quota"
         | "cpu_rt_period"
         | "cpu_rt_runtime"
-        | "device_cgroup_rules"
-        | "env_from"
-        | "extends"
-        | "annotations"
-        | "oom_kill_disable"
-        | "oom_score_adj"
-        | "pids_limit"
-        | "label_file"
-        | "develop"
-        | "gpus"
-        | "models"
-        | "provider"
-        | "use_api_socket"
-        | "volumes_from"
-        | "credential_spec"
-        | "post_start"
-        | "pre_stop"
-        | "mem_reservation"
         | "mem_swappiness"
-        | "lifecycle" => "fleet does not support this Compose key yet",
+        | "oom_kill_disable"
+        | "device_cgroup_rules" => {
+            "fleet does not pass this resource setting yet; instead: use `cpus`, `cpu_shares`, `mem_limit` or `deploy.resources`"
+        }
+        "gpus" => "fleet does not pass device requests yet; instead: use `devices` and `runtime`",
+        "env_from" | "label_file" => "not implemented; instead: use `env_file` and `labels`",
+        "annotations" => "fleet does not pass OCI annotations yet; instead: use `labels`",
+        "models" | "provider" | "use_api_socket" => {
+            "a Docker Desktop feature with no meaning on a remote host; instead: run the service it stands for as a service"
+        }
+        "pull_refresh_after" => {
+            "fleet pulls when a host lacks the image, or on every run with `pull_policy: always`; instead: use `pull_policy: always` or `fleet apply --pull always`"
+        }
+        "post_start" | "pre_stop" | "lifecycle" => {
+            "fleet does not run lifecycle hooks yet; instead: do the work in the image's entrypoint"
+        }
         _ => return None,
     })
+}
+
+/// Why a Compose key below the service level (`area` is `network`, `service_network` or
+/// `deploy`) that fleet does not implement is refused, and what to do instead.
+pub fn unsupported_nested_key(area: &str, key: &str) -> Option<&'static str> {
+    Some(match (area, key) {
+        ("network", "ipam") => {
+            "fleet lets the engine choose each network's subnet on every host; instead: remove `ipam`, or create the network yourself and mark it `external`"
+        }
+        ("network", "attachable") => {
+            "an attachable overlay network is a Swarm feature; instead: use a bridge network per host (the default)"
+        }
+        ("network", "enable_ipv6" | "enable_ipv4") => {
+            "fleet does not pass address-family settings yet; instead: create the network yourself and mark it `external`"
+        }
+        ("service_network", "ipv4_address" | "ipv6_address" | "link_local_ips" | "mac_address") => {
+            "several replicas cannot share one fixed address; instead: reach the service by its name or an alias"
+        }
+        ("service_network", "priority" | "gw_priority" | "interface_name" | "driver_opts") => {
+            "fleet does not pass per-endpoint settings yet; instead: leave the engine's default"
+        }
+        ("deploy", "endpoint_mode") => {
+            "a Swarm virtual IP has no meaning without Swarm; instead: put the service behind fleet's balancers with `x-fleet.expose`"
+        }
+        ("deploy", "labels") => {
+            "these label a Swarm service, which fleet does not create; instead: use the service's `labels`"
+        }
+        _ => return None,
+    })
+}
+
+/// Reports a key below the service level: "not supported" with the reason when Compose defines
+/// it, "unknown key" otherwise.
+pub fn refuse_nested_key(
+    cx: &mut Cx,
+    area: &str,
+    key_node: &Node,
+    field: &str,
+    key: &str,
+    known: &[&str],
+) {
+    match unsupported_nested_key(area, key) {
+        Some(reason) => cx.error_hint(
+            key_node.pos,
+            field,
+            format!("the Compose key `{key}` is not supported by fleet"),
+            "",
+            reason,
+        ),
+        None => cx.unknown_key(key_node, field, key, known),
+    }
 }
 
 /// Reports an unknown or unsupported key of a service-level mapping.
@@ -166,7 +233,7 @@ fn refuse_key(cx: &mut Cx, key_node: &Node, field: &str, key: &str, known: &[&st
         Some(reason) => cx.error_hint(
             key_node.pos,
             field,
-            format!("the Compose key `{key}` is not supported"),
+            format!("the Compose key `{key}` is not supported by fleet"),
             "",
             reason,
         ),
@@ -193,6 +260,8 @@ pub struct Decoded {
     pub constraint_pos: Vec<Pos>,
     /// Position of `x-fleet.expose.host_port`, for clashes between services.
     pub expose_pos: Option<Pos>,
+    /// Position of `container_name`, for clashes between services.
+    pub container_name_pos: Option<Pos>,
 }
 
 /// Decodes one service. `dir` is the directory of the file it is written in, for relative paths.
@@ -233,6 +302,10 @@ pub fn decode(
         tmpfs: Vec::new(),
         depends_on: BTreeMap::new(),
         expose_via: None,
+        container_name: None,
+        profiles: Vec::new(),
+        pull_policy: Default::default(),
+        host: Default::default(),
         deploy: Deploy {
             mode: Mode::Replicated,
             replicas: 1,
@@ -255,11 +328,13 @@ pub fn decode(
         replicas_pos: name_pos,
         constraint_pos: Vec::new(),
         expose_pos: None,
+        container_name_pos: None,
     };
     let mut env_file_vars = BTreeMap::new();
     let mut environment = BTreeMap::new();
     let mut restart_key: Option<Pos> = None;
     let mut restart_policy_key: Option<Pos> = None;
+    let mut build_key: Option<Pos> = None;
 
     for (key, key_node, value) in entries {
         let f = join(field, key);
@@ -310,8 +385,50 @@ pub fn decode(
                     decoded.expose_pos = Some(pos);
                 }
             }
+            "container_name" => {
+                s.container_name = container_name(cx, &f, value);
+                decoded.container_name_pos = Some(value.pos);
+            }
+            "profiles" => s.profiles = profiles(cx, &f, value),
+            "pull_policy" => s.pull_policy = pull_policy(cx, &f, value).unwrap_or_default(),
+            "build" => build_key = Some(key_node.pos),
+            _ if host_key(cx, &f, key, value, &mut s.host) => {}
             _ => refuse_key(cx, key_node, &f, key, SERVICE_KEYS),
         }
+    }
+    if let Some(name) = &s.container_name {
+        cx.warning(
+            decoded.container_name_pos.unwrap_or(name_pos),
+            &join(field, "container_name"),
+            format!(
+                "replicas keep fleet's container names; `{name}` becomes a DNS alias of the service on its networks"
+            ),
+            Some("other services can keep addressing it by that name".into()),
+        );
+    }
+    if s.host.network_mode.is_some() && entries_have(node, "networks") {
+        cx.error(
+            name_pos,
+            &join(field, "network_mode"),
+            "`network_mode` and `networks` cannot both be set",
+            "one of them",
+        );
+    }
+    match (build_key, entries_have(node, "image")) {
+        (Some(pos), true) => cx.warning(
+            pos,
+            &join(field, "build"),
+            "`build` is ignored: fleet deploys the image and does not build it",
+            Some("build and push the image in CI".into()),
+        ),
+        (Some(pos), false) => cx.error_hint(
+            pos,
+            &join(field, "build"),
+            "the Compose key `build` is not supported by fleet",
+            "an `image` published to a registry",
+            "fleet deploys images and does not build them; build and push the image in CI and set `image`",
+        ),
+        (None, _) => {}
     }
 
     if let (Some(a), Some(_)) = (restart_key, restart_policy_key) {
@@ -325,7 +442,7 @@ pub fn decode(
     }
     match image {
         Some(i) => s.image = i,
-        None if !entries_have(node, "image") => cx.error_hint(
+        None if !entries_have(node, "image") && build_key.is_none() => cx.error_hint(
             name_pos,
             &join(field, "image"),
             format!("service `{name}` has no image"),
@@ -350,6 +467,51 @@ fn entries_have(node: &Node, key: &str) -> bool {
 /// the decoders that call it need no change.
 pub fn interpolate(_cx: &mut Cx, _field: &str, _node: &Node, text: &str) -> Option<String> {
     Some(text.to_string())
+}
+
+/// `container_name`: what Docker accepts as a container name, which is also a DNS name.
+fn container_name(cx: &mut Cx, field: &str, node: &Node) -> Option<String> {
+    let name = cx.string(field, node)?;
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if valid {
+        Some(name)
+    } else {
+        cx.error(
+            node.pos,
+            field,
+            format!("`{name}` is not a valid container name"),
+            "1 to 63 characters of letters, digits, `_`, `.` and `-`, starting with a letter or digit",
+        );
+        None
+    }
+}
+
+/// `profiles`: names of profiles, as Compose writes them.
+fn profiles(cx: &mut Cx, field: &str, node: &Node) -> Vec<String> {
+    let names = string_list(cx, field, node);
+    for name in &names {
+        if !valid_profile(name) {
+            cx.error(
+                node.pos,
+                field,
+                format!("`{name}` is not a valid profile name"),
+                "letters, digits, `_`, `.` and `-`, starting with a letter or digit",
+            );
+        }
+    }
+    names
+}
+
+pub fn valid_profile(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 fn string_list(cx: &mut Cx, field: &str, node: &Node) -> Vec<String> {

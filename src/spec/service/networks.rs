@@ -43,7 +43,14 @@ pub(super) fn networks(
                             "aliases" => net.aliases = string_list(cx, &join(&f, k), v),
                             _ => {
                                 if !k.starts_with("x-") {
-                                    cx.unknown_key(kn, &join(&f, k), k, SERVICE_NETWORK_KEYS);
+                                    super::refuse_nested_key(
+                                        cx,
+                                        "service_network",
+                                        kn,
+                                        &join(&f, k),
+                                        k,
+                                        SERVICE_NETWORK_KEYS,
+                                    );
                                 }
                             }
                         }

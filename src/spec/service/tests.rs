@@ -1,0 +1,328 @@
+//! The Compose keys fleet accepts, notes or refuses: every key of the Compose Specification is
+//! either supported or refused with a reason, never "unknown".
+
+use crate::spec::diag::Diagnostic;
+use crate::spec::model::{PullPolicy, Ulimit};
+use crate::spec::{Desired, MemoryFiles, load};
+
+/// The service properties of the Compose Specification (compose-spec/compose-spec,
+/// `schema/compose-spec.json`, `definitions.service.properties`).
+const COMPOSE_SERVICE_KEYS: &[&str] = &[
+    "annotations",
+    "attach",
+    "blkio_config",
+    "build",
+    "cap_add",
+    "cap_drop",
+    "cgroup",
+    "cgroup_parent",
+    "command",
+    "configs",
+    "container_name",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
+    "cpus",
+    "cpuset",
+    "credential_spec",
+    "depends_on",
+    "deploy",
+    "develop",
+    "device_cgroup_rules",
+    "devices",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "domainname",
+    "entrypoint",
+    "env_file",
+    "environment",
+    "expose",
+    "extends",
+    "external_links",
+    "extra_hosts",
+    "gpus",
+    "group_add",
+    "healthcheck",
+    "hostname",
+    "image",
+    "init",
+    "ipc",
+    "isolation",
+    "label_file",
+    "labels",
+    "links",
+    "logging",
+    "mac_address",
+    "mem_limit",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
+    "models",
+    "network_mode",
+    "networks",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pid",
+    "pids_limit",
+    "platform",
+    "ports",
+    "post_start",
+    "pre_stop",
+    "privileged",
+    "profiles",
+    "provider",
+    "pull_policy",
+    "pull_refresh_after",
+    "read_only",
+    "restart",
+    "runtime",
+    "scale",
+    "secrets",
+    "security_opt",
+    "shm_size",
+    "stdin_open",
+    "stop_grace_period",
+    "stop_signal",
+    "storage_opt",
+    "sysctls",
+    "tmpfs",
+    "tty",
+    "ulimits",
+    "use_api_socket",
+    "user",
+    "userns_mode",
+    "uts",
+    "volumes",
+    "volumes_from",
+    "working_dir",
+];
+const COMPOSE_TOP_KEYS: &[&str] = &[
+    "configs", "include", "models", "name", "networks", "secrets", "services", "version", "volumes",
+];
+const COMPOSE_NETWORK_KEYS: &[&str] = &[
+    "attachable",
+    "driver",
+    "driver_opts",
+    "enable_ipv4",
+    "enable_ipv6",
+    "external",
+    "internal",
+    "ipam",
+    "labels",
+    "name",
+];
+const COMPOSE_SERVICE_NETWORK_KEYS: &[&str] = &[
+    "aliases",
+    "interface_name",
+    "ipv4_address",
+    "ipv6_address",
+    "link_local_ips",
+    "mac_address",
+    "driver_opts",
+    "priority",
+    "gw_priority",
+];
+const COMPOSE_DEPLOY_KEYS: &[&str] = &[
+    "endpoint_mode",
+    "labels",
+    "mode",
+    "placement",
+    "replicas",
+    "resources",
+    "restart_policy",
+    "rollback_config",
+    "update_config",
+];
+
+fn diagnostics(yaml: &str) -> Vec<Diagnostic> {
+    load(&MemoryFiles::new([("fleet.yaml", yaml)])).diagnostics
+}
+
+fn desired(yaml: &str) -> Desired {
+    let loaded = load(&MemoryFiles::new([("fleet.yaml", yaml)]));
+    loaded
+        .desired
+        .unwrap_or_else(|| panic!("invalid: {:#?}", loaded.diagnostics))
+}
+
+fn assert_no_unknown_key(what: &str, yaml: &str) {
+    for d in diagnostics(yaml) {
+        assert!(
+            !d.message.contains("unknown key"),
+            "{what}: {} ({yaml})",
+            d.message
+        );
+    }
+}
+
+#[test]
+fn no_compose_service_key_is_an_unknown_key() {
+    for key in COMPOSE_SERVICE_KEYS {
+        assert_no_unknown_key(
+            key,
+            &format!("project: p\nservices:\n  web:\n    image: demo:1\n    {key}: null\n"),
+        );
+    }
+}
+
+#[test]
+fn no_compose_top_level_network_or_deploy_key_is_an_unknown_key() {
+    for key in COMPOSE_TOP_KEYS {
+        assert_no_unknown_key(key, &format!("project: p\n{key}: null\n"));
+    }
+    for key in COMPOSE_NETWORK_KEYS {
+        assert_no_unknown_key(
+            key,
+            &format!("project: p\nnetworks:\n  n:\n    {key}: null\n"),
+        );
+    }
+    for key in COMPOSE_SERVICE_NETWORK_KEYS {
+        assert_no_unknown_key(
+            key,
+            &format!(
+                "project: p\nservices:\n  web:\n    image: demo:1\n    networks:\n      default:\n        {key}: null\n"
+            ),
+        );
+    }
+    for key in COMPOSE_DEPLOY_KEYS {
+        assert_no_unknown_key(
+            key,
+            &format!(
+                "project: p\nservices:\n  web:\n    image: demo:1\n    deploy:\n      {key}: null\n"
+            ),
+        );
+    }
+}
+
+#[test]
+fn a_refused_compose_key_says_why_and_what_instead() {
+    for key in COMPOSE_SERVICE_KEYS {
+        if let Some(reason) = super::unsupported_service_key(key) {
+            assert!(reason.contains("instead"), "{key}: {reason}");
+        }
+    }
+}
+
+#[test]
+fn container_name_is_accepted_with_a_note() {
+    let yaml = "project: p\nservices:\n  db:\n    image: demo:1\n    container_name: postgres\n";
+    let d = desired(yaml);
+    assert_eq!(d.services["db"].container_name.as_deref(), Some("postgres"));
+    let diags = diagnostics(yaml);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(!diags[0].is_error());
+    assert!(diags[0].message.contains("DNS alias"));
+}
+
+#[test]
+fn two_services_with_one_container_name_are_an_error() {
+    let diags = diagnostics(
+        "project: p\nservices:\n  a:\n    image: demo:1\n    container_name: x\n  b:\n    image: demo:1\n    container_name: x\n",
+    );
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.is_error() && d.message.contains("also the container_name")),
+        "{diags:#?}"
+    );
+}
+
+#[test]
+fn services_of_inactive_profiles_are_left_out() {
+    let base = "services:\n  web:\n    image: demo:1\n  debug:\n    image: demo:1\n    profiles: [tools]\n";
+    let d = desired(&format!("project: p\n{base}"));
+    assert!(d.services.contains_key("web"));
+    assert!(!d.services.contains_key("debug"));
+    let d = desired(&format!("project: p\nprofiles: [tools]\n{base}"));
+    assert!(d.services.contains_key("debug"));
+}
+
+#[test]
+fn depending_on_an_inactive_service_is_an_error() {
+    let diags = diagnostics(
+        "project: p\nservices:\n  web:\n    image: demo:1\n    depends_on: [debug]\n  debug:\n    image: demo:1\n    profiles: [tools]\n",
+    );
+    let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{diags:#?}");
+    assert!(errors[0].message.contains("not active"));
+}
+
+#[test]
+fn host_settings_are_decoded_in_both_forms() {
+    let d = desired(
+        "project: p\nservices:\n  web:\n    image: demo:1\n    shm_size: 64m\n    ulimits: { nofile: 1024, nproc: { soft: 10, hard: 20 } }\n    sysctls: [net.core.somaxconn=1024]\n    devices: ['/dev/fuse', { source: /dev/a, target: /dev/b, permissions: r }]\n    pull_policy: always\n    network_mode: host\n    deploy: { resources: { limits: { pids: 100 }, reservations: { memory: 1g } } }\n",
+    );
+    let s = &d.services["web"];
+    assert_eq!(s.host.shm_size, Some(64 * 1024 * 1024));
+    assert_eq!(
+        s.host.ulimits["nofile"],
+        Ulimit {
+            soft: 1024,
+            hard: 1024
+        }
+    );
+    assert_eq!(s.host.ulimits["nproc"], Ulimit { soft: 10, hard: 20 });
+    assert_eq!(s.host.sysctls["net.core.somaxconn"], "1024");
+    assert_eq!(s.host.devices[0].container, "/dev/fuse");
+    assert_eq!(s.host.devices[1].permissions, "r");
+    assert_eq!(s.pull_policy, PullPolicy::Always);
+    assert_eq!(s.deploy.resources.pids, Some(100));
+    assert_eq!(s.deploy.resources.reservation_memory, Some(1 << 30));
+}
+
+#[test]
+fn network_modes_that_share_a_namespace_are_refused_with_a_reason() {
+    for mode in ["service:db", "container:x"] {
+        let diags = diagnostics(&format!(
+            "project: p\nservices:\n  web:\n    image: demo:1\n    network_mode: '{mode}'\n"
+        ));
+        assert!(
+            diags.iter().any(|d| d.is_error()
+                && d.hint
+                    .as_deref()
+                    .is_some_and(|h| h.contains("across hosts"))),
+            "{diags:#?}"
+        );
+    }
+}
+
+#[test]
+fn build_with_an_image_deploys_the_image_and_build_alone_is_refused() {
+    let diags = diagnostics("project: p\nservices:\n  web:\n    image: demo:1\n    build: .\n");
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:#?}");
+    assert_eq!(diags.len(), 1);
+    let diags = diagnostics("project: p\nservices:\n  web:\n    build: .\n");
+    let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{diags:#?}");
+    assert!(
+        errors[0]
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("push the image")
+    );
+}
+
+#[test]
+fn top_level_name_is_a_warning() {
+    let diags = diagnostics("project: p\nname: shop\n");
+    assert_eq!(diags.len(), 1);
+    assert!(!diags[0].is_error());
+}
+
+#[test]
+fn keys_added_later_leave_the_spec_hash_of_existing_services_alone() {
+    let d = desired(
+        "project: p\nservices:\n  web:\n    image: demo:1\n    profiles: [a]\n    pull_policy: never\nprofiles: [a]\n",
+    );
+    let spec = crate::contract::container_spec(&d.services["web"]);
+    for key in ["host", "container_name", "profiles", "pull_policy"] {
+        assert!(spec.get(key).is_none(), "{key} in {spec}");
+    }
+    assert!(spec["deploy"]["resources"].get("pids").is_none());
+}
