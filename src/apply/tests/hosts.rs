@@ -262,3 +262,24 @@ async fn a_run_without_the_lock_pulls_nothing_either() {
     );
     assert_eq!(fleet.snapshot(), before);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_services_pull_policy_decides_whether_its_image_is_pulled() {
+    const ONE_HOST: &str = "project: shop\nhosts:\n  a: {address: ssh://a}\n";
+    let with_policy = |policy: &str, replicas: u32| {
+        format!(
+            "{ONE_HOST}services:\n  web:\n    image: web:1\n    pull_policy: {policy}\n    deploy:\n      replicas: {replicas}\n"
+        )
+    };
+    let fleet = new_fleet(ONE_HOST);
+    fleet.deploy(&with_policy("missing", 1)).await;
+    let pulls = |fleet: &Fleet| fleet.host("a").calls().get("pull").copied().unwrap_or(0);
+    assert_eq!(pulls(&fleet), 1, "the missing image is pulled");
+    // The host has web:1: `missing` does not pull it again, `always` does, `never` does not.
+    fleet.deploy(&with_policy("missing", 2)).await;
+    assert_eq!(pulls(&fleet), 1);
+    fleet.deploy(&with_policy("always", 3)).await;
+    assert_eq!(pulls(&fleet), 2);
+    fleet.deploy(&with_policy("never", 4)).await;
+    assert_eq!(pulls(&fleet), 2);
+}

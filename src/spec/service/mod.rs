@@ -414,6 +414,15 @@ pub fn decode(
             "one of them",
         );
     }
+    if s.host.network_mode.is_some() && s.expose_via.is_some() {
+        cx.error_hint(
+            name_pos,
+            &join(field, "network_mode"),
+            "`network_mode` cannot be set on a service behind the balancers",
+            "no `network_mode`, or no `x-fleet.expose`",
+            "the balancers reach a replica on the host port the engine publishes, and the engine publishes no port outside the project's networks",
+        );
+    }
     match (build_key, entries_have(node, "image")) {
         (Some(pos), true) => cx.warning(
             pos,

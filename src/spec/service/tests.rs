@@ -326,3 +326,16 @@ fn keys_added_later_leave_the_spec_hash_of_existing_services_alone() {
     }
     assert!(spec["deploy"]["resources"].get("pids").is_none());
 }
+
+#[test]
+fn network_mode_cannot_be_set_behind_the_balancers() {
+    let diags = diagnostics(
+        "project: p\nservices:\n  web:\n    image: demo:1\n    network_mode: host\n    x-fleet: { expose: { port: 80, host_port: 80 } }\n",
+    );
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.is_error() && d.message.contains("behind the balancers")),
+        "{diags:#?}"
+    );
+}
