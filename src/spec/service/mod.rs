@@ -414,6 +414,17 @@ pub fn decode(
             "one of them",
         );
     }
+    if s.host.memswap_limit.is_some()
+        && s.host.mem_limit.is_none()
+        && s.deploy.resources.memory.is_none()
+    {
+        cx.error(
+            name_pos,
+            &join(field, "memswap_limit"),
+            "`memswap_limit` needs a memory limit (the engine refuses it alone)",
+            "`mem_limit` or `deploy.resources.limits.memory` as well",
+        );
+    }
     if s.host.network_mode.is_some() && s.expose_via.is_some() {
         cx.error_hint(
             name_pos,
