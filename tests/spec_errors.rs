@@ -506,3 +506,33 @@ services:
     assert_eq!(desired.services.keys().collect::<Vec<_>>(), ["web"]);
     assert_eq!(desired.hosts["a1"].labels["zone"], "a");
 }
+
+/// Loads a state that must be valid and returns it.
+fn valid(services: &str) -> fleet::spec::model::Desired {
+    let loaded = load(&MemoryFiles::new([(
+        "fleet.yaml",
+        with_services(services).as_str(),
+    )]));
+    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+    loaded.desired.expect("valid")
+}
+
+#[test]
+fn a_healthcheck_without_test_keeps_the_image_check_and_overrides_its_timings() {
+    let d = valid(
+        "  a: { image: x, healthcheck: { interval: 10s } }
+  b: { image: x, healthcheck: { disable: false, retries: 5 } }
+  c: { image: x, healthcheck: { disable: true } }
+",
+    );
+    let a = d.services["a"].healthcheck.as_ref().unwrap();
+    assert!(a.test.is_empty(), "empty test = the image's own check");
+    assert_eq!(a.interval, Some(std::time::Duration::from_secs(10)));
+    let b = d.services["b"].healthcheck.as_ref().unwrap();
+    assert!(b.test.is_empty());
+    assert_eq!(b.retries, Some(5));
+    assert_eq!(
+        d.services["c"].healthcheck.as_ref().unwrap().test,
+        vec!["NONE"]
+    );
+}

@@ -587,4 +587,27 @@ mod tests {
         assert_eq!(registry_of("localhost:5000/b"), "localhost:5000");
         assert_eq!(registry_of("localhost/b"), "localhost");
     }
+
+    fn body_of(services: &str) -> ContainerCreateBody {
+        let d = desired(&format!("project: shop\nservices:\n  web:\n{services}"));
+        container_body(
+            &d,
+            &d.services["web"],
+            &ReplicaIdentity {
+                project: "shop",
+                service: "web",
+                slot: 0,
+                spec_hash: "x",
+                commit: None,
+            },
+        )
+    }
+
+    #[test]
+    fn a_healthcheck_without_test_sends_an_empty_test_so_the_engine_keeps_the_image_check() {
+        let body = body_of("    image: demo:1\n    healthcheck: { interval: 10s }\n");
+        let hc = body.healthcheck.unwrap();
+        assert_eq!(hc.test, Some(Vec::new()));
+        assert_eq!(hc.interval, Some(10_000_000_000));
+    }
 }

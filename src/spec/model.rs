@@ -386,7 +386,8 @@ pub struct ServiceNetwork {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Healthcheck {
-    /// Docker's form: `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
+    /// Docker's form: `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`; empty when the
+    /// file gives no `test`: the engine then keeps the image's own check (timings still apply).
     pub test: Vec<String>,
     pub interval: Option<Duration>,
     pub timeout: Option<Duration>,

@@ -1,5 +1,6 @@
 //! `healthcheck`: the test command (a shell string, or a list starting with `CMD`, `CMD-SHELL`
-//! or `NONE`), its timings and retries, and `disable`.
+//! or `NONE`), its timings and retries, and `disable`. Without `test` the image's own check is
+//! kept and only the timings given are overridden, as in Compose.
 
 use super::interpolate;
 use crate::spec::decode::{Cx, join};
@@ -47,16 +48,9 @@ pub(super) fn healthcheck(cx: &mut Cx, field: &str, node: &Node) -> Option<Healt
             }
         }
     }
+    // An empty `test` is the engine's "inherit the image's check" (Docker API `HealthConfig`).
     if disabled {
         hc.test = vec!["NONE".into()];
-    } else if hc.test.is_empty() {
-        cx.error(
-            node.pos,
-            &join(field, "test"),
-            "missing `test`",
-            "a command, e.g. [\"CMD\", \"wget\", \"-qO-\", \"http://127.0.0.1:8080/\"]",
-        );
-        return None;
     }
     Some(hc)
 }
