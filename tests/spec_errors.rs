@@ -536,3 +536,30 @@ fn a_healthcheck_without_test_keeps_the_image_check_and_overrides_its_timings() 
         vec!["NONE"]
     );
 }
+
+#[test]
+fn compose_port_forms_with_ranges_ipv6_and_informational_keys_are_accepted() {
+    let d = valid(
+        "  web:
+    image: x
+    ports:
+      - \"8000-9000:80\"
+      - \"::1:6000:6000\"
+      - \":2283:2283\"
+      - { target: 81, published: \"8000-8002\", name: web, app_protocol: http }
+      - { target: 82, published: \"8100\" }
+",
+    );
+    let p = &d.services["web"].ports;
+    assert_eq!(
+        (p[0].published, p[0].published_range),
+        (None, Some((8000, 9000)))
+    );
+    assert_eq!(p[1].host_ip, Some("::1".parse().unwrap()));
+    assert_eq!((p[2].host_ip, p[2].published), (None, Some(2283)));
+    assert_eq!(
+        (p[3].target, p[3].published_range),
+        (81, Some((8000, 8002)))
+    );
+    assert_eq!(p[4].published, Some(8100));
+}

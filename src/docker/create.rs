@@ -35,6 +35,7 @@ pub fn container_body(
     let balanced = service.expose_via.as_ref().map(|via| Port {
         target: via.port,
         published: None,
+        published_range: None,
         host_ip: None,
         protocol: Protocol::Tcp,
     });
@@ -54,8 +55,12 @@ pub fn container_body(
             .get_or_insert_with(Vec::new)
             .push(PortBinding {
                 host_ip: port.host_ip.map(|ip| ip.to_string()),
-                // Empty: the engine picks a free port.
-                host_port: Some(port.published.map(|p| p.to_string()).unwrap_or_default()),
+                // Empty: the engine picks a free port; `a-b`: it picks one in that range.
+                host_port: Some(match (port.published, port.published_range) {
+                    (Some(p), _) => p.to_string(),
+                    (None, Some((a, b))) => format!("{a}-{b}"),
+                    (None, None) => String::new(),
+                }),
             });
     }
     for text in &service.expose {
@@ -609,5 +614,18 @@ mod tests {
         let hc = body.healthcheck.unwrap();
         assert_eq!(hc.test, Some(Vec::new()));
         assert_eq!(hc.interval, Some(10_000_000_000));
+    }
+
+    #[test]
+    fn a_host_port_range_goes_to_the_engine_as_a_range_it_picks_from() {
+        let body = body_of("    image: demo:1\n    ports: ['8000-9000:80', '::1:6000:6000']\n");
+        let ports = body.host_config.unwrap().port_bindings.unwrap();
+        let ranged = &ports["80/tcp"].as_ref().unwrap()[0];
+        assert_eq!(ranged.host_port.as_deref(), Some("8000-9000"));
+        let v6 = &ports["6000/tcp"].as_ref().unwrap()[0];
+        assert_eq!(
+            (v6.host_ip.as_deref(), v6.host_port.as_deref()),
+            (Some("::1"), Some("6000"))
+        );
     }
 }

@@ -349,6 +349,10 @@ pub struct Port {
     pub target: u16,
     /// A fixed port on the host; `None` lets the engine pick one.
     pub published: Option<u16>,
+    /// A host port range (`8000-9000:80`) the engine picks this port's host port from; only
+    /// with `published: None`. Not a fixed port: conflicts with other ranges are the engine's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_range: Option<(u16, u16)>,
     pub host_ip: Option<IpAddr>,
     pub protocol: Protocol,
 }

@@ -95,7 +95,9 @@ pub fn schema() -> Value {
                     "published": {"type": ["integer", "string"]},
                     "host_ip": {"type": "string"},
                     "protocol": {"enum": ["tcp", "udp"]},
-                    "mode": {"enum": ["host"]}
+                    "mode": {"enum": ["host"]},
+                    "name": {"type": "string"},
+                    "app_protocol": {"type": "string"}
                  }}
             ]}},
             "volumes": {"type": "array", "items": {"oneOf": [

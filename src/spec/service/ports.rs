@@ -8,7 +8,16 @@ use crate::spec::decode::{Cx, index, join};
 use crate::spec::model::{Port, Protocol};
 use crate::spec::yaml::{Kind, Node, Resolved};
 
-pub const PORT_KEYS: &[&str] = &["target", "published", "host_ip", "protocol", "mode"];
+/// `name` and `app_protocol` are informational in Compose: accepted, not used.
+pub const PORT_KEYS: &[&str] = &[
+    "target",
+    "published",
+    "host_ip",
+    "protocol",
+    "mode",
+    "name",
+    "app_protocol",
+];
 
 fn port_number(text: &str) -> Option<u16> {
     text.parse::<u16>().ok().filter(|p| *p > 0)
@@ -35,21 +44,21 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
         Some((_, p)) => return Err(format!("`{spec}` has an unknown protocol `{p}`")),
         None => (spec, Protocol::Tcp),
     };
-    // An IPv6 host address is written in brackets: [::1]:8080:80.
+    // An IPv6 host address is written in brackets ([::1]:8080:80) or bare (::1:8080:80): the
+    // last two `:`-separated parts are the ports, the rest the address (empty = none).
     let (host_ip, rest) = if let Some(after) = body.strip_prefix('[') {
         let (ip, rest) = after
             .split_once("]:")
             .ok_or("unclosed `[` around an IPv6 address")?;
         (Some(ip), rest)
     } else {
-        let parts: Vec<&str> = body.split(':').collect();
+        let parts: Vec<&str> = body.rsplitn(3, ':').collect();
         match parts.len() {
             1 | 2 => (None, body),
-            3 => (Some(parts[0]), &body[parts[0].len() + 1..]),
-            _ => return Err(format!("`{spec}` has too many `:`")),
+            _ => (Some(parts[2]), &body[parts[2].len() + 1..]),
         }
     };
-    let host_ip = match host_ip {
+    let host_ip = match host_ip.filter(|ip| !ip.is_empty()) {
         Some(ip) => Some(
             ip.parse::<IpAddr>()
                 .map_err(|_| format!("`{ip}` is not an IP address"))?,
@@ -66,6 +75,16 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
         Some(p) => Some(port_range(p).ok_or_else(|| format!("`{p}` is not a port or port range"))?),
         None => None,
     };
+    // A host range for one container port: the engine picks the host port in the range.
+    if let Some((p0, p1)) = published.filter(|(p0, p1)| t0 == t1 && p0 != p1) {
+        return Ok(vec![Port {
+            target: t0,
+            published: None,
+            published_range: Some((p0, p1)),
+            host_ip,
+            protocol,
+        }]);
+    }
     if let Some((p0, p1)) = published {
         if p1 - p0 != t1 - t0 {
             return Err(format!(
@@ -77,6 +96,7 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, String> {
         .map(|i| Port {
             target: t0 + i,
             published: published.map(|(p0, _)| p0 + i),
+            published_range: None,
             host_ip,
             protocol,
         })
@@ -120,6 +140,7 @@ fn port_long(cx: &mut Cx, field: &str, node: &Node) -> Option<Port> {
     let mut port = Port {
         target: 0,
         published: None,
+        published_range: None,
         host_ip: None,
         protocol: Protocol::Tcp,
     };
@@ -133,14 +154,15 @@ fn port_long(cx: &mut Cx, field: &str, node: &Node) -> Option<Port> {
             },
             "published" => {
                 let text = v.scalar_text().unwrap_or_default();
-                match port_number(text) {
-                    Some(p) => port.published = Some(p),
+                match port_range(text) {
+                    Some((p, q)) if p == q => port.published = Some(p),
+                    Some(range) => port.published_range = Some(range),
                     None => {
                         cx.error(
                             v.pos,
                             &f,
-                            format!("`{text}` is not a port"),
-                            "a port from 1 to 65535",
+                            format!("`{text}` is not a port or port range"),
+                            "a port from 1 to 65535, or a range such as 8000-8002",
                         );
                         ok = false;
                     }
@@ -168,6 +190,9 @@ fn port_long(cx: &mut Cx, field: &str, node: &Node) -> Option<Port> {
                 }
                 None => ok = false,
             },
+            "name" | "app_protocol" => {
+                cx.string(&f, v);
+            }
             "mode" => match cx.string(&f, v).as_deref() {
                 Some("host") | None => {}
                 Some(other) => {
@@ -249,7 +274,22 @@ mod tests {
         assert!(parse_port("70000").is_err());
         assert!(parse_port("0").is_err());
         assert!(parse_port("80/sctp").is_err());
-        assert!(parse_port("8000-8001:80").is_err());
+        assert!(parse_port("8000-8001:80-82").is_err());
+        assert!(parse_port("8000:80-81").is_err());
         assert!(parse_port("a:b:c:d").is_err());
+        assert_eq!(p("::1:6000:6000")[0].host_ip, Some("::1".parse().unwrap()));
+        assert_eq!(p("::1:6000:6000")[0].published, Some(6000));
+        assert_eq!(p(":2283:2283")[0].host_ip, None);
+        assert_eq!(p(":2283:2283")[0].published, Some(2283));
+        let picked = p("8000-9000:80");
+        assert_eq!(picked.len(), 1);
+        assert_eq!(
+            (
+                picked[0].published,
+                picked[0].published_range,
+                picked[0].target
+            ),
+            (None, Some((8000, 9000)), 80)
+        );
     }
 }
