@@ -563,3 +563,28 @@ fn compose_port_forms_with_ranges_ipv6_and_informational_keys_are_accepted() {
     );
     assert_eq!(p[4].published, Some(8100));
 }
+
+#[test]
+fn depends_on_accepts_required_and_restart_and_an_optional_dependency_may_be_missing() {
+    let found = problems(&[(
+        "fleet.yaml",
+        with_services(
+            "  db: { image: x }
+  web:
+    image: x
+    depends_on:
+      db: { condition: service_healthy, restart: true, required: true }
+      cache: { condition: service_started, required: false }
+      queue: { required: true }
+",
+        )
+        .as_str(),
+    )]);
+    assert_eq!(
+        found,
+        vec![
+            "fleet.yaml:11:50: warning: services.web.depends_on.db.restart: fleet does not restart the service when `db` is updated",
+            "fleet.yaml:13:7: error: services.web.depends_on.queue: service `queue` does not exist; expected the name of a service",
+        ]
+    );
+}

@@ -158,7 +158,11 @@ pub fn schema() -> Value {
                 {"type": "array", "items": {"type": "string"}},
                 {"type": "object", "additionalProperties": {
                     "type": "object", "additionalProperties": false,
-                    "properties": {"condition": {"enum": ["service_started", "service_healthy", "service_completed_successfully"]}}
+                    "properties": {
+                        "condition": {"enum": ["service_started", "service_healthy", "service_completed_successfully"]},
+                        "restart": {"type": "boolean"},
+                        "required": {"type": "boolean"}
+                    }
                 }}
             ]},
             "deploy": {

@@ -1,5 +1,8 @@
-//! `depends_on`: the services a service starts after (a list, or a mapping with `condition`).
-//! The names are collected for the loader, which checks they exist and form no cycle.
+//! `depends_on`: the services a service starts after (a list, or a mapping with `condition`,
+//! `restart`, `required`). The names are collected for the loader, which checks they exist
+//! (unless `required: false`, as in Compose) and form no cycle. `restart: true` (Compose
+//! restarts the service when the dependency is updated) is accepted with a warning: fleet's
+//! rollouts are per service and do not restart dependents.
 
 use std::collections::BTreeMap;
 
@@ -29,8 +32,8 @@ pub(super) fn depends_on(
         Kind::Map(_) => {
             for (name, key, value) in cx.map(field, node, "").unwrap_or_default() {
                 let f = join(field, name);
-                refs.push((name.to_string(), key.pos, f.clone()));
                 let mut condition = DependsOn::ServiceStarted;
+                let mut required = true;
                 for (k, kn, v) in cx
                     .map(&f, value, "a mapping with `condition`")
                     .unwrap_or_default()
@@ -51,12 +54,24 @@ pub(super) fn depends_on(
                             ),
                             None => {}
                         },
-                        "restart" | "required" => {
-                            cx.bool(&kf, v);
-                            cx.error(kn.pos, &kf, format!("`{k}` is not supported in depends_on"), "condition");
+                        "required" => required = cx.bool(&kf, v).unwrap_or(true),
+                        "restart" => {
+                            if cx.bool(&kf, v) == Some(true) {
+                                cx.warning(
+                                    v.pos,
+                                    &kf,
+                                    format!("fleet does not restart the service when `{name}` is updated"),
+                                    Some("accepted for Compose; roll the service out yourself if it must restart".into()),
+                                );
+                            }
                         }
                         _ => cx.unknown_key(kn, &kf, k, DEPENDS_ON_KEYS),
                     }
+                }
+                // A dependency that is not required may be missing: only required ones are
+                // checked to exist. Ordering still applies when it is there.
+                if required {
+                    refs.push((name.to_string(), key.pos, f.clone()));
                 }
                 out.insert(name.to_string(), condition);
             }
