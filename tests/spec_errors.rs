@@ -588,3 +588,48 @@ fn depends_on_accepts_required_and_restart_and_an_optional_dependency_may_be_mis
         ]
     );
 }
+
+#[test]
+fn compose_volume_options_are_accepted_and_misplaced_ones_reported() {
+    let d = valid(
+        "  web:
+    image: x
+    volumes:
+      - /srv/a:/a:rw,z
+      - /srv/b:/b:Z
+      - /srv/c:/c:cached
+      - /srv/d:/d:ro,delegated
+      - /srv/e:/e:rprivate
+      - data:/f:nocopy
+      - { type: bind, source: /srv/g, target: /g, bind: { propagation: shared, create_host_path: true, selinux: z } }
+      - { type: volume, source: data, target: /h, volume: { nocopy: true, subpath: x } }
+      - { type: tmpfs, target: /i, tmpfs: { size: 10m, mode: 1777 } }
+volumes: { data: {} }
+",
+    );
+    assert_eq!(d.services["web"].volumes.len(), 9);
+    let found = problems(&[(
+        "fleet.yaml",
+        with_services(
+            "  web:
+    image: x
+    volumes:
+      - /srv/a:/a:nocopy
+      - /srv/b:/b:bogus
+      - { type: volume, source: data, target: /h, volume: { subpth: x } }
+volumes: { data: {} }
+",
+        )
+        .as_str(),
+    )]);
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(
+        found[0].contains("`nocopy` does not apply to a bind mount"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].contains("unsupported mount option `bogus`"),
+        "{found:#?}"
+    );
+    assert!(found[2].contains("unknown key `subpth`"), "{found:#?}");
+}

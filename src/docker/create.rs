@@ -8,8 +8,9 @@ use std::collections::HashMap;
 
 use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
-    HostConfigLogConfig, Mount, MountType, NetworkingConfig, PortBinding, ResourcesUlimits,
-    RestartPolicy, RestartPolicyNameEnum,
+    HostConfigLogConfig, Mount, MountBindOptions, MountBindOptionsPropagationEnum,
+    MountTmpfsOptions, MountType, MountVolumeOptions, NetworkingConfig, PortBinding,
+    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 
 use crate::contract::{self, ReplicaIdentity, network_name, service_networks, volume_name};
@@ -68,44 +69,7 @@ pub fn container_body(
         exposed.push(format!("{port}/{proto}"));
     }
 
-    let mounts = service
-        .volumes
-        .iter()
-        .map(|m| match m {
-            SpecMount::Volume {
-                source,
-                target,
-                read_only,
-            } => Mount {
-                typ: Some(MountType::VOLUME),
-                source: source.as_ref().map(|s| volume_name(desired, s)),
-                target: Some(target.clone()),
-                read_only: Some(*read_only),
-                ..Default::default()
-            },
-            SpecMount::Bind {
-                source,
-                target,
-                read_only,
-            }
-            | SpecMount::RepoBind {
-                source,
-                target,
-                read_only,
-            } => Mount {
-                typ: Some(MountType::BIND),
-                source: Some(source.clone()),
-                target: Some(target.clone()),
-                read_only: Some(*read_only),
-                ..Default::default()
-            },
-            SpecMount::Tmpfs { target } => Mount {
-                typ: Some(MountType::TMPFS),
-                target: Some(target.clone()),
-                ..Default::default()
-            },
-        })
-        .collect::<Vec<_>>();
+    let (mounts, binds) = mounts(desired, service);
 
     let tmpfs: HashMap<String, String> = service
         .tmpfs
@@ -166,6 +130,7 @@ pub fn container_body(
     let host_config = HostConfig {
         port_bindings: (!bindings.is_empty()).then_some(bindings),
         mounts: (!mounts.is_empty()).then_some(mounts),
+        binds: (!binds.is_empty()).then_some(binds),
         tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
         restart_policy: Some(restart_policy),
         init: service.init,
@@ -292,6 +257,90 @@ fn host_settings(service: &Service) -> HostConfig {
         oom_score_adj: h.oom_score_adj,
         ..Default::default()
     }
+}
+
+/// The service's mounts through the engine's mount API, and, in the `Binds` form, the binds
+/// that ask for SELinux relabelling (`z`, `Z`), which the mount API cannot express.
+fn mounts(desired: &Desired, service: &Service) -> (Vec<Mount>, Vec<String>) {
+    let mut mounts = Vec::new();
+    let mut binds = Vec::new();
+    for m in &service.volumes {
+        match m {
+            SpecMount::Volume {
+                source,
+                target,
+                read_only,
+                options,
+            } => mounts.push(Mount {
+                typ: Some(MountType::VOLUME),
+                source: source.as_ref().map(|s| volume_name(desired, s)),
+                target: Some(target.clone()),
+                read_only: Some(*read_only),
+                volume_options: (options.nocopy || options.subpath.is_some()).then(|| {
+                    MountVolumeOptions {
+                        no_copy: options.nocopy.then_some(true),
+                        subpath: options.subpath.clone(),
+                        ..Default::default()
+                    }
+                }),
+                ..Default::default()
+            }),
+            SpecMount::Bind {
+                source,
+                target,
+                read_only,
+                options,
+            }
+            | SpecMount::RepoBind {
+                source,
+                target,
+                read_only,
+                options,
+            } => {
+                if let Some(selinux) = &options.selinux {
+                    // Binds create a missing host path, as Compose's short syntax does.
+                    let mode = if *read_only { "ro" } else { "rw" };
+                    let mut text = format!("{source}:{target}:{mode},{selinux}");
+                    if let Some(p) = &options.propagation {
+                        text.push(',');
+                        text.push_str(p);
+                    }
+                    binds.push(text);
+                    continue;
+                }
+                let propagation = options
+                    .propagation
+                    .as_deref()
+                    .and_then(|p| p.parse::<MountBindOptionsPropagationEnum>().ok());
+                mounts.push(Mount {
+                    typ: Some(MountType::BIND),
+                    source: Some(source.clone()),
+                    target: Some(target.clone()),
+                    read_only: Some(*read_only),
+                    bind_options: (propagation.is_some() || options.create_host_path.is_some())
+                        .then(|| MountBindOptions {
+                            propagation,
+                            create_mountpoint: options.create_host_path,
+                            ..Default::default()
+                        }),
+                    ..Default::default()
+                });
+            }
+            SpecMount::Tmpfs { target, options } => mounts.push(Mount {
+                typ: Some(MountType::TMPFS),
+                target: Some(target.clone()),
+                tmpfs_options: (options.size.is_some() || options.mode.is_some()).then(|| {
+                    MountTmpfsOptions {
+                        size_bytes: options.size.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
+                        mode: options.mode.map(i64::from),
+                        ..Default::default()
+                    }
+                }),
+                ..Default::default()
+            }),
+        }
+    }
+    (mounts, binds)
 }
 
 /// The create request for the project's balancer on one host: HAProxy in master-worker mode on
@@ -627,5 +676,43 @@ mod tests {
             (v6.host_ip.as_deref(), v6.host_port.as_deref()),
             (Some("::1"), Some("6000"))
         );
+    }
+
+    #[test]
+    fn mount_options_reach_the_engine_and_selinux_binds_go_as_binds() {
+        let d = desired(
+            "project: shop\nservices:\n  web:\n    image: demo:1\n    volumes:\n      - /srv/a:/a:rw,z\n      - /srv/b:/b:ro,rshared\n      - data:/d:nocopy\n      - { type: volume, source: data, target: /e, volume: { subpath: sub } }\n      - { type: tmpfs, target: /t, tmpfs: { size: 64m, mode: 1777 } }\n      - { type: bind, source: /srv/c, target: /c, bind: { create_host_path: true } }\nvolumes: { data: {} }\n",
+        );
+        let body = container_body(
+            &d,
+            &d.services["web"],
+            &ReplicaIdentity {
+                project: "shop",
+                service: "web",
+                slot: 0,
+                spec_hash: "x",
+                commit: None,
+            },
+        );
+        let host = body.host_config.unwrap();
+        assert_eq!(host.binds, Some(vec!["/srv/a:/a:rw,z".to_string()]));
+        let mounts = host.mounts.unwrap();
+        let b = mounts[0].bind_options.as_ref().unwrap();
+        assert_eq!(
+            b.propagation,
+            Some(MountBindOptionsPropagationEnum::RSHARED)
+        );
+        assert_eq!(mounts[0].read_only, Some(true));
+        let v = mounts[1].volume_options.as_ref().unwrap();
+        assert_eq!(v.no_copy, Some(true));
+        let v = mounts[2].volume_options.as_ref().unwrap();
+        assert_eq!(v.subpath.as_deref(), Some("sub"));
+        let t = mounts[3].tmpfs_options.as_ref().unwrap();
+        assert_eq!(
+            (t.size_bytes, t.mode),
+            (Some(64 * 1024 * 1024), Some(0o1777))
+        );
+        let c = mounts[4].bind_options.as_ref().unwrap();
+        assert_eq!(c.create_mountpoint, Some(true));
     }
 }

@@ -365,22 +365,65 @@ pub enum Mount {
         source: Option<String>,
         target: String,
         read_only: bool,
+        #[serde(default, skip_serializing_if = "MountOptions::is_default")]
+        options: MountOptions,
     },
     /// An absolute path on the host.
     Bind {
         source: String,
         target: String,
         read_only: bool,
+        #[serde(default, skip_serializing_if = "MountOptions::is_default")]
+        options: MountOptions,
     },
     /// A path inside the repository (written relative), normalised and known to stay inside it.
     RepoBind {
         source: String,
         target: String,
         read_only: bool,
+        #[serde(default, skip_serializing_if = "MountOptions::is_default")]
+        options: MountOptions,
     },
     Tmpfs {
         target: String,
+        #[serde(default, skip_serializing_if = "MountOptions::is_default")]
+        options: MountOptions,
     },
+}
+
+/// A mount's engine options beyond source, target and read-only, as Compose passes them (short
+/// syntax `:rw,z,rshared,nocopy`, long syntax `bind:`, `volume:`, `tmpfs:`). Default = none, and
+/// left out of the spec hash then, so containers created before these existed keep their hash.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MountOptions {
+    /// Bind propagation: `private`, `rprivate`, `shared`, `rshared`, `slave`, `rslave`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<String>,
+    /// SELinux relabelling of a bind: `z` (shared) or `Z` (private to the container).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selinux: Option<String>,
+    /// A bind's missing host path is created (`bind.create_host_path`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_host_path: Option<bool>,
+    /// A new volume is not filled with the image's files at the target (`nocopy`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub nocopy: bool,
+    /// A path inside the volume to mount instead of its root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subpath: Option<String>,
+    /// tmpfs size in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// tmpfs file mode (permission bits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+}
+
+impl MountOptions {
+    pub fn is_default(&self) -> bool {
+        *self == MountOptions::default()
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

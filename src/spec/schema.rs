@@ -107,7 +107,18 @@ pub fn schema() -> Value {
                     "type": {"enum": ["volume", "bind", "tmpfs"]},
                     "source": {"type": "string"},
                     "target": {"type": "string"},
-                    "read_only": {"type": "boolean"}
+                    "read_only": {"type": "boolean"},
+                    "consistency": {"type": "string"},
+                    "bind": {"type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+                     "properties": {
+                        "propagation": {"enum": ["private", "rprivate", "shared", "rshared", "slave", "rslave"]},
+                        "create_host_path": {"type": "boolean"},
+                        "selinux": {"enum": ["z", "Z"]}
+                     }},
+                    "volume": {"type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+                     "properties": {"nocopy": {"type": "boolean"}, "subpath": {"type": "string"}}},
+                    "tmpfs": {"type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
+                     "properties": {"size": {"type": ["integer", "string"]}, "mode": {"type": ["integer", "string"]}}}
                  }}
             ]}},
             "networks": {"oneOf": [
@@ -370,6 +381,10 @@ mod tests {
             keys(&svc["properties"]["volumes"]["items"]["oneOf"][1]),
             sorted(service::MOUNT_KEYS)
         );
+        let mount = &svc["properties"]["volumes"]["items"]["oneOf"][1]["properties"];
+        assert_eq!(keys(&mount["bind"]), sorted(service::MOUNT_BIND_KEYS));
+        assert_eq!(keys(&mount["volume"]), sorted(service::MOUNT_VOLUME_KEYS));
+        assert_eq!(keys(&mount["tmpfs"]), sorted(service::MOUNT_TMPFS_KEYS));
         assert_eq!(
             keys(&s["properties"]["volumes"]["additionalProperties"]["oneOf"][1]),
             sorted(load::VOLUME_KEYS)

@@ -41,7 +41,7 @@ pub use healthcheck::HEALTHCHECK_KEYS;
 pub use host::{DEVICE_KEYS, ULIMIT_KEYS};
 pub use networks::SERVICE_NETWORK_KEYS;
 pub use ports::{PORT_KEYS, parse_port};
-pub use volumes::MOUNT_KEYS;
+pub use volumes::{MOUNT_BIND_KEYS, MOUNT_KEYS, MOUNT_TMPFS_KEYS, MOUNT_VOLUME_KEYS};
 pub use x_fleet::{EXPOSE_KEYS, X_FLEET_KEYS};
 
 use container::{absolute_path, check_image, command, logging, restart, stop_signal};

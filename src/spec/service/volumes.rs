@@ -1,14 +1,149 @@
-//! Mounts: `volumes` in the short (`[SOURCE:]TARGET[:ro|rw]`) and long syntax, as named
+//! Mounts: `volumes` in the short (`[SOURCE:]TARGET[:OPTIONS]`) and long syntax, as named
 //! volumes, host binds, binds of paths shipped from the repository, and tmpfs; and `tmpfs`.
-//! Named volumes are collected for the loader, which checks they are declared.
+//! Named volumes are collected for the loader, which checks they are declared. Engine options
+//! (propagation, SELinux relabelling, nocopy, subpath, tmpfs size and mode) are kept as Compose
+//! passes them; `cached`, `delegated` and `consistency` only mean something on macOS and are
+//! accepted and dropped.
 
 use crate::spec::Files;
 use crate::spec::decode::{Cx, index, join};
-use crate::spec::model::Mount;
+use crate::spec::model::{Mount, MountOptions};
 use crate::spec::paths::{self, RepoPath};
 use crate::spec::yaml::{Kind, Node, Pos};
 
-pub const MOUNT_KEYS: &[&str] = &["type", "source", "target", "read_only"];
+pub const MOUNT_KEYS: &[&str] = &[
+    "type",
+    "source",
+    "target",
+    "read_only",
+    "bind",
+    "volume",
+    "tmpfs",
+    "consistency",
+];
+pub const MOUNT_BIND_KEYS: &[&str] = &["propagation", "create_host_path", "selinux"];
+pub const MOUNT_VOLUME_KEYS: &[&str] = &["nocopy", "subpath"];
+pub const MOUNT_TMPFS_KEYS: &[&str] = &["size", "mode"];
+
+const PROPAGATIONS: &[&str] = &[
+    "private", "rprivate", "shared", "rshared", "slave", "rslave",
+];
+const SHORT_OPTIONS: &str =
+    "ro, rw, z, Z, nocopy, a propagation (rprivate, shared, ...), cached or delegated";
+
+/// Short-syntax options (`ro`, `rw,z`, `rshared`, `nocopy`, ...): read-only, and the rest.
+fn short_options(text: &str) -> Result<(bool, MountOptions), String> {
+    let mut read_only = false;
+    let mut options = MountOptions::default();
+    for option in text.split(',') {
+        match option {
+            "ro" => read_only = true,
+            "rw" => read_only = false,
+            "z" | "Z" => options.selinux = Some(option.to_string()),
+            "nocopy" => options.nocopy = true,
+            // macOS file-sharing hints: no meaning on the hosts fleet deploys to.
+            "cached" | "delegated" | "consistent" => {}
+            p if PROPAGATIONS.contains(&p) => options.propagation = Some(p.to_string()),
+            other => return Err(format!("unsupported mount option `{other}`")),
+        }
+    }
+    Ok((read_only, options))
+}
+
+/// The long syntax's `bind:`, `volume:` and `tmpfs:` sub-options, into `options`.
+fn long_options(cx: &mut Cx, field: &str, key: &str, node: &Node, options: &mut MountOptions) {
+    let known = match key {
+        "bind" => MOUNT_BIND_KEYS,
+        "volume" => MOUNT_VOLUME_KEYS,
+        _ => MOUNT_TMPFS_KEYS,
+    };
+    for (k, kn, v) in cx.map(field, node, "").unwrap_or_default() {
+        let f = join(field, k);
+        match (key, k) {
+            ("bind", "propagation") => match cx.string(&f, v) {
+                Some(p) if PROPAGATIONS.contains(&p.as_str()) => options.propagation = Some(p),
+                Some(p) => cx.error(
+                    v.pos,
+                    &f,
+                    format!("unknown propagation `{p}`"),
+                    "private, rprivate, shared, rshared, slave or rslave",
+                ),
+                None => {}
+            },
+            ("bind", "create_host_path") => options.create_host_path = cx.bool(&f, v),
+            ("bind", "selinux") => match cx.string(&f, v) {
+                Some(z) if z == "z" || z == "Z" => options.selinux = Some(z),
+                Some(z) => cx.error(v.pos, &f, format!("unknown SELinux option `{z}`"), "z or Z"),
+                None => {}
+            },
+            ("volume", "nocopy") => options.nocopy = cx.bool(&f, v).unwrap_or(false),
+            ("volume", "subpath") => options.subpath = cx.string(&f, v),
+            ("tmpfs", "size") => options.size = cx.size(&f, v),
+            ("tmpfs", "mode") => {
+                // Permission bits, written in octal as in chmod (1777, "0755").
+                let text = v.scalar_text().unwrap_or_default();
+                match u32::from_str_radix(text.trim_start_matches("0o"), 8) {
+                    Ok(mode) if mode <= 0o7777 => options.mode = Some(mode),
+                    _ => cx.error(
+                        v.pos,
+                        &f,
+                        format!("`{text}` is not a file mode"),
+                        "octal permission bits such as 1777 or 0755",
+                    ),
+                }
+            }
+            _ => {
+                if !k.starts_with("x-") {
+                    cx.unknown_key(kn, &f, k, known);
+                }
+            }
+        }
+    }
+}
+
+/// Options that make no sense for the mount's kind are errors; SELinux relabelling of a volume
+/// cannot be asked of the engine's mount API, so it is a warning and not applied.
+fn check_options(cx: &mut Cx, field: &str, pos: Pos, kind: &str, options: &mut MountOptions) {
+    let misplaced: Vec<(&str, bool)> = match kind {
+        "bind" => vec![
+            ("nocopy", options.nocopy),
+            ("subpath", options.subpath.is_some()),
+            ("size", options.size.is_some()),
+            ("mode", options.mode.is_some()),
+        ],
+        "volume" => vec![
+            ("propagation", options.propagation.is_some()),
+            ("create_host_path", options.create_host_path.is_some()),
+            ("size", options.size.is_some()),
+            ("mode", options.mode.is_some()),
+        ],
+        _ => vec![
+            ("propagation", options.propagation.is_some()),
+            ("create_host_path", options.create_host_path.is_some()),
+            ("selinux", options.selinux.is_some()),
+            ("nocopy", options.nocopy),
+            ("subpath", options.subpath.is_some()),
+        ],
+    };
+    for (name, _) in misplaced.iter().filter(|(_, set)| *set) {
+        cx.error(
+            pos,
+            field,
+            format!("`{name}` does not apply to a {kind} mount"),
+            "options of the mount's type",
+        );
+    }
+    if kind == "volume" {
+        if let Some(z) = options.selinux.take() {
+            cx.warning(
+                pos,
+                field,
+                format!("SELinux relabelling `{z}` of a volume is not applied"),
+                Some("the engine relabels bind mounts only; relabel the volume's data on the host if needed".into()),
+            );
+        }
+    }
+}
 
 fn mount_target(cx: &mut Cx, field: &str, pos: Pos, target: &str) -> bool {
     if target.starts_with('/') {
@@ -38,12 +173,13 @@ pub(super) fn mounts(
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let f = index(field, i);
-        let (kind, source, target, read_only) = match &item.kind {
+        let (kind, source, target, read_only, mut options) = match &item.kind {
             Kind::Map(_) => {
                 let mut kind = None;
                 let mut source = None;
                 let mut target = None;
                 let mut read_only = false;
+                let mut options = MountOptions::default();
                 for (k, kn, v) in cx.map(&f, item, "").unwrap_or_default() {
                     let kf = join(&f, k);
                     match k {
@@ -60,6 +196,10 @@ pub(super) fn mounts(
                         "source" => source = cx.string(&kf, v),
                         "target" => target = cx.string(&kf, v),
                         "read_only" => read_only = cx.bool(&kf, v).unwrap_or(false),
+                        "bind" | "volume" | "tmpfs" => long_options(cx, &kf, k, v, &mut options),
+                        "consistency" => {
+                            cx.string(&kf, v);
+                        }
                         _ => {
                             if !k.starts_with("x-") {
                                 cx.unknown_key(kn, &kf, k, MOUNT_KEYS);
@@ -85,7 +225,7 @@ pub(super) fn mounts(
                     );
                     continue;
                 };
-                (kind, source, target, read_only)
+                (kind, source, target, read_only, options)
             }
             _ => {
                 let Some(spec) = cx.string(&f, item) else {
@@ -101,21 +241,16 @@ pub(super) fn mounts(
                             item.pos,
                             &f,
                             format!("`{spec}` has too many `:`"),
-                            "[SOURCE:]TARGET[:ro|rw]",
+                            "[SOURCE:]TARGET[:OPTIONS]",
                         );
                         continue;
                     }
                 };
-                let read_only = match mode {
-                    None | Some("rw") => false,
-                    Some("ro") => true,
-                    Some(other) => {
-                        cx.error(
-                            item.pos,
-                            &f,
-                            format!("unsupported mount option `{other}`"),
-                            "ro or rw",
-                        );
+                let (read_only, options) = match mode.map(short_options) {
+                    None => (false, MountOptions::default()),
+                    Some(Ok(parsed)) => parsed,
+                    Some(Err(why)) => {
+                        cx.error(item.pos, &f, why, SHORT_OPTIONS);
                         continue;
                     }
                 };
@@ -123,14 +258,15 @@ pub(super) fn mounts(
                     Some(s) if s.starts_with(['/', '.', '~']) => "bind",
                     _ => "volume",
                 };
-                (kind.to_string(), source, target, read_only)
+                (kind.to_string(), source, target, read_only, options)
             }
         };
         if !mount_target(cx, &f, item.pos, &target) {
             continue;
         }
+        check_options(cx, &f, item.pos, &kind, &mut options);
         let mount = match (kind.as_str(), source) {
-            ("tmpfs", _) => Mount::Tmpfs { target },
+            ("tmpfs", _) => Mount::Tmpfs { target, options },
             ("volume", source) => {
                 if let Some(name) = &source {
                     volume_refs.push((name.clone(), item.pos, f.clone()));
@@ -139,6 +275,7 @@ pub(super) fn mounts(
                     source,
                     target,
                     read_only,
+                    options,
                 }
             }
             (_, None) => {
@@ -154,6 +291,7 @@ pub(super) fn mounts(
                 source,
                 target,
                 read_only,
+                options,
             },
             (_, Some(source)) if source.starts_with('~') => {
                 cx.error_hint(
@@ -195,6 +333,7 @@ pub(super) fn mounts(
                     source: path.to_string(),
                     target,
                     read_only,
+                    options,
                 }
             }
         };
