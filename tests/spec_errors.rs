@@ -633,3 +633,28 @@ volumes: { data: {} }
     );
     assert!(found[2].contains("unknown key `subpth`"), "{found:#?}");
 }
+
+#[test]
+fn a_problem_in_a_block_merged_into_several_services_is_reported_once() {
+    let found = problems(&[(
+        "fleet.yaml",
+        "project: shop
+x-defaults: &defaults
+  image: x
+  restart: sometimes
+  healthcheck: { interval: soon }
+services:
+  a: { <<: *defaults }
+  b:
+    <<: *defaults
+  c: { <<: *defaults, image: y }
+",
+    )]);
+    assert_eq!(
+        found,
+        vec![
+            "fleet.yaml:4:12: error: services.a.restart: unknown restart policy `sometimes` (in services a, b, c); expected no, always, on-failure, on-failure:N or unless-stopped",
+            "fleet.yaml:5:28: error: services.a.healthcheck.interval: `soon` is not a duration (in services a, b, c); expected a duration such as 10s, 1m30s or 500ms (units us, ms, s, m, h)",
+        ]
+    );
+}

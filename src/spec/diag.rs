@@ -218,7 +218,7 @@ impl Diagnostics {
             (&a.file, a.line, a.column, a.severity).cmp(&(&b.file, b.line, b.column, b.severity))
         });
         self.items.dedup();
-        self.items
+        merge_shared(self.items)
     }
 }
 
@@ -241,6 +241,61 @@ fn replace_outside_templates(text: &str, value: &str, name: &str) -> String {
     out
 }
 
+/// One diagnostic per source location: a problem in a block that several services share
+/// (`<<: *defaults`, an alias) is found once per service, at the same file, line and column.
+/// Those are reported once, with the first one's field, naming every user: `(in services a, b)`.
+fn merge_shared(items: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(items.len());
+    let mut fields: Vec<Vec<String>> = Vec::with_capacity(items.len());
+    for d in items {
+        let same = out.iter().rposition(|o| {
+            d.line > 0
+                && (&o.file, o.line, o.column, o.severity)
+                    == (&d.file, d.line, d.column, d.severity)
+                && (&o.message, &o.expected, &o.hint) == (&d.message, &d.expected, &d.hint)
+        });
+        match same {
+            Some(i) => fields[i].push(d.field),
+            None => {
+                fields.push(vec![d.field.clone()]);
+                out.push(d);
+            }
+        }
+    }
+    for (d, fields) in out.iter_mut().zip(fields) {
+        if let Some((section, users)) = users(&fields) {
+            d.message = format!("{} (in {section} {})", d.message, users.join(", "));
+        }
+    }
+    out
+}
+
+/// `services.a.x.y` and `services.b.x.y` → ("services", ["a", "b"]): the top-level section and
+/// what differs between the fields, when that is one name each (names may hold dots).
+fn users(fields: &[String]) -> Option<(&str, Vec<&str>)> {
+    if fields.len() < 2 {
+        return None;
+    }
+    let (section, _) = fields[0].split_once('.')?;
+    let rests = fields
+        .iter()
+        .map(|f| f.strip_prefix(section)?.strip_prefix('.'))
+        .collect::<Option<Vec<&str>>>()?;
+    // The longest common tail that starts at a `.` (or is empty).
+    let mut tail = rests[0].find('.').map_or("", |i| &rests[0][i..]);
+    for r in &rests[1..] {
+        while !r.ends_with(tail) {
+            tail = match tail[1..].find('.') {
+                Some(i) => &tail[i + 1..],
+                None => "",
+            };
+        }
+    }
+    let names: Vec<&str> = rests.iter().map(|r| &r[..r.len() - tail.len()]).collect();
+    let names_ok = names.iter().all(|n| !n.is_empty() && !n.contains('['));
+    names_ok.then_some((section, names))
+}
+
 /// The best "did you mean" candidate among `known`, if one is close enough to be a typo.
 pub fn did_you_mean<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     known
@@ -249,4 +304,46 @@ pub fn did_you_mean<'a>(given: &str, known: impl IntoIterator<Item = &'a str>) -
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(line: u32, field: &str, message: &str) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            file: "fleet.yaml".into(),
+            line,
+            column: 5,
+            field: field.into(),
+            message: message.into(),
+            expected: None,
+            hint: None,
+        }
+    }
+
+    #[test]
+    fn a_problem_in_a_shared_block_is_reported_once_naming_its_users() {
+        let mut diags = Diagnostics::default();
+        for service in ["web", "api.v2", "worker"] {
+            diags.push(at(
+                3,
+                &format!("services.{service}.healthcheck.retries"),
+                "too many",
+            ));
+        }
+        diags.push(at(3, "services.web.healthcheck.retries", "another problem"));
+        diags.push(at(9, "services.web.image", "too many"));
+        let out = diags.into_sorted();
+        let text: Vec<String> = out.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            vec![
+                "fleet.yaml:3:5: error: services.web.healthcheck.retries: too many (in services web, api.v2, worker)",
+                "fleet.yaml:3:5: error: services.web.healthcheck.retries: another problem",
+                "fleet.yaml:9:5: error: services.web.image: too many",
+            ]
+        );
+    }
 }
