@@ -243,7 +243,11 @@ fn the_examples_are_valid() {
         assert_eq!(out.code, 0, "{example}: {}", out.stderr);
         // A diagnostic line reads `file:line:col: warning: ...`; the "Reading" line may quote a
         // commit subject that has the word in it.
-        assert!(!out.stderr.contains(": warning: "), "{example}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains(": warning: "),
+            "{example}: {}",
+            out.stderr
+        );
     }
 }
 
