@@ -57,7 +57,7 @@ impl Registry {
 }
 
 /// Calls that change something on the host (counted for [`MemoryEngine::stop_answering_after`]).
-const CHANGES: &[&str] = &[
+pub const CHANGES: &[&str] = &[
     "pull",
     "create",
     "start",

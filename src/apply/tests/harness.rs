@@ -26,21 +26,8 @@ use crate::{contract, labels};
 
 pub const COMMIT: &str = "c0ffee";
 
-/// The calls the memory engine counts as changes for `stop_answering_after` (its `CHANGES`; the
-/// kill test fails if the two lists part: its count of a run's changes would not be exact).
-pub const CHANGING_CALLS: &[&str] = &[
-    "pull",
-    "create",
-    "start",
-    "stop",
-    "remove",
-    "write_file",
-    "signal",
-    "ensure_network",
-    "ensure_volume",
-    "create_labelled_volume",
-    "remove_volume",
-];
+/// The calls the memory engine counts as changes for `stop_answering_after`.
+pub const CHANGING_CALLS: &[&str] = crate::engine::memory::CHANGES;
 
 /// Longer than any run of these tests takes on the paused clock: a run that does not end by then
 /// hangs (an unbounded call, or a host that never answers waited for).

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use super::interpolate;
 use crate::spec::decode::{Cx, join};
 use crate::spec::model::{Logging, Restart};
 use crate::spec::yaml::{Kind, Node};
@@ -13,7 +12,6 @@ use crate::spec::yaml::{Kind, Node};
 pub const LOGGING_KEYS: &[&str] = &["driver", "options"];
 
 pub(super) fn check_image(cx: &mut Cx, field: &str, node: &Node, image: String) -> Option<String> {
-    let image = interpolate(cx, field, node, &image)?;
     let valid = !image.is_empty()
         && !image.chars().any(|c| c.is_whitespace() || c.is_control())
         && !image.starts_with(['-', ':', '@', '/'])
@@ -38,13 +36,12 @@ pub(super) fn command(cx: &mut Cx, field: &str, node: &Node) -> Option<Vec<Strin
             let items = cx.string_or_list(field, node)?;
             let mut out = Vec::with_capacity(items.len());
             for (item, _) in items {
-                out.push(interpolate(cx, field, node, &item)?);
+                out.push(item);
             }
             Some(out)
         }
         _ => {
             let text = cx.string(field, node)?;
-            let text = interpolate(cx, field, node, &text)?;
             match shlex::split(&text) {
                 Some(words) => Some(words),
                 None => {

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use super::interpolate;
 use crate::labels;
 use crate::spec::decode::{Cx, index, join};
 use crate::spec::paths::{self, RepoPath};
@@ -56,9 +55,7 @@ pub(super) fn env_map(cx: &mut Cx, field: &str, node: &Node) -> BTreeMap<String,
                     continue;
                 }
                 if let Some(v) = cx.text(&f, value, "a string, number or boolean") {
-                    if let Some(v) = interpolate(cx, &f, value, &v) {
-                        out.insert(name.to_string(), v);
-                    }
+                    out.insert(name.to_string(), v);
                 }
             }
         }
@@ -84,9 +81,7 @@ pub(super) fn env_map(cx: &mut Cx, field: &str, node: &Node) -> BTreeMap<String,
                 let Some(value) = value.or_else(|| missing_value(cx, item.pos, &f, &name)) else {
                     continue;
                 };
-                if let Some(v) = interpolate(cx, &f, item, &value) {
-                    out.insert(name, v);
-                }
+                out.insert(name, value);
             }
         }
         _ => {

@@ -2,7 +2,6 @@
 //! or `NONE`), its timings and retries, and `disable`. Without `test` the image's own check is
 //! kept and only the timings given are overridden, as in Compose.
 
-use super::interpolate;
 use crate::spec::decode::{Cx, join};
 use crate::spec::model::Healthcheck;
 use crate::spec::yaml::{Node, Resolved};
@@ -58,14 +57,10 @@ pub(super) fn healthcheck(cx: &mut Cx, field: &str, node: &Node) -> Option<Healt
 fn health_test(cx: &mut Cx, field: &str, node: &Node) -> Option<Vec<String>> {
     const EXPECTED: &str = "a shell command string, or a list starting with CMD, CMD-SHELL or NONE";
     if let Some(Resolved::Str(s)) = node.resolve() {
-        let s = interpolate(cx, field, node, s)?;
-        return Some(vec!["CMD-SHELL".into(), s]);
+        return Some(vec!["CMD-SHELL".into(), s.to_string()]);
     }
     let items = cx.string_or_list(field, node)?;
-    let mut words = Vec::with_capacity(items.len());
-    for (w, _) in items {
-        words.push(interpolate(cx, field, node, &w)?);
-    }
+    let words: Vec<String> = items.into_iter().map(|(w, _)| w).collect();
     match words.first().map(String::as_str) {
         Some("CMD" | "CMD-SHELL") if words.len() > 1 => Some(words),
         Some("NONE") if words.len() == 1 => Some(words),

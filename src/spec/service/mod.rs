@@ -482,13 +482,6 @@ fn entries_have(node: &Node, key: &str) -> bool {
     matches!(&node.kind, Kind::Map(e) if e.iter().any(|(k, _)| k.scalar_text() == Some(key)))
 }
 
-/// Interpolation now happens once for every scalar of a file, before decoding
-/// (`spec::interpolate`), so the text given here is already final. Kept as a pass-through so
-/// the decoders that call it need no change.
-pub fn interpolate(_cx: &mut Cx, _field: &str, _node: &Node, text: &str) -> Option<String> {
-    Some(text.to_string())
-}
-
 /// `container_name`: what Docker accepts as a container name, which is also a DNS name.
 fn container_name(cx: &mut Cx, field: &str, node: &Node) -> Option<String> {
     let name = cx.string(field, node)?;
