@@ -277,6 +277,21 @@ fn balancer_lines(plan: &Plan) -> Vec<(BalancerAction, String)> {
     out
 }
 
+/// One line per data directory the new containers mount: host, path and the services.
+fn data_dir_lines(plan: &Plan) -> Vec<String> {
+    plan.data_dirs
+        .iter()
+        .map(|d| {
+            format!(
+                "= data directory {}:{} (mounted by {})",
+                d.host,
+                d.path,
+                d.services.join(", ")
+            )
+        })
+        .collect()
+}
+
 /// Groups the changes by service (containers of no service last), in plan order.
 fn groups(plan: &Plan) -> Vec<(String, Vec<&Change>)> {
     let mut out: Vec<(String, Vec<&Change>)> = Vec::new();
@@ -390,6 +405,13 @@ pub fn text(plan: &Plan, color: bool) -> String {
                 out.push_str(&format!("  {}\n", paint(style, &line)));
             }
         }
+        let dirs = data_dir_lines(plan);
+        if !dirs.is_empty() {
+            out.push_str("\n  # data directories (created when missing, never deleted)\n");
+            for line in dirs {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
         out.push('\n');
     }
     for w in warnings(plan) {
@@ -439,6 +461,10 @@ pub fn markdown(plan: &Plan) -> String {
             }
         }
         for (_, line) in balancer_lines(plan) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        for line in data_dir_lines(plan) {
             out.push_str(&line);
             out.push('\n');
         }

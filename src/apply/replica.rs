@@ -22,6 +22,7 @@ impl Run<'_> {
         };
         let what = Create::Replica {
             desired: self.desired,
+            host,
             service: &new.spec,
             identity: &identity,
         };

@@ -21,9 +21,10 @@ fn nanos(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
 
-/// The create request for one replica of `service`.
+/// The create request for one replica of `service` on `host`.
 pub fn container_body(
     desired: &Desired,
+    host: &str,
     service: &Service,
     id: &ReplicaIdentity<'_>,
 ) -> ContainerCreateBody {
@@ -69,7 +70,7 @@ pub fn container_body(
         exposed.push(format!("{port}/{proto}"));
     }
 
-    let (mounts, binds) = mounts(desired, service);
+    let (mounts, binds) = mounts(desired, host, service);
 
     let tmpfs: HashMap<String, String> = service
         .tmpfs
@@ -260,12 +261,27 @@ fn host_settings(service: &Service) -> HostConfig {
 }
 
 /// The service's mounts through the engine's mount API, and, in the `Binds` form, the binds
-/// that ask for SELinux relabelling (`z`, `Z`), which the mount API cannot express.
-fn mounts(desired: &Desired, service: &Service) -> (Vec<Mount>, Vec<String>) {
+/// that ask for SELinux relabelling (`z`, `Z`), which the mount API cannot express, and the
+/// data directories, which the engine creates when missing only in that form.
+fn mounts(desired: &Desired, host: &str, service: &Service) -> (Vec<Mount>, Vec<String>) {
     let mut mounts = Vec::new();
     let mut binds = Vec::new();
     for m in &service.volumes {
         match m {
+            SpecMount::DataDir {
+                source,
+                target,
+                read_only,
+                options,
+            } => {
+                let mode = if *read_only { "ro" } else { "rw" };
+                let mut text = format!("{}:{target}:{mode}", desired.data_path(host, source));
+                for option in options.selinux.iter().chain(&options.propagation) {
+                    text.push(',');
+                    text.push_str(option);
+                }
+                binds.push(text);
+            }
             SpecMount::Volume {
                 source,
                 target,
@@ -427,6 +443,7 @@ mod tests {
         let service = &d.services["web"];
         let body = container_body(
             &d,
+            "a",
             service,
             &ReplicaIdentity {
                 project: "shop",
@@ -486,6 +503,7 @@ mod tests {
         let d = desired("project: shop\nservices:\n  web: { image: demo:1 }\n");
         let body = container_body(
             &d,
+            "a",
             &d.services["web"],
             &ReplicaIdentity {
                 project: "shop",
@@ -516,7 +534,7 @@ mod tests {
         let d = desired(
             "project: shop\nservices:\n  web:\n    image: demo:1\n    container_name: legacy-web\n    networks: [a, b]\nnetworks: { a: {}, b: {} }\n",
         );
-        let body = container_body(&d, &d.services["web"], &identity());
+        let body = container_body(&d, "a", &d.services["web"], &identity());
         let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
         for net in ["shop_a", "shop_b"] {
             assert_eq!(
@@ -531,7 +549,7 @@ mod tests {
         let d = desired(
             "project: shop\nservices:\n  web:\n    image: demo:1\n    shm_size: 1g\n    ulimits: { nofile: { soft: 1024, hard: 2048 }, core: 0 }\n    sysctls: { net.core.somaxconn: '1024' }\n    security_opt: [no-new-privileges]\n    stdin_open: true\n    tty: true\n    runtime: runc\n    pids_limit: 50\n    mem_limit: 512m\n    memswap_limit: -1\n    mem_reservation: 256m\n    cpus: 1.5\n    cpu_shares: 512\n    cpuset: 0-1\n    devices: ['/dev/fuse:/dev/fuse:rwm']\n    privileged: true\n    group_add: [audio, 1000]\n    ipc: host\n    pid: host\n    dns: 1.1.1.1\n    dns_search: [example.com]\n    dns_opt: [ndots:2]\n    oom_score_adj: -500\n",
         );
-        let body = container_body(&d, &d.services["web"], &identity());
+        let body = container_body(&d, "a", &d.services["web"], &identity());
         assert_eq!(body.open_stdin, Some(true));
         assert_eq!(body.tty, Some(true));
         let h = body.host_config.unwrap();
@@ -584,7 +602,7 @@ mod tests {
         let d = desired(
             "project: shop\nservices:\n  web:\n    image: demo:1\n    cpus: 2\n    mem_limit: 1g\n    pids_limit: 10\n    deploy: { resources: { limits: { cpus: '0.5', memory: 256m, pids: 20 }, reservations: { memory: 128m } } }\n",
         );
-        let h = container_body(&d, &d.services["web"], &identity())
+        let h = container_body(&d, "a", &d.services["web"], &identity())
             .host_config
             .unwrap();
         assert_eq!(h.nano_cpus, Some(500_000_000));
@@ -598,7 +616,7 @@ mod tests {
         let d = desired(
             "project: shop\nservices:\n  web:\n    image: demo:1\n    network_mode: host\n",
         );
-        let body = container_body(&d, &d.services["web"], &identity());
+        let body = container_body(&d, "a", &d.services["web"], &identity());
         assert_eq!(
             body.host_config.unwrap().network_mode.as_deref(),
             Some("host")
@@ -646,6 +664,7 @@ mod tests {
         let d = desired(&format!("project: shop\nservices:\n  web:\n{services}"));
         container_body(
             &d,
+            "a",
             &d.services["web"],
             &ReplicaIdentity {
                 project: "shop",
@@ -685,6 +704,7 @@ mod tests {
         );
         let body = container_body(
             &d,
+            "a",
             &d.services["web"],
             &ReplicaIdentity {
                 project: "shop",
@@ -714,5 +734,29 @@ mod tests {
         );
         let c = mounts[4].bind_options.as_ref().unwrap();
         assert_eq!(c.create_mountpoint, Some(true));
+    }
+
+    #[test]
+    fn a_data_directory_is_a_bind_under_the_host_data_dir_which_the_engine_creates() {
+        let d = desired(
+            "project: shop\nhosts:\n  a: { address: ssh://a.example }\n  b: { address: ssh://b.example, data_dir: /srv/shop }\nservices:\n  web:\n    image: demo:1\n    volumes: ['./data:/data:z', './conf:/conf:ro']\n",
+        );
+        let binds = |host| {
+            let body = container_body(&d, host, &d.services["web"], &identity());
+            let h = body.host_config.unwrap();
+            assert!(h.mounts.unwrap_or_default().is_empty());
+            h.binds.unwrap()
+        };
+        assert_eq!(
+            binds("a"),
+            [
+                "/var/lib/fleet/shop/data:/data:rw,z",
+                "/var/lib/fleet/shop/conf:/conf:ro"
+            ]
+        );
+        assert_eq!(
+            binds("b"),
+            ["/srv/shop/data:/data:rw,z", "/srv/shop/conf:/conf:ro"]
+        );
     }
 }

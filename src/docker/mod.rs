@@ -356,11 +356,12 @@ impl Engine for DockerEngine {
         let body = match what {
             Create::Replica {
                 desired,
+                host,
                 service,
                 identity,
             } => {
                 platform = service.host.platform.clone();
-                create::container_body(desired, service, identity)
+                create::container_body(desired, host, service, identity)
             }
             Create::Balancer { desired } => create::balancer_body(desired),
         };

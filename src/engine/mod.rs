@@ -187,6 +187,8 @@ pub struct ListedPort {
 pub enum Create<'a> {
     Replica {
         desired: &'a Desired,
+        /// The host it is created on (its data directory is the host's).
+        host: &'a str,
         service: &'a Service,
         identity: &'a ReplicaIdentity<'a>,
     },

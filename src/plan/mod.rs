@@ -6,7 +6,7 @@
 
 mod place;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,7 +18,7 @@ use crate::observe::{
     Balancer as ObservedBalancer, Container, HostState, Observed, Owner, RunState,
 };
 use crate::spec::Desired;
-use crate::spec::model::Service;
+use crate::spec::model::{Mount, Service};
 
 /// Bumped when the JSON shape of a plan changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;
@@ -44,6 +44,18 @@ pub struct Plan {
     /// The replicas the balancers route to now, per exposed service: where applying starts from.
     #[serde(default)]
     pub rotation: Rotation,
+    /// The data directories the containers to create mount, per host: the engine creates each
+    /// one that is missing; fleet never deletes one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_dirs: Vec<DataDirUse>,
+}
+
+/// One data directory on one host, and the services whose new containers mount it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataDirUse {
+    pub host: String,
+    pub path: String,
+    pub services: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -393,6 +405,7 @@ pub fn plan_best_effort(
         .collect();
     let rotation = balancer::rotation(desired, observed);
     let balancers = plan_balancers(desired, observed, &rotation);
+    let data_dirs = data_dirs(desired, &changes);
     let plan = Plan {
         format_version: FORMAT_VERSION,
         project: desired.project.clone(),
@@ -403,8 +416,34 @@ pub fn plan_best_effort(
         held_back: placement.held_back,
         balancers,
         rotation,
+        data_dirs,
     };
     (plan, unplaceable)
+}
+
+/// The data directories the containers to create mount, by host and path.
+fn data_dirs(desired: &Desired, changes: &[Change]) -> Vec<DataDirUse> {
+    let mut uses: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for change in changes {
+        let (Some(new), Some(service)) = (&change.create, &change.service) else {
+            continue;
+        };
+        for mount in &new.spec.volumes {
+            if let Mount::DataDir { source, .. } = mount {
+                let path = desired.data_path(&change.host, source);
+                uses.entry((change.host.clone(), path))
+                    .or_default()
+                    .insert(service.clone());
+            }
+        }
+    }
+    uses.into_iter()
+        .map(|((host, path), services)| DataDirUse {
+            host,
+            path,
+            services: services.into_iter().collect(),
+        })
+        .collect()
 }
 
 /// One balancer per reachable ingress host, of the current image, running the configuration

@@ -620,3 +620,33 @@ fn balancers_run_on_ingress_hosts_only_and_reload_when_the_rotation_changes() {
     );
     assert_eq!(p.balancers[1].added.len(), 1);
 }
+
+#[test]
+fn the_data_directories_of_containers_to_create_are_listed_per_host() {
+    let d = desired(
+        "project: shop\nhosts:\n  a: { address: ssh://a }\n  b: { address: ssh://b, data_dir: /srv/shop }\nservices:\n  db:\n    image: pg\n    deploy: { replicas: 2, placement: { max_replicas_per_node: 1 } }\n    volumes: ['./data:/data']\n  web:\n    image: nginx\n",
+    );
+    let first = plan(&d, &observed(&d, &[]), None).unwrap();
+    let dirs: Vec<(String, String, Vec<String>)> = first
+        .data_dirs
+        .iter()
+        .map(|u| (u.host.clone(), u.path.clone(), u.services.clone()))
+        .collect();
+    assert_eq!(
+        dirs,
+        [
+            (
+                "a".into(),
+                "/var/lib/fleet/shop/data".into(),
+                vec!["db".into()]
+            ),
+            ("b".into(), "/srv/shop/data".into(), vec!["db".into()]),
+        ]
+    );
+    // Nothing to create, nothing listed: the plan only says what applying will touch.
+    let on_a = vec![replica(&d, "db", 0), replica(&d, "web", 0)];
+    let on_b = vec![replica(&d, "db", 1)];
+    let settled = plan(&d, &observed(&d, &[("a", on_a), ("b", on_b)]), None).unwrap();
+    assert!(settled.is_empty(), "{:?}", summary(&settled));
+    assert!(settled.data_dirs.is_empty());
+}

@@ -29,6 +29,19 @@ pub struct Desired {
 }
 
 impl Desired {
+    /// The directory on `host` holding the project's data directories (`Mount::DataDir`).
+    pub fn data_dir(&self, host: &str) -> String {
+        match self.hosts.get(host).and_then(|h| h.data_dir.as_deref()) {
+            Some(dir) => dir.trim_end_matches('/').to_string(),
+            None => format!("{DEFAULT_DATA_ROOT}/{}", self.project),
+        }
+    }
+
+    /// Where the data directory `source` (a path from the repository root) is on `host`.
+    pub fn data_path(&self, host: &str, source: &str) -> String {
+        format!("{}/{source}", self.data_dir(host))
+    }
+
     /// The hosts whose name and labels satisfy the service's placement constraints.
     pub fn eligible_hosts(&self, service: &Service) -> Vec<&str> {
         self.hosts
@@ -150,7 +163,15 @@ pub struct Host {
     pub labels: BTreeMap<String, String>,
     /// Private key for this ssh host, on the machine running fleet (`~` expanded at connect).
     pub identity_file: Option<String>,
+    /// Where the project's data directories live on this host; `None` is
+    /// [`DEFAULT_DATA_ROOT`]`/<project>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
 }
+
+/// Under this directory each project gets its data directories on a host that sets no
+/// `data_dir`.
+pub const DEFAULT_DATA_ROOT: &str = "/var/lib/fleet";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -370,6 +391,17 @@ pub enum Mount {
     },
     /// An absolute path on the host.
     Bind {
+        source: String,
+        target: String,
+        read_only: bool,
+        #[serde(default, skip_serializing_if = "MountOptions::is_default")]
+        options: MountOptions,
+    },
+    /// A relative path that is not in the repository (`./data`): as Compose makes it a directory
+    /// beside the compose file, fleet makes it a directory under the host's data directory,
+    /// `<data_dir>/<source>`, where `source` is the path from the repository root. The engine
+    /// creates it when missing; fleet never deletes it.
+    DataDir {
         source: String,
         target: String,
         read_only: bool,

@@ -266,7 +266,8 @@ pub fn schema() -> Value {
                     "address": {"type": "string", "pattern": "^(ssh://|unix:///)"},
                     "labels": labels,
                     "docker_socket": {"type": "string", "pattern": "^/"},
-                    "identity_file": {"type": "string"}
+                    "identity_file": {"type": "string"},
+                    "data_dir": {"type": "string", "pattern": "^/.", "description": "Where the project's data directories (relative paths not in the repository) live on this host; default /var/lib/fleet/PROJECT"}
                 }
             }},
             "services": {"type": "object", "additionalProperties": service},

@@ -34,6 +34,7 @@ async fn create_web(engine: &MemoryEngine, desired: &crate::spec::Desired, name:
             name,
             Create::Replica {
                 desired,
+                host: "a",
                 service,
                 identity: &identity,
             },
@@ -107,6 +108,7 @@ async fn a_name_is_taken_once_unless_the_labels_are_the_same() {
     };
     let what = Create::Replica {
         desired: &desired,
+        host: "a",
         service,
         identity: &identity,
     };

@@ -10,7 +10,13 @@ use crate::spec::model::{Address, DEFAULT_DOCKER_SOCKET, Host};
 use crate::spec::service::labels_of;
 use crate::spec::yaml::{Node, Pos};
 
-pub const HOST_KEYS: &[&str] = &["address", "labels", "docker_socket", "identity_file"];
+pub const HOST_KEYS: &[&str] = &[
+    "address",
+    "labels",
+    "docker_socket",
+    "identity_file",
+    "data_dir",
+];
 
 pub(super) fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
     let mut hosts = BTreeMap::new();
@@ -52,6 +58,7 @@ pub(super) fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
         let mut address = None;
         let mut socket = None;
         let mut identity_file: Option<(String, Pos)> = None;
+        let mut data_dir = None;
         let mut labels = BTreeMap::new();
         for (k, kn, v) in host_entries {
             let f = join(&field, k);
@@ -73,6 +80,9 @@ pub(super) fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
                     });
                 }
                 "identity_file" => identity_file = cx.string(&f, v).map(|p| (p, v.pos)),
+                "data_dir" => {
+                    data_dir = cx.string(&f, v).and_then(|d| data_dir_of(cx, &f, v.pos, d))
+                }
                 k if k.starts_with("x-") => {}
                 _ => cx.unknown_key(kn, &f, k, HOST_KEYS),
             }
@@ -134,10 +144,42 @@ pub(super) fn decode_hosts(cx: &mut Cx, node: &Node) -> BTreeMap<String, Host> {
                 address,
                 labels,
                 identity_file: identity_file.map(|(p, _)| p),
+                data_dir,
             },
         );
     }
     hosts
+}
+
+/// A host's `data_dir`: an absolute, normalised path below `/` (never `/` itself, so a data
+/// directory cannot land on a system directory by accident).
+fn data_dir_of(cx: &mut Cx, field: &str, pos: Pos, dir: String) -> Option<String> {
+    let expected = "an absolute directory on the host, e.g. /srv/fleet/myapp";
+    let trimmed = dir.trim_end_matches('/');
+    let parts: Vec<&str> = trimmed.split('/').skip(1).collect();
+    if !dir.starts_with('/') {
+        cx.error(
+            pos,
+            field,
+            format!("`{dir}` is not an absolute path"),
+            expected,
+        );
+        None
+    } else if parts.is_empty()
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || *p == "." || *p == "..")
+    {
+        cx.error(
+            pos,
+            field,
+            format!("`{dir}` is not a plain directory below `/`"),
+            expected,
+        );
+        None
+    } else {
+        Some(trimmed.to_string())
+    }
 }
 
 const ADDRESS_EXPECTED: &str = "ssh://[user@]host[:port] or unix:///path/to/docker.sock";

@@ -227,6 +227,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
                 address: Address::Local,
                 labels: BTreeMap::new(),
                 identity_file: None,
+                data_dir: None,
             },
         )])
     });

@@ -2,7 +2,7 @@
 //! either supported or refused with a reason, never "unknown".
 
 use crate::spec::diag::Diagnostic;
-use crate::spec::model::{PullPolicy, Ulimit};
+use crate::spec::model::{Mount, PullPolicy, Ulimit};
 use crate::spec::{Desired, MemoryFiles, load};
 
 /// The service properties of the Compose Specification (compose-spec/compose-spec,
@@ -338,4 +338,62 @@ fn network_mode_cannot_be_set_behind_the_balancers() {
             .any(|d| d.is_error() && d.message.contains("behind the balancers")),
         "{diags:#?}"
     );
+}
+
+#[test]
+fn a_relative_path_not_in_the_repository_is_a_data_directory_with_a_note() {
+    let files = MemoryFiles::new([
+        (
+            "fleet.yaml",
+            "project: p\nhosts:\n  a: { address: ssh://a.example }\n  b: { address: ssh://b.example, data_dir: /srv/shop/ }\ninclude: [app/compose.yaml]\n",
+        ),
+        (
+            "app/compose.yaml",
+            "services:\n  db:\n    image: demo:1\n    volumes: ['./data:/var/lib/db', './nginx.conf:/etc/nginx.conf:ro']\n",
+        ),
+    ]);
+    let loaded = load(&files);
+    let d = loaded
+        .desired
+        .unwrap_or_else(|| panic!("invalid: {:#?}", loaded.diagnostics));
+    let volumes = &d.services["db"].volumes;
+    assert!(
+        matches!(&volumes[0], Mount::DataDir { source, target, read_only: false, .. }
+            if source == "app/data" && target == "/var/lib/db"),
+        "{volumes:?}"
+    );
+    assert!(matches!(
+        &volumes[1],
+        Mount::DataDir {
+            read_only: true,
+            ..
+        }
+    ));
+    assert_eq!(d.data_path("a", "app/data"), "/var/lib/fleet/p/app/data");
+    assert_eq!(d.data_path("b", "app/data"), "/srv/shop/app/data");
+    let notes = &loaded.diagnostics;
+    assert_eq!(notes.len(), 2, "{notes:#?}");
+    assert!(
+        notes
+            .iter()
+            .all(|n| !n.is_error() && n.message.contains("data directory"))
+    );
+    // A name that looks like a file is most likely a file someone forgot to commit.
+    assert!(notes[1].hint.as_deref().unwrap().contains("commit it"));
+    assert!(!notes[0].hint.as_deref().unwrap().contains("commit it"));
+}
+
+#[test]
+fn a_host_data_dir_must_be_an_absolute_directory_below_the_root() {
+    for bad in ["data", "/", "//", "/srv/../etc", "/srv/./x"] {
+        let diags = diagnostics(&format!(
+            "project: p\nhosts:\n  a: {{ address: ssh://a.example, data_dir: '{bad}' }}\n"
+        ));
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.is_error() && d.field == "hosts.a.data_dir"),
+            "{bad}: {diags:#?}"
+        );
+    }
 }

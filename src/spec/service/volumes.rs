@@ -1,5 +1,6 @@
 //! Mounts: `volumes` in the short (`[SOURCE:]TARGET[:OPTIONS]`) and long syntax, as named
-//! volumes, host binds, binds of paths shipped from the repository, and tmpfs; and `tmpfs`.
+//! volumes, host binds, binds of paths shipped from the repository, data directories (relative
+//! paths not in the repository), and tmpfs; and `tmpfs`.
 //! Named volumes are collected for the loader, which checks they are declared. Engine options
 //! (propagation, SELinux relabelling, nocopy, subpath, tmpfs size and mode) are kept as Compose
 //! passes them; `cached`, `delegated` and `consistency` only mean something on macOS and are
@@ -310,13 +311,13 @@ pub(super) fn mounts(
                 match files.exists(path.as_str()) {
                     Ok(true) => {}
                     Ok(false) => {
-                        cx.error_hint(
-                            item.pos,
-                            &f,
-                            format!("`{source}` does not exist in the repository"),
-                            "a file or directory committed in the repository",
-                            "a relative bind mount ships that path from the repository to the hosts; commit it or use an absolute host path",
-                        );
+                        data_dir_note(cx, item.pos, &f, &source, path.as_str());
+                        out.push(Mount::DataDir {
+                            source: path.to_string(),
+                            target,
+                            read_only,
+                            options,
+                        });
                         continue;
                     }
                     Err(e) => {
@@ -340,6 +341,32 @@ pub(super) fn mounts(
         out.push(mount);
     }
     out
+}
+
+/// Says where a relative path that is not in the repository goes: Compose would make it a
+/// directory beside the compose file; fleet makes it one under each host's data directory. A
+/// name that looks like a file (`./nginx.conf`) is most likely a file someone forgot to commit,
+/// so the note says that too.
+fn data_dir_note(cx: &mut Cx, pos: Pos, field: &str, written: &str, path: &str) {
+    let last = path.rsplit('/').next().unwrap_or(path);
+    let looks_like_file = last
+        .rsplit_once('.')
+        .is_some_and(|(stem, ext)| !stem.is_empty() && (1..=5).contains(&ext.len()));
+    let hint = if looks_like_file {
+        format!("if `{written}` is a file, commit it: a missing path becomes an empty directory")
+    } else {
+        "to keep the data elsewhere, set `data_dir` on the host in fleet.yaml".to_string()
+    };
+    cx.warning(
+        pos,
+        field,
+        format!(
+            "`{written}` is not in the repository: on each host it is the data directory \
+             `<data_dir>/{path}` (data_dir is /var/lib/fleet/<project> unless the host sets it), \
+             created when missing and never deleted"
+        ),
+        Some(hint),
+    );
 }
 
 /// tmpfs mounts as Compose writes them: `/path` or `/path:size=64m,mode=1777`.
