@@ -242,7 +242,7 @@ pub async fn apply(
     let aborted = run.prepare().await.map(|abort| abort.to_string());
     if aborted.is_none() {
         run.set_up_balancers().await;
-        let order = service_order(desired);
+        let order = desired.dependency_levels();
         for level in order {
             let reports = join_all(level.iter().map(|name| run.service(name))).await;
             services.extend(level.into_iter().zip(reports));
@@ -290,40 +290,6 @@ pub async fn apply(
         steps,
         seconds: start.elapsed().as_secs_f64(),
     }
-}
-
-/// Services grouped so that each group depends only on earlier groups.
-fn service_order(desired: &Desired) -> Vec<Vec<String>> {
-    let mut done: BTreeSet<String> = BTreeSet::new();
-    let mut levels = Vec::new();
-    while done.len() < desired.services.len() {
-        let level: Vec<String> = desired
-            .services
-            .iter()
-            .filter(|(name, s)| {
-                !done.contains(name.as_str())
-                    && s.depends_on
-                        .keys()
-                        .all(|d| done.contains(d) || !desired.services.contains_key(d))
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
-        if level.is_empty() {
-            // A cycle (the loader refuses them): run the rest together rather than never.
-            levels.push(
-                desired
-                    .services
-                    .keys()
-                    .filter(|n| !done.contains(n.as_str()))
-                    .cloned()
-                    .collect(),
-            );
-            break;
-        }
-        done.extend(level.iter().cloned());
-        levels.push(level);
-    }
-    levels
 }
 
 /// A slot changed during a rollout, with what is needed to undo it.

@@ -3,7 +3,8 @@
 //! Deterministic and stable: existing replicas stay where they are while their host is still
 //! eligible and within limits (minimal moves); missing replicas go to the eligible, reachable
 //! host that best spreads the service over the preferred label values, then has the fewest
-//! replicas of the service, then the fewest replicas overall, then the first name. A fixed host
+//! replicas of the service, then runs the most of the services it depends on, then the fewest
+//! replicas overall, then the first name. A fixed host
 //! port fits one replica per host and is never given to two services on one host.
 
 use std::cmp::Ordering;
@@ -139,6 +140,8 @@ struct Standing {
     count: Vec<u32>,
     /// All replicas on each host.
     total: Vec<u32>,
+    /// How many of the services it depends on have a replica on each host.
+    near: Vec<usize>,
 }
 
 impl Standing {
@@ -149,6 +152,15 @@ impl Standing {
         let total = eligible
             .iter()
             .map(|h| load.total.get(*h).copied().unwrap_or(0))
+            .collect();
+        let near = eligible
+            .iter()
+            .map(|h| {
+                spec.depends_on
+                    .keys()
+                    .filter(|d| load.count(d, h) > 0)
+                    .count()
+            })
             .collect();
         let groups = spec
             .deploy
@@ -175,6 +187,7 @@ impl Standing {
             groups,
             count,
             total,
+            near,
         }
     }
 
@@ -195,10 +208,13 @@ impl Standing {
             .unwrap_or(Ordering::Equal)
     }
 
-    /// Which host is the better place for a new replica (the lesser): by crowding, then by all
+    /// Which host is the better place for a new replica (the lesser): by crowding, then by the
+    /// services it depends on running there (replicas reach each other by name on one host
+    /// only, so a Compose app of single replicas stays together as under Compose), then by all
     /// replicas on the host, then by name.
     fn place_cmp(&self, a: usize, b: usize) -> Ordering {
         self.crowding_cmp(a, b)
+            .then(self.near[b].cmp(&self.near[a]))
             .then(self.total[a].cmp(&self.total[b]))
             .then(a.cmp(&b))
     }
@@ -405,7 +421,15 @@ pub fn place(desired: &Desired, observed: &Observed) -> (Placement, Vec<PlanErro
         }
     }
 
-    // Second pass: place what is missing.
+    // Second pass: place what is missing, dependencies before the services that depend on them
+    // (so a dependent can be placed beside them).
+    let level: BTreeMap<String, usize> = desired
+        .dependency_levels()
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, names)| names.into_iter().map(move |n| (n, i)))
+        .collect();
+    pending.sort_by_key(|p| (level.get(p.name).copied().unwrap_or(0), p.name));
     for p in pending {
         let ports = fixed_ports(p.service);
         let cap = match (

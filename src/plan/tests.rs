@@ -650,3 +650,30 @@ fn the_data_directories_of_containers_to_create_are_listed_per_host() {
     assert!(settled.is_empty(), "{:?}", summary(&settled));
     assert!(settled.data_dirs.is_empty());
 }
+
+#[test]
+fn a_service_is_placed_beside_the_services_it_depends_on() {
+    // Without the dependency, `api` would go to the emptiest host; with it, next to `db`, since
+    // replicas reach each other by name on one host only. Spread still comes first.
+    let d = with(
+        "  db:\n    image: pg\n  zz-cache:\n    image: redis\n  api:\n    image: api\n    depends_on: [db]\n  web:\n    image: nginx\n    deploy: { replicas: 4 }\n    depends_on: [db]\n",
+    );
+    let plan = plan(&d, &observed(&d, &[]), None).unwrap();
+    let host_of = |service: &str| -> Vec<String> {
+        plan.changes
+            .iter()
+            .filter(|c| c.service.as_deref() == Some(service))
+            .map(|c| c.host.clone())
+            .collect()
+    };
+    let db = host_of("db");
+    assert_eq!(db.len(), 1);
+    assert_eq!(host_of("api"), db, "{:?}", summary(&plan));
+    assert_eq!(
+        per_host(&plan, "web").len(),
+        4,
+        "web still spreads over every host"
+    );
+    // Nothing pulls `zz-cache` anywhere: it goes to the emptiest host.
+    assert_ne!(host_of("zz-cache"), db);
+}

@@ -4,7 +4,7 @@
 //! references resolving and numbers being in range. Plain data only: no I/O, no behaviour that
 //! depends on the outside world.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -29,6 +29,39 @@ pub struct Desired {
 }
 
 impl Desired {
+    /// Services grouped so that each group depends only on earlier groups.
+    pub fn dependency_levels(&self) -> Vec<Vec<String>> {
+        let mut done: BTreeSet<String> = BTreeSet::new();
+        let mut levels = Vec::new();
+        while done.len() < self.services.len() {
+            let level: Vec<String> = self
+                .services
+                .iter()
+                .filter(|(name, s)| {
+                    !done.contains(name.as_str())
+                        && s.depends_on
+                            .keys()
+                            .all(|d| done.contains(d) || !self.services.contains_key(d))
+                })
+                .map(|(name, _)| name.clone())
+                .collect();
+            if level.is_empty() {
+                // A cycle (the loader refuses them): run the rest together rather than never.
+                levels.push(
+                    self.services
+                        .keys()
+                        .filter(|n| !done.contains(n.as_str()))
+                        .cloned()
+                        .collect(),
+                );
+                break;
+            }
+            done.extend(level.iter().cloned());
+            levels.push(level);
+        }
+        levels
+    }
+
     /// The directory on `host` holding the project's data directories (`Mount::DataDir`).
     pub fn data_dir(&self, host: &str) -> String {
         match self.hosts.get(host).and_then(|h| h.data_dir.as_deref()) {
