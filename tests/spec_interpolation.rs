@@ -149,26 +149,33 @@ fn an_unset_variable_is_an_error_at_its_scalar_naming_where_to_set_it() {
 }
 
 #[test]
-fn environment_entries_without_a_value_take_the_variable_or_are_errors() {
+fn environment_entries_without_a_value_take_the_variable_or_are_left_out_with_a_warning() {
     let desired = ok(&[
         (
             "fleet.yaml",
-            "project: shop\nvariables: { FROM_VARS: v }\nservices:\n  web:\n    image: nginx\n    environment: [FROM_VARS, FROM_DOTENV]\n  api:\n    image: nginx\n    environment:\n      FROM_VARS:\n",
+            "project: shop\nvariables: { FROM_VARS: v }\nservices:\n  web:\n    image: nginx\n    environment: [FROM_VARS, FROM_DOTENV]\n  api:\n    image: nginx\n    environment:\n      FROM_VARS:\n      EMPTY: ${NOPE:-}\n",
         ),
         (".env", "FROM_DOTENV=d\n"),
     ]);
     assert_eq!(desired.services["web"].environment["FROM_VARS"], "v");
     assert_eq!(desired.services["web"].environment["FROM_DOTENV"], "d");
     assert_eq!(desired.services["api"].environment["FROM_VARS"], "v");
+    // An empty default is an empty value, not a missing one.
+    assert_eq!(desired.services["api"].environment["EMPTY"], "");
 
-    let got = problems(&[(
+    // As Compose leaves out a variable its shell does not set, with one warning per list.
+    let loaded = load(&MemoryFiles::new([(
         "fleet.yaml",
-        "project: shop\nservices:\n  web:\n    image: nginx\n    environment: [NOPE]\n",
-    )]);
+        "project: shop\nservices:\n  web:\n    image: nginx\n    environment: [NOPE, ALSO, SET=1]\n",
+    )]));
+    let desired = loaded.desired.expect("valid");
+    let env = &desired.services["web"].environment;
+    assert_eq!(env.keys().collect::<Vec<_>>(), ["SET"]);
+    let got: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
     assert_eq!(got.len(), 1, "{got:#?}");
     assert!(
         got[0].starts_with(
-            "fleet.yaml:5:19: error: services.web.environment[0]: `NOPE` has no value; expected NAME: value\n  hint: write the value, or set `NOPE` under `variables:` in fleet.yaml or in `.env`"
+            "fleet.yaml:5:18: warning: services.web.environment: `NOPE`, `ALSO` have no value and no variable of the commit sets them: left out of the container's environment, as Compose does\n  hint: to pass a value, write it, or set `NOPE` under `variables:` in fleet.yaml or in `.env`"
         ),
         "{got:#?}"
     );

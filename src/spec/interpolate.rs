@@ -104,9 +104,10 @@ fn expand(
         out.text.push_str(&rest[..at]);
         let after = &rest[at + 1..];
         let Some(next) = after.chars().next() else {
-            return Err(Error::Invalid(
-                "a `$` at the end; write `$$` for a literal `$`",
-            ));
+            // A `$` at the end is kept, as Compose keeps it.
+            out.text.push('$');
+            rest = after;
+            break;
         };
         if next == '$' {
             out.text.push('$');
@@ -122,9 +123,9 @@ fn expand(
             braced(&body[..end], vars, out, depth)?;
             rest = &body[end + 1..];
         } else {
-            return Err(Error::Invalid(
-                "a `$` not followed by a variable name or `{`; write `$$` for a literal `$`",
-            ));
+            // Compose keeps a `$` that starts no substitution (`$(date)`, `$ 1`) as it is.
+            out.text.push('$');
+            rest = after;
         }
     }
     out.text.push_str(rest);
@@ -321,7 +322,9 @@ impl Walker<'_> {
                                 done.used.clone(),
                             );
                         }
-                        *interpolated = !done.used.is_empty() || *interpolated;
+                        // Substituted, even by an empty default: typed by its text, and never null.
+                        *interpolated =
+                            *interpolated || !done.used.is_empty() || done.text != *text;
                         *text = done.text;
                     }
                     Err(e) => self.error(pos, field, &e),
@@ -448,13 +451,21 @@ mod tests {
 
     #[test]
     fn invalid_templates_are_errors() {
-        for t in ["$", "a $1", "${", "${A", "${}", "${1A}", "${A:x}", "${A B}"] {
+        for t in ["${", "${A", "${}", "${1A}", "${A:x}", "${A B}"] {
             assert!(
                 matches!(run(t, &[("A", "1")]), Err(Error::Invalid(_))),
                 "{t}: {:?}",
                 run(t, &[("A", "1")])
             );
         }
+    }
+
+    #[test]
+    fn a_dollar_that_starts_no_substitution_is_kept_as_compose_keeps_it() {
+        for t in ["$", "a $1", "echo $(seq 1 3)", "cost: 5 $", "$-x"] {
+            assert_eq!(run(t, &[("A", "1")]), Ok(t.to_string()), "{t}");
+        }
+        assert_eq!(run("$(x) $A $$", &[("A", "1")]), Ok("$(x) 1 $".into()));
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub fn schema() -> Value {
     // would exceed the macro recursion limit).
     let more = json!({
             "container_name": {"type": "string", "description": "An extra DNS alias of the service; replicas keep fleet's names"},
+            "links": {"type": "array", "items": {"type": "string"}, "description": "Legacy Compose links: SERVICE (or SERVICE:SERVICE), started first"},
             "profiles": {"type": "array", "items": {"type": "string"}, "description": "Active only when fleet.yaml's `profiles` lists one of these"},
             "pull_policy": {"enum": ["always", "missing", "if_not_present", "never"]},
             "build": {"description": "Ignored (with a note) when `image` is set: fleet deploys images and does not build them"},

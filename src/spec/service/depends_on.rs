@@ -85,3 +85,35 @@ pub(super) fn depends_on(
     }
     out
 }
+
+/// Compose `links` (legacy): `SERVICE` or `SERVICE:ALIAS`. On a project network every service
+/// is reachable by name already; what a link adds is the start order, so each becomes a
+/// `depends_on` with `service_started` (unless `depends_on` names it). An alias other than the
+/// service's name is refused: fleet does not make per-link names.
+pub(super) fn links(
+    cx: &mut Cx,
+    field: &str,
+    node: &Node,
+    depends: &mut BTreeMap<String, DependsOn>,
+    refs: &mut Vec<(String, Pos, String)>,
+) {
+    for (text, pos) in cx.string_or_list(field, node).unwrap_or_default() {
+        let (service, alias) = text.split_once(':').unwrap_or((&text, &text));
+        if alias != service {
+            cx.error_hint(
+                pos,
+                field,
+                format!("the link alias `{alias}` of `{service}` is not supported by fleet"),
+                "SERVICE",
+                format!(
+                    "services reach each other by name; instead: add `{alias}` to the network `aliases` of `{service}`"
+                ),
+            );
+            continue;
+        }
+        if !depends.contains_key(service) {
+            refs.push((service.to_string(), pos, field.to_string()));
+            depends.insert(service.to_string(), DependsOn::ServiceStarted);
+        }
+    }
+}

@@ -20,18 +20,13 @@ fn valid_env_name(name: &str) -> bool {
 pub(super) fn env_map(cx: &mut Cx, field: &str, node: &Node) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     // An entry without a value takes the variable's value from the commit, never from the
-    // environment of the machine running fleet.
-    let missing_value = |cx: &mut Cx, pos: Pos, f: &str, name: &str| {
+    // environment of the machine running fleet; without one it is left out, as Compose leaves
+    // out a variable its shell does not set.
+    let mut unset: Vec<String> = Vec::new();
+    let mut missing_value = |cx: &mut Cx, name: &str| {
         let value = cx.vars.get(name).map(str::to_string);
         if value.is_none() {
-            let hint = format!("write the value, or {}", cx.vars.where_to_set(name));
-            cx.error_hint(
-                pos,
-                f,
-                format!("`{name}` has no value"),
-                "NAME: value",
-                hint,
-            );
+            unset.push(name.to_string());
         }
         value
     };
@@ -49,7 +44,7 @@ pub(super) fn env_map(cx: &mut Cx, field: &str, node: &Node) -> BTreeMap<String,
                     continue;
                 }
                 if value.is_null() {
-                    if let Some(v) = missing_value(cx, value.pos, &f, name) {
+                    if let Some(v) = missing_value(cx, name) {
                         out.insert(name.to_string(), v);
                     }
                     continue;
@@ -78,7 +73,7 @@ pub(super) fn env_map(cx: &mut Cx, field: &str, node: &Node) -> BTreeMap<String,
                     );
                     continue;
                 }
-                let Some(value) = value.or_else(|| missing_value(cx, item.pos, &f, &name)) else {
+                let Some(value) = value.or_else(|| missing_value(cx, &name)) else {
                     continue;
                 };
                 out.insert(name, value);
@@ -92,6 +87,24 @@ pub(super) fn env_map(cx: &mut Cx, field: &str, node: &Node) -> BTreeMap<String,
                 "a mapping of NAME: value, or a list of NAME=value",
             );
         }
+    }
+    if !unset.is_empty() {
+        let names: Vec<String> = unset.iter().map(|n| format!("`{n}`")).collect();
+        let hint = format!(
+            "to pass a value, write it, or {}",
+            cx.vars.where_to_set(&unset[0])
+        );
+        cx.warning(
+            node.pos,
+            field,
+            format!(
+                "{} {} no value and no variable of the commit sets {}: left out of the container's environment, as Compose does",
+                names.join(", "),
+                if unset.len() == 1 { "has" } else { "have" },
+                if unset.len() == 1 { "it" } else { "them" },
+            ),
+            Some(hint),
+        );
     }
     out
 }

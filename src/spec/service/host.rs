@@ -25,7 +25,12 @@ pub(super) fn host_key(
         "security_opt" => h.security_opt = string_list(cx, field, v),
         "stdin_open" => h.stdin_open = cx.bool(field, v),
         "tty" => h.tty = cx.bool(field, v),
-        "platform" => h.platform = cx.text(field, v, "a platform such as linux/amd64"),
+        // `platform: ${DOCKER_PLATFORM:-}` is empty when unset: the engine's own platform.
+        "platform" => {
+            h.platform = cx
+                .text(field, v, "a platform such as linux/amd64")
+                .filter(|p| !p.is_empty())
+        }
         "runtime" => h.runtime = cx.text(field, v, "a runtime name such as runc"),
         "pids_limit" => h.pids_limit = cx.int(field, v, -1, i64::MAX),
         "mem_limit" => h.mem_limit = cx.size(field, v),

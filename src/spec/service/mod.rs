@@ -45,7 +45,7 @@ pub use volumes::{MOUNT_BIND_KEYS, MOUNT_KEYS, MOUNT_TMPFS_KEYS, MOUNT_VOLUME_KE
 pub use x_fleet::{EXPOSE_KEYS, X_FLEET_KEYS};
 
 use container::{absolute_path, check_image, command, logging, restart, stop_signal};
-use depends_on::depends_on;
+use depends_on::{depends_on, links};
 use deploy::deploy;
 use env::{env_files, env_map, user_labels};
 use healthcheck::healthcheck;
@@ -83,6 +83,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     "depends_on",
     "deploy",
     "container_name",
+    "links",
     "profiles",
     "pull_policy",
     "build",
@@ -120,8 +121,8 @@ pub const SERVICE_KEYS: &[&str] = &[
 pub fn unsupported_service_key(key: &str) -> Option<&'static str> {
     Some(match key {
         "scale" => "fleet places replicas itself; instead: set `deploy.replicas`",
-        "links" | "external_links" => {
-            "links are a legacy Compose feature; instead: services reach each other by name on the project network"
+        "external_links" => {
+            "links to containers outside the project are a legacy Compose feature; instead: join an `external` network and address the container by name"
         }
         "volumes_from" => {
             "replicas may run on different hosts; instead: mount the same named volume in both services"
@@ -335,6 +336,7 @@ pub fn decode(
     let mut restart_key: Option<Pos> = None;
     let mut restart_policy_key: Option<Pos> = None;
     let mut build_key: Option<Pos> = None;
+    let mut links_node: Option<(String, &Node)> = None;
 
     for (key, key_node, value) in entries {
         let f = join(field, key);
@@ -370,7 +372,11 @@ pub fn decode(
             "hostname" => s.hostname = hostname(cx, &f, value),
             "logging" => s.logging = logging(cx, &f, value),
             "tmpfs" => s.tmpfs = tmpfs(cx, &f, value),
-            "depends_on" => s.depends_on = depends_on(cx, &f, value, &mut decoded.depends_refs),
+            "depends_on" => {
+                s.depends_on
+                    .extend(depends_on(cx, &f, value, &mut decoded.depends_refs))
+            }
+            "links" => links_node = Some((f.clone(), value)),
             "deploy" => {
                 if let Some((deploy, policy)) = deploy(cx, &f, value, &mut decoded) {
                     s.deploy = deploy;
@@ -395,6 +401,9 @@ pub fn decode(
             _ if host_key(cx, &f, key, value, &mut s.host) => {}
             _ => refuse_key(cx, key_node, &f, key, SERVICE_KEYS),
         }
+    }
+    if let Some((f, node)) = links_node {
+        links(cx, &f, node, &mut s.depends_on, &mut decoded.depends_refs);
     }
     if let Some(name) = &s.container_name {
         cx.warning(

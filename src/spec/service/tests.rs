@@ -397,3 +397,44 @@ fn a_host_data_dir_must_be_an_absolute_directory_below_the_root() {
         );
     }
 }
+
+#[test]
+fn links_become_start_order_and_an_alias_other_than_the_name_is_refused() {
+    let d = desired(
+        "project: p\nservices:\n  db:\n    image: demo:1\n  web:\n    image: demo:1\n    links: [db, 'db:db']\n",
+    );
+    assert!(d.services["web"].depends_on.contains_key("db"));
+    let diags = diagnostics(
+        "project: p\nservices:\n  db:\n    image: demo:1\n  web:\n    image: demo:1\n    links: ['db:database', nope]\n",
+    );
+    let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 2, "{diags:#?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.message.contains("link alias `database`"))
+    );
+    assert!(errors.iter().any(|e| e.message.contains("nope")));
+}
+
+#[test]
+fn a_home_directory_path_is_a_data_directory_and_climbing_out_is_refused() {
+    let yaml = "project: p\nservices:\n  web:\n    image: demo:1\n    volumes: ['~/.cfg/web:/config', '~:/home']\n";
+    let d = desired(yaml);
+    let sources: Vec<&str> = d.services["web"]
+        .volumes
+        .iter()
+        .map(|m| match m {
+            Mount::DataDir { source, .. } => source.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(sources, ["home/.cfg/web", "home"]);
+    assert!(diagnostics(yaml).iter().all(|d| !d.is_error()));
+    for bad in ["~/../etc:/x", "~root/x:/x"] {
+        let diags = diagnostics(&format!(
+            "project: p\nservices:\n  web:\n    image: demo:1\n    volumes: ['{bad}']\n"
+        ));
+        assert!(diags.iter().any(|d| d.is_error()), "{bad}: {diags:#?}");
+    }
+}

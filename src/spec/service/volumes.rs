@@ -294,6 +294,29 @@ pub(super) fn mounts(
                 read_only,
                 options,
             },
+            (_, Some(source)) if home_path(&source).is_some() => {
+                let rest = home_path(&source).unwrap_or_default();
+                let path = if rest.is_empty() {
+                    "home".to_string()
+                } else {
+                    format!("home/{rest}")
+                };
+                let shown = shown_path(item, &path);
+                cx.warning(
+                    item.pos,
+                    &f,
+                    format!(
+                        "`{source}` is in the home directory of whoever runs Compose, which a remote host does not have: it is the data directory `<data_dir>/{shown}` on each host (data_dir is /var/lib/fleet/<project> unless the host sets it), created when missing and never deleted"
+                    ),
+                    Some("to keep it elsewhere, write an absolute host path".into()),
+                );
+                Mount::DataDir {
+                    source: path,
+                    target,
+                    read_only,
+                    options,
+                }
+            }
             (_, Some(source)) if source.starts_with('~') => {
                 cx.error_hint(
                     item.pos,
@@ -311,7 +334,8 @@ pub(super) fn mounts(
                 match files.exists(path.as_str()) {
                     Ok(true) => {}
                     Ok(false) => {
-                        data_dir_note(cx, item.pos, &f, &source, path.as_str());
+                        let shown = shown_path(item, path.as_str());
+                        data_dir_note(cx, item.pos, &f, &source, &shown);
                         out.push(Mount::DataDir {
                             source: path.to_string(),
                             target,
@@ -343,12 +367,46 @@ pub(super) fn mounts(
     out
 }
 
+/// A data directory's path for a message: hidden when a variable went into it, since messages
+/// never show a variable's value (`fleet plan` shows where it is on each host).
+fn shown_path(item: &Node, path: &str) -> String {
+    fn interpolated(node: &Node) -> bool {
+        match &node.kind {
+            Kind::Scalar { .. } => node.is_interpolated(),
+            Kind::Seq(items) => items.iter().any(interpolated),
+            Kind::Map(entries) => entries.iter().any(|(_, v)| interpolated(v)),
+        }
+    }
+    if interpolated(item) {
+        "… (from a variable; `fleet plan` shows it)".to_string()
+    } else {
+        path.to_string()
+    }
+}
+
+/// The part of `~` or `~/a/b` after the home directory (`""`, `a/b`), normalised; `None` for
+/// anything else (`~user/x`, or a path that climbs out with `..`).
+fn home_path(source: &str) -> Option<String> {
+    let rest = match source.strip_prefix('~')? {
+        "" => return Some(String::new()),
+        r => r.strip_prefix('/')?,
+    };
+    let parts: Vec<&str> = rest
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.contains(&"..") {
+        return None;
+    }
+    Some(parts.join("/"))
+}
+
 /// Says where a relative path that is not in the repository goes: Compose would make it a
 /// directory beside the compose file; fleet makes it one under each host's data directory. A
 /// name that looks like a file (`./nginx.conf`) is most likely a file someone forgot to commit,
 /// so the note says that too.
 fn data_dir_note(cx: &mut Cx, pos: Pos, field: &str, written: &str, path: &str) {
-    let last = path.rsplit('/').next().unwrap_or(path);
+    let last = written.rsplit('/').next().unwrap_or(written);
     let looks_like_file = last
         .rsplit_once('.')
         .is_some_and(|(stem, ext)| !stem.is_empty() && (1..=5).contains(&ext.len()));
