@@ -54,9 +54,10 @@ impl<'d> Cx<'d> {
         expected: Option<String>,
         hint: Option<String>,
     ) {
+        let file = self.diags.file_of(pos, &self.file);
         self.diags.push(Diagnostic {
             severity,
-            file: self.file.clone(),
+            file,
             line: pos.line,
             column: pos.col,
             field: field.to_string(),

@@ -41,6 +41,7 @@ impl Diagnostic {
         Pos {
             line: self.line,
             col: self.column,
+            file: 0,
         }
     }
 }
@@ -82,6 +83,9 @@ pub struct Diagnostics {
     /// file, line and column is dropped (a scalar that could not be interpolated is not
     /// also misread by the decoders after).
     superseding: Vec<usize>,
+    /// Files other than the one being decoded that positions may point into (`Pos::file` is
+    /// an index into this, plus one).
+    sources: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -100,6 +104,30 @@ const REDACT_EVERYWHERE_LEN: usize = 6;
 const REDACT_AT_SCALAR_LEN: usize = 2;
 
 impl Diagnostics {
+    /// The `Pos::file` number of `file`, registered on first use.
+    pub fn source(&mut self, file: &str) -> u16 {
+        let i = match self.sources.iter().position(|f| f == file) {
+            Some(i) => i,
+            None => {
+                self.sources.push(file.to_string());
+                self.sources.len() - 1
+            }
+        };
+        u16::try_from(i + 1).unwrap_or(u16::MAX)
+    }
+
+    /// The file a position is in, given the file being decoded.
+    pub fn file_of(&self, pos: Pos, decoding: &str) -> String {
+        match pos.file {
+            0 => decoding.to_string(),
+            n => self
+                .sources
+                .get(usize::from(n) - 1)
+                .cloned()
+                .unwrap_or_else(|| decoding.to_string()),
+        }
+    }
+
     pub fn push(&mut self, diagnostic: Diagnostic) {
         self.items.push(diagnostic);
     }

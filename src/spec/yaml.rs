@@ -16,11 +16,14 @@ const MAX_DEPTH: usize = 128;
 /// Alias expansion beyond this many nodes is refused (the "billion laughs" guard).
 const MAX_NODES: usize = 1_000_000;
 
-/// 1-based line and column.
+/// 1-based line and column, in the file being decoded, or, when `file` is not 0, in another
+/// file registered with [`crate::spec::diag::Diagnostics::source`] (a service `extends` one in
+/// another file).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pos {
     pub line: u32,
     pub col: u32,
+    pub file: u16,
 }
 
 impl fmt::Display for Pos {
@@ -34,6 +37,7 @@ impl Pos {
         Pos {
             line: u32::try_from(span.start.line()).unwrap_or(u32::MAX),
             col: u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
+            file: 0,
         }
     }
 }
@@ -290,6 +294,7 @@ fn parse_once(text: &str) -> Parsed {
                     pos: Pos {
                         line: u32::try_from(e.marker().line()).unwrap_or(u32::MAX),
                         col: u32::try_from(e.marker().col() + 1).unwrap_or(u32::MAX),
+                        file: 0,
                     },
                     message: e.info().to_string(),
                 });
@@ -538,8 +543,22 @@ mod tests {
         let Kind::Map(inner) = &inner.kind else {
             panic!("map expected")
         };
-        assert_eq!(inner[0].0.pos, Pos { line: 2, col: 3 });
-        assert_eq!(inner[0].1.pos, Pos { line: 2, col: 6 });
+        assert_eq!(
+            inner[0].0.pos,
+            Pos {
+                line: 2,
+                col: 3,
+                file: 0
+            }
+        );
+        assert_eq!(
+            inner[0].1.pos,
+            Pos {
+                line: 2,
+                col: 6,
+                file: 0
+            }
+        );
     }
 
     #[test]
@@ -586,7 +605,11 @@ mod tests {
         assert_eq!(
             parsed.errors,
             vec![SyntaxError {
-                pos: Pos { line: 3, col: 1 },
+                pos: Pos {
+                    line: 3,
+                    col: 1,
+                    file: 0
+                },
                 message: "duplicate key `a` (first written at line 1)".into()
             }]
         );
@@ -627,9 +650,23 @@ mod tests {
             panic!()
         };
         assert!(matches!(&inner[0].1.kind, Kind::Seq(items) if items.len() == 2));
-        assert_eq!(inner[0].1.pos, Pos { line: 2, col: 6 });
+        assert_eq!(
+            inner[0].1.pos,
+            Pos {
+                line: 2,
+                col: 6,
+                file: 0
+            }
+        );
         assert!(matches!(&inner[1].1.kind, Kind::Map(e) if e.len() == 1));
-        assert_eq!(inner[1].1.pos, Pos { line: 5, col: 6 });
+        assert_eq!(
+            inner[1].1.pos,
+            Pos {
+                line: 5,
+                col: 6,
+                file: 0
+            }
+        );
         assert!(matches!(&inner[2].1.kind, Kind::Seq(items) if items.len() == 1));
     }
 

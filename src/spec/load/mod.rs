@@ -24,12 +24,14 @@ use super::yaml::{self, Kind, Node, Pos};
 
 mod balancer;
 mod cross_check;
+mod extends;
 mod hosts;
 mod include;
 mod profiles;
 mod volumes_networks;
 
 pub use balancer::BALANCER_KEYS;
+pub use extends::EXTENDS_KEYS;
 pub use hosts::HOST_KEYS;
 pub use include::COMPOSE_KEYS;
 pub use volumes_networks::{NETWORK_KEYS, VOLUME_KEYS};
@@ -126,6 +128,7 @@ fn read_yaml(
                 Pos {
                     line: line as u32,
                     col: col as u32,
+                    file: 0,
                 },
                 "",
                 "the file is not valid UTF-8",
@@ -145,7 +148,11 @@ fn read_yaml(
         Some(root) if !root.is_null() => Some(root),
         _ => {
             cx.error(
-                Pos { line: 1, col: 1 },
+                Pos {
+                    line: 1,
+                    col: 1,
+                    file: 0,
+                },
                 "",
                 "the file is empty",
                 "a mapping of top-level keys",
@@ -282,7 +289,11 @@ pub(super) fn interpolate_file(
                 let mut cx = Cx::new(dotenv_path.to_string(), diags);
                 for (line, message) in errors {
                     cx.error(
-                        Pos { line, col: 1 },
+                        Pos {
+                            line,
+                            col: 1,
+                            file: 0,
+                        },
                         "",
                         message,
                         "NAME=value, a # comment or an empty line",
@@ -448,6 +459,19 @@ fn decode_services(cx: &mut Cx, files: &dyn Files, dir: &RepoPath, node: &Node, 
             );
             continue;
         }
+        let merged;
+        let value = if root_has(value, "extends") {
+            match extends::resolve(cx, files, state, dir, node, name, value) {
+                Some(resolved) => {
+                    merged = resolved;
+                    &merged
+                }
+                // Reported; decoding what is left would only add confusion.
+                None => continue,
+            }
+        } else {
+            value
+        };
         if let Some(decoded) = service::decode(cx, files, dir, name, key.pos, &field, value) {
             state.services.insert(
                 name.to_string(),

@@ -165,7 +165,11 @@ pub(super) fn env_files(
                         let saved = std::mem::replace(&mut cx.file, repo_path.to_string());
                         for (line, message) in errors {
                             cx.error(
-                                Pos { line, col: 1 },
+                                Pos {
+                                    line,
+                                    col: 1,
+                                    file: 0,
+                                },
                                 "",
                                 message,
                                 "NAME=value, a # comment or an empty line",

@@ -130,9 +130,6 @@ pub fn unsupported_service_key(key: &str) -> Option<&'static str> {
         "secrets" | "configs" => {
             "Compose secrets and configs are not supported by fleet yet; instead: mount a file from the repository (`./path:/run/secrets/x:ro`)"
         }
-        "extends" => {
-            "fleet reads each service from one place; instead: share settings with YAML anchors and merge keys (`<<: *base`)"
-        }
         "develop" => {
             "`develop` drives `docker compose watch` on a developer machine; instead: remove it from the deployed file"
         }
