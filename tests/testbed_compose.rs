@@ -170,3 +170,44 @@ fn a_compose_app_with_env_container_names_and_a_data_directory_runs_on_three_hos
         "the data survived the replacement"
     );
 }
+
+#[test]
+fn a_fixed_address_on_an_ipam_network_is_held_by_one_replica_per_host_across_an_update() {
+    let testbed = Testbed::get();
+    let project = unique_project("ipam");
+    let hosts = [4, 5];
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
+    let repo = Repo::new();
+    let state = |image: &str| {
+        format!(
+            "project: {project}\n{}networks:\n  back:\n    ipam:\n      config: [{{ subnet: 172.30.0.0/24, gateway: 172.30.0.1 }}]\nservices:\n  db:\n    image: {image}\n    deploy: {{ replicas: 2, update_config: {{ order: start-first, monitor: 1s }} }}\n    networks:\n      back: {{ ipv4_address: 172.30.0.10 }}\n",
+            testbed.hosts_yaml(&hosts)
+        )
+    };
+    let address = |host: usize| {
+        let names = running(&testbed, &[host], &project, "db");
+        assert_eq!(names.len(), 1, "one replica on fh{host}: {names:?}");
+        testbed.docker(
+            host,
+            &[
+                "inspect",
+                "--format",
+                "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                &names[0].1,
+            ],
+        )
+    };
+    repo.commit(&state("fleet-demo:1"));
+    assert_ok(&fleet_on(&testbed, &repo, &["apply", "--yes"]), "apply");
+    for host in hosts {
+        assert_eq!(address(host).trim(), "172.30.0.10");
+    }
+    // start-first cannot hold one address twice: the update stops the old replica first.
+    repo.commit(&state("fleet-demo:2"));
+    let out = fleet_on(&testbed, &repo, &["apply", "--yes"]);
+    assert_ok(&out, "update");
+    assert!(out.stdout.contains("2 replaced"), "{}", out.stdout);
+    for host in hosts {
+        assert_eq!(address(host).trim(), "172.30.0.10");
+    }
+}

@@ -215,8 +215,10 @@ impl Run<'_> {
         // A dead replica of the same spec has the same name: it must go first, and there is
         // nothing to roll back to.
         let same_name = c.container.as_ref().is_some_and(|old| old.name == new.name);
-        // A fixed host port cannot be held by the old and the new replica at once on one host.
-        let fixed_port = new.spec.ports.iter().any(|p| p.published.is_some());
+        // A fixed host port or network address cannot be held by the old and the new replica
+        // at once on one host.
+        let fixed_port =
+            new.spec.ports.iter().any(|p| p.published.is_some()) || new.spec.has_fixed_address();
         let stop_first = update.order == UpdateOrder::StopFirst || same_name || fixed_port;
         let interval = health_interval(&new.spec);
         let result = async {

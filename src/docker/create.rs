@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerCreateBody, DeviceMapping, EndpointSettings, HealthConfig, HostConfig,
-    HostConfigLogConfig, Mount, MountBindOptions, MountBindOptionsPropagationEnum,
+    ContainerCreateBody, DeviceMapping, EndpointIpamConfig, EndpointSettings, HealthConfig,
+    HostConfig, HostConfigLogConfig, Mount, MountBindOptions, MountBindOptionsPropagationEnum,
     MountTmpfsOptions, MountType, MountVolumeOptions, NetworkingConfig, PortBinding,
     ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
@@ -118,10 +118,19 @@ pub fn container_body(
                     aliases.push(name.clone());
                 }
             }
+            let fixed = service
+                .networks
+                .get(net)
+                .filter(|n| n.ipv4_address.is_some() || n.ipv6_address.is_some());
             (
                 network_name(desired, net),
                 EndpointSettings {
                     aliases: Some(aliases),
+                    ipam_config: fixed.map(|n| EndpointIpamConfig {
+                        ipv4_address: n.ipv4_address.map(|a| a.to_string()),
+                        ipv6_address: n.ipv6_address.map(|a| a.to_string()),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 },
             )
@@ -758,5 +767,17 @@ mod tests {
             binds("b"),
             ["/srv/shop/data:/data:rw,z", "/srv/shop/conf:/conf:ro"]
         );
+    }
+
+    #[test]
+    fn a_fixed_address_goes_to_the_endpoint_and_others_get_none() {
+        let d = desired(
+            "project: shop\nnetworks:\n  back: { ipam: { config: [{ subnet: 172.28.0.0/16 }] } }\n  front: {}\nservices:\n  web:\n    image: demo:1\n    networks: { back: { ipv4_address: 172.28.0.10 }, front: {} }\n",
+        );
+        let body = container_body(&d, "a", &d.services["web"], &identity());
+        let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+        let back = endpoints["shop_back"].ipam_config.as_ref().unwrap();
+        assert_eq!(back.ipv4_address.as_deref(), Some("172.28.0.10"));
+        assert!(endpoints["shop_front"].ipam_config.is_none());
     }
 }

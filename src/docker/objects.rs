@@ -24,6 +24,23 @@ impl DockerEngine {
             internal: Some(declared.internal),
             options: Some(declared.driver_opts.clone().into_iter().collect()),
             labels: Some(labels),
+            ipam: declared.ipam.as_ref().map(|ipam| bollard::models::Ipam {
+                driver: ipam.driver.clone(),
+                config: Some(
+                    ipam.config
+                        .iter()
+                        .map(|pool| bollard::models::IpamConfig {
+                            subnet: pool.subnet.clone(),
+                            ip_range: pool.ip_range.clone(),
+                            gateway: pool.gateway.clone(),
+                            auxiliary_addresses: (!pool.aux_addresses.is_empty())
+                                .then(|| pool.aux_addresses.clone().into_iter().collect()),
+                        })
+                        .collect(),
+                ),
+                options: (!ipam.options.is_empty())
+                    .then(|| ipam.options.clone().into_iter().collect()),
+            }),
             ..Default::default()
         };
         self.docker

@@ -303,9 +303,10 @@ pub fn place(desired: &Desired, observed: &Observed) -> (Placement, Vec<PlanErro
     for (name, service) in &desired.services {
         let hash = crate::contract::spec_hash(service);
         let ports = fixed_ports(service);
+        // A fixed host port or network address fits one replica per host.
         let per_host_cap = match (
             service.deploy.placement.max_replicas_per_node,
-            ports.is_empty(),
+            ports.is_empty() && !service.has_fixed_address(),
         ) {
             (Some(max), true) => max,
             (Some(_), false) | (None, false) => 1,
@@ -366,11 +367,17 @@ pub fn place(desired: &Desired, observed: &Observed) -> (Placement, Vec<PlanErro
                     } else if load.count(name, &host) >= per_host_cap
                         || !load.ports_free(&host, &ports)
                     {
-                        out.removed.push(removal(if ports.is_empty() {
-                            format!("more than max_replicas_per_node ({per_host_cap}) on `{host}`")
-                        } else {
-                            "its fixed host port is taken on this host".into()
-                        }));
+                        out.removed.push(removal(
+                            if service.has_fixed_address() && ports.is_empty() {
+                                "its fixed network address fits one replica per host".into()
+                            } else if ports.is_empty() {
+                                format!(
+                                    "more than max_replicas_per_node ({per_host_cap}) on `{host}`"
+                                )
+                            } else {
+                                "its fixed host port is taken on this host".into()
+                            },
+                        ));
                     } else {
                         filled.insert(slot);
                         load.add(name, &host, &ports);
@@ -434,7 +441,7 @@ pub fn place(desired: &Desired, observed: &Observed) -> (Placement, Vec<PlanErro
         let ports = fixed_ports(p.service);
         let cap = match (
             p.service.deploy.placement.max_replicas_per_node,
-            ports.is_empty(),
+            ports.is_empty() && !p.service.has_fixed_address(),
         ) {
             (Some(max), true) => max,
             (_, false) => 1,

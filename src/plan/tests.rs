@@ -677,3 +677,15 @@ fn a_service_is_placed_beside_the_services_it_depends_on() {
     // Nothing pulls `zz-cache` anywhere: it goes to the emptiest host.
     assert_ne!(host_of("zz-cache"), db);
 }
+
+#[test]
+fn a_service_with_a_fixed_address_gets_one_replica_per_host() {
+    let d = desired(
+        "project: shop\nhosts:\n  a: { address: ssh://a }\n  b: { address: ssh://b }\nnetworks:\n  back: { ipam: { config: [{ subnet: 172.28.0.0/16 }] } }\nservices:\n  db:\n    image: pg\n    deploy: { replicas: 2 }\n    networks: { back: { ipv4_address: 172.28.0.10 } }\n",
+    );
+    let plan = plan(&d, &observed(&d, &[]), None).unwrap();
+    assert_eq!(
+        per_host(&plan, "db"),
+        BTreeMap::from([("a".to_string(), 1), ("b".to_string(), 1)])
+    );
+}

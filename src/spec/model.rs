@@ -494,6 +494,12 @@ impl MountOptions {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceNetwork {
     pub aliases: Vec<String>,
+    /// A fixed address on this network (its `ipam` gives the subnet). Each host has its own
+    /// network, so one replica per host may hold it (placement caps the service at one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<std::net::Ipv4Addr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<std::net::Ipv6Addr>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -682,4 +688,32 @@ pub struct Network {
     pub external: bool,
     pub internal: bool,
     pub name: Option<String>,
+    /// Compose `ipam`: the same subnets on every host's copy of the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<Ipam>,
+}
+
+/// A network's address management, as Compose writes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ipam {
+    pub driver: Option<String>,
+    pub config: Vec<IpamPool>,
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpamPool {
+    pub subnet: Option<String>,
+    pub ip_range: Option<String>,
+    pub gateway: Option<String>,
+    pub aux_addresses: BTreeMap<String, String>,
+}
+
+impl Service {
+    /// Whether the service holds a fixed address on one of its networks.
+    pub fn has_fixed_address(&self) -> bool {
+        self.networks
+            .values()
+            .any(|n| n.ipv4_address.is_some() || n.ipv6_address.is_some())
+    }
 }

@@ -127,7 +127,7 @@ pub fn schema() -> Value {
                 {"type": "object", "additionalProperties": {"oneOf": [
                     {"type": "null"},
                     {"type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
-                     "properties": {"aliases": {"type": "array", "items": {"type": "string"}}}}
+                     "properties": {"aliases": {"type": "array", "items": {"type": "string"}}, "ipv4_address": {"type": "string"}, "ipv6_address": {"type": "string"}}}
                 ]}}
             ]},
             "labels": labels,
@@ -247,6 +247,14 @@ pub fn schema() -> Value {
             "labels": labels,
             "external": {"type": "boolean"},
             "internal": {"type": "boolean"},
+            "ipam": {"type": "object", "additionalProperties": false, "properties": {
+                "driver": {"type": "string"},
+                "options": {"type": "object", "additionalProperties": {"type": "string"}},
+                "config": {"type": "array", "items": {"type": "object", "additionalProperties": false, "properties": {
+                    "subnet": {"type": "string"}, "ip_range": {"type": "string"}, "gateway": {"type": "string"},
+                    "aux_addresses": {"type": "object", "additionalProperties": {"type": "string"}}
+                }}}
+            }},
             "name": {"type": "string"}
         }
     }]});

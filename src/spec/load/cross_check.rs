@@ -47,6 +47,44 @@ pub(super) fn cross_check(diags: &mut Diagnostics, hosts: &BTreeMap<String, Host
                 );
             }
         }
+        for (network, pos, field) in &d.network_refs {
+            let Some(attached) = d.service.networks.get(network) else {
+                continue;
+            };
+            let Some((declared, _, _)) = state.networks.get(network) else {
+                continue;
+            };
+            let fixed: Vec<std::net::IpAddr> = attached
+                .ipv4_address
+                .map(std::net::IpAddr::from)
+                .into_iter()
+                .chain(attached.ipv6_address.map(std::net::IpAddr::from))
+                .collect();
+            if declared.external {
+                continue;
+            }
+            let subnets: Vec<&str> = declared
+                .ipam
+                .iter()
+                .flat_map(|i| &i.config)
+                .filter_map(|p| p.subnet.as_deref())
+                .collect();
+            for address in fixed {
+                if !subnets.iter().any(|s| in_subnet(address, s)) {
+                    cx.error_hint(
+                        *pos,
+                        field,
+                        format!("`{address}` is in no subnet of network `{network}`"),
+                        "an address inside a subnet given under the network's `ipam.config`",
+                        if subnets.is_empty() {
+                            format!("the engine only gives fixed addresses on a network with a subnet: add `ipam: {{ config: [{{ subnet: ... }}] }}` to network `{network}`")
+                        } else {
+                            format!("subnets of `{network}`: {}", subnets.join(", "))
+                        },
+                    );
+                }
+            }
+        }
         for (dep, pos, field) in &d.depends_refs {
             if dep == name {
                 cx.error(
@@ -191,6 +229,18 @@ fn check_placement(
             return;
         }
     }
+    if service.has_fixed_address() && replicas > eligible {
+        cx.error_hint(
+            d.replicas_pos,
+            &replicas_field,
+            format!(
+                "{replicas} replicas cannot each hold their fixed network address: only {eligible} eligible host(s), and an address fits one replica per host"
+            ),
+            format!("at most {eligible} replicas").as_str(),
+            "drop `ipv4_address`/`ipv6_address` to let the engine pick, or add hosts",
+        );
+        return;
+    }
     if let Some(port) = service.ports.iter().find(|p| p.published.is_some()) {
         if replicas > eligible {
             cx.error_hint(
@@ -255,4 +305,26 @@ fn report_dependency_cycles(diags: &mut Diagnostics, state: &State) {
         path.pop();
         done.insert(name);
     }
+}
+
+/// Whether `address` is inside `subnet` (`a.b.c.d/n` or an IPv6 prefix), both already checked.
+fn in_subnet(address: std::net::IpAddr, subnet: &str) -> bool {
+    use std::net::IpAddr;
+    let Some((base, bits)) = subnet.split_once('/') else {
+        return false;
+    };
+    let (Ok(base), Ok(bits)) = (base.parse::<IpAddr>(), bits.parse::<u32>()) else {
+        return false;
+    };
+    let (a, b, width) = match (address, base) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b)), 32),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+        _ => return false,
+    };
+    if bits > width {
+        return false;
+    }
+    let shift = width - bits;
+    let mask = if shift >= 128 { 0 } else { u128::MAX << shift };
+    (a & mask) == (b & mask)
 }

@@ -175,16 +175,13 @@ pub fn unsupported_service_key(key: &str) -> Option<&'static str> {
 /// `deploy`) that fleet does not implement is refused, and what to do instead.
 pub fn unsupported_nested_key(area: &str, key: &str) -> Option<&'static str> {
     Some(match (area, key) {
-        ("network", "ipam") => {
-            "fleet lets the engine choose each network's subnet on every host; instead: remove `ipam`, or create the network yourself and mark it `external`"
-        }
         ("network", "attachable") => {
             "an attachable overlay network is a Swarm feature; instead: use a bridge network per host (the default)"
         }
         ("network", "enable_ipv6" | "enable_ipv4") => {
             "fleet does not pass address-family settings yet; instead: create the network yourself and mark it `external`"
         }
-        ("service_network", "ipv4_address" | "ipv6_address" | "link_local_ips" | "mac_address") => {
+        ("service_network", "link_local_ips" | "mac_address") => {
             "several replicas cannot share one fixed address; instead: reach the service by its name or an alias"
         }
         ("service_network", "priority" | "gw_priority" | "interface_name" | "driver_opts") => {

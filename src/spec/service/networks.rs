@@ -10,7 +10,7 @@ use crate::spec::decode::{Cx, index, join};
 use crate::spec::model::ServiceNetwork;
 use crate::spec::yaml::{Kind, Node, Pos};
 
-pub const SERVICE_NETWORK_KEYS: &[&str] = &["aliases"];
+pub const SERVICE_NETWORK_KEYS: &[&str] = &["aliases", "ipv4_address", "ipv6_address"];
 
 pub(super) fn networks(
     cx: &mut Cx,
@@ -41,6 +41,22 @@ pub(super) fn networks(
                     {
                         match k {
                             "aliases" => net.aliases = string_list(cx, &join(&f, k), v),
+                            "ipv4_address" => {
+                                net.ipv4_address = fixed_address(
+                                    cx,
+                                    &join(&f, k),
+                                    v,
+                                    "an IPv4 address such as 172.28.0.10",
+                                )
+                            }
+                            "ipv6_address" => {
+                                net.ipv6_address = fixed_address(
+                                    cx,
+                                    &join(&f, k),
+                                    v,
+                                    "an IPv6 address such as fd00::10",
+                                )
+                            }
                             _ => {
                                 if !k.starts_with("x-") {
                                     super::refuse_nested_key(
@@ -67,6 +83,27 @@ pub(super) fn networks(
         ),
     }
     out
+}
+
+fn fixed_address<T: std::str::FromStr>(
+    cx: &mut Cx,
+    field: &str,
+    node: &Node,
+    expected: &str,
+) -> Option<T> {
+    let text = cx.string(field, node)?;
+    match text.parse() {
+        Ok(address) => Some(address),
+        Err(_) => {
+            cx.error(
+                node.pos,
+                field,
+                format!("`{text}` is not an address"),
+                expected,
+            );
+            None
+        }
+    }
 }
 
 pub(super) fn extra_hosts(cx: &mut Cx, field: &str, node: &Node) -> Vec<String> {

@@ -438,3 +438,45 @@ fn a_home_directory_path_is_a_data_directory_and_climbing_out_is_refused() {
         assert!(diags.iter().any(|d| d.is_error()), "{bad}: {diags:#?}");
     }
 }
+
+#[test]
+fn a_fixed_address_needs_a_subnet_of_its_network_and_one_replica_per_host() {
+    let base = "project: p\nhosts:\n  a: { address: ssh://a.example }\n  b: { address: ssh://b.example }\nnetworks:\n  back:\n    ipam: { driver: default, config: [{ subnet: 172.28.0.0/16, gateway: 172.28.0.1 }] }\n";
+    let d = desired(&format!(
+        "{base}services:\n  db:\n    image: demo:1\n    deploy: {{ replicas: 2 }}\n    networks: {{ back: {{ ipv4_address: 172.28.0.10 }} }}\n"
+    ));
+    let ipam = d.networks["back"].ipam.as_ref().unwrap();
+    assert_eq!(ipam.config[0].subnet.as_deref(), Some("172.28.0.0/16"));
+    assert!(d.services["db"].has_fixed_address());
+    for (yaml, expect) in [
+        ("ipv4_address: 10.0.0.5", "in no subnet of network `back`"),
+        ("ipv4_address: nope", "is not an address"),
+    ] {
+        let diags = diagnostics(&format!(
+            "{base}services:\n  db:\n    image: demo:1\n    networks: {{ back: {{ {yaml} }} }}\n"
+        ));
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.is_error() && d.message.contains(expect)),
+            "{yaml}: {diags:#?}"
+        );
+    }
+    let diags = diagnostics(&format!(
+        "{base}services:\n  db:\n    image: demo:1\n    deploy: {{ replicas: 3 }}\n    networks: {{ back: {{ ipv4_address: 172.28.0.10 }} }}\n"
+    ));
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.is_error() && d.message.contains("fits one replica per host")),
+        "{diags:#?}"
+    );
+    let diags = diagnostics(
+        "project: p\nnetworks:\n  n: { ipam: { config: [{ subnet: 10.0.0.0/33 }] } }\n",
+    );
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.is_error() && d.message.contains("not a subnet"))
+    );
+}
