@@ -49,7 +49,7 @@ fn validate_reports_the_whole_problem_and_exits_1() {
 fleet.yaml:8:25: error: services.web.deploy.replicas: no host satisfies the placement constraints of `web`; expected constraints that at least one host satisfies
   hint: hosts: a, b
 fleet.yaml:8:55: warning: services.web.deploy.placement.constraints[0]: no host has the label `zone` with value `c` (hosts have: a, b)
-fleet.yaml:9:5: error: services.web.helthcheck: unknown key `helthcheck`; expected one of image, command, entrypoint, environment, env_file, ports, volumes, networks, labels, healthcheck, restart, user, working_dir, stop_grace_period, stop_signal, init, read_only, cap_add, cap_drop, extra_hosts, expose, hostname, logging, tmpfs, depends_on, deploy, container_name, links, profiles, pull_policy, build, shm_size, ulimits, sysctls, security_opt, stdin_open, tty, platform, runtime, pids_limit, mem_limit, memswap_limit, mem_reservation, cpus, cpu_shares, cpuset, devices, privileged, group_add, ipc, pid, dns, dns_search, dns_opt, oom_score_adj, network_mode
+fleet.yaml:9:5: error: services.web.helthcheck: unknown key `helthcheck`; expected one of image, command, entrypoint, environment, env_file, ports, volumes, networks, labels, healthcheck, restart, user, working_dir, stop_grace_period, stop_signal, init, read_only, cap_add, cap_drop, extra_hosts, expose, hostname, logging, tmpfs, depends_on, deploy, container_name, links, profiles, pull_policy, build, shm_size, gpus, ulimits, sysctls, security_opt, stdin_open, tty, platform, runtime, pids_limit, mem_limit, memswap_limit, mem_reservation, cpus, cpu_shares, cpuset, devices, privileged, group_add, ipc, pid, dns, dns_search, dns_opt, oom_score_adj, network_mode
   hint: did you mean `healthcheck`?
 ",
         &second[..7]

@@ -328,6 +328,9 @@ pub struct Device {
 pub struct HostSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<u64>,
+    /// Compose `gpus`: device requests with the `gpu` capability.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gpus: Vec<DeviceRequest>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub ulimits: BTreeMap<String, Ulimit>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -667,6 +670,25 @@ pub struct Resources {
     /// `reservations.memory`: the engine's soft memory limit, in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reservation_memory: Option<u64>,
+    /// `reservations.devices`: devices (GPUs) the engine gives the container.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<DeviceRequest>,
+}
+
+/// A request for devices by capability (Compose `reservations.devices`, `gpus`), which the
+/// engine's device drivers (the NVIDIA one, for GPUs) fulfil.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// How many devices; -1 is all of them. `None` with no `device_ids` is all too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_ids: Vec<String>,
+    pub capabilities: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

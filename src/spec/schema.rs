@@ -10,6 +10,13 @@ pub fn schema() -> Value {
     let string_or_list =
         json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]});
     let size = json!({"type": ["string", "integer"], "description": "A size such as 512m or 1g, or a number of bytes"});
+    let device_request = json!({"type": "object", "additionalProperties": false, "properties": {
+        "capabilities": {"type": "array", "items": {"type": "string"}},
+        "driver": {"type": "string"},
+        "count": {"oneOf": [{"type": "integer", "minimum": 1}, {"const": "all"}]},
+        "device_ids": {"type": "array", "items": {"type": "string"}},
+        "options": {"type": "object", "additionalProperties": {"type": "string"}}
+    }});
     let scalar = json!({"type": ["string", "number", "boolean"]});
     let labels = json!({"oneOf": [
         {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]}},
@@ -35,6 +42,7 @@ pub fn schema() -> Value {
             "pull_policy": {"enum": ["always", "missing", "if_not_present", "never"]},
             "build": {"description": "Ignored (with a note) when `image` is set: fleet deploys images and does not build them"},
             "shm_size": size,
+            "gpus": {"oneOf": [{"const": "all"}, {"type": "array", "items": device_request.clone()}]},
             "ulimits": {"type": "object", "additionalProperties": {"oneOf": [
                 {"type": "integer"},
                 {"type": "object", "additionalProperties": false, "required": ["soft", "hard"],
@@ -217,7 +225,8 @@ pub fn schema() -> Value {
                                 "type": "object", "additionalProperties": false, "patternProperties": {"^x-": {}},
                                 "properties": {
                                     "memory": size,
-                                    "cpus": {"type": ["string", "number"], "description": "Ignored with a note: placement does not account for reservations"}
+                                    "cpus": {"type": ["string", "number"], "description": "Ignored with a note: placement does not account for reservations"},
+                                    "devices": {"type": "array", "items": device_request.clone()}
                                 }
                             }
                         }
@@ -373,7 +382,7 @@ mod tests {
         );
         assert_eq!(
             keys(&deploy["properties"]["resources"]["properties"]["reservations"]),
-            sorted(&["cpus", "memory"])
+            sorted(&["cpus", "devices", "memory"])
         );
         assert_eq!(
             keys(&svc["properties"]["healthcheck"]),

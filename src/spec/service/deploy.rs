@@ -391,12 +391,13 @@ fn reservations(cx: &mut Cx, field: &str, node: &Node, resources: &mut Resources
                 "`reservations.cpus` is ignored: fleet's placement does not account for reserved CPUs",
                 Some("use `limits.cpus`, constraints or `max_replicas_per_node`".into()),
             ),
-            "devices" | "generic_resources" => cx.error_hint(
+            "devices" => resources.devices = super::host::device_requests(cx, &f, v, true),
+            "generic_resources" => cx.error_hint(
                 kn.pos,
                 &f,
-                format!("`reservations.{k}` is not supported by fleet"),
-                "memory",
-                "fleet does not pass device requests to the engine yet; instead: use the service's `devices` and `runtime`",
+                "`reservations.generic_resources` is not supported by fleet",
+                "memory or devices",
+                "generic resources are a Swarm scheduling feature; instead: use `devices` (device requests) and placement constraints",
             ),
             _ => {
                 if !k.starts_with("x-") {

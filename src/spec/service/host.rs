@@ -4,11 +4,13 @@
 
 use super::string_list;
 use crate::spec::decode::{Cx, index, join};
-use crate::spec::model::{Device, HostSettings, PullPolicy, Ulimit};
+use crate::spec::model::{Device, DeviceRequest, HostSettings, PullPolicy, Ulimit};
 use crate::spec::yaml::{Kind, Node, Resolved};
 
 pub const ULIMIT_KEYS: &[&str] = &["soft", "hard"];
 pub const DEVICE_KEYS: &[&str] = &["source", "target", "permissions"];
+pub const DEVICE_REQUEST_KEYS: &[&str] =
+    &["capabilities", "driver", "count", "device_ids", "options"];
 
 /// Decodes one host-configuration key into `h`; false when `key` is not one.
 pub(super) fn host_key(
@@ -20,6 +22,7 @@ pub(super) fn host_key(
 ) -> bool {
     match key {
         "shm_size" => h.shm_size = cx.size(field, v),
+        "gpus" => h.gpus = gpus(cx, field, v),
         "ulimits" => h.ulimits = ulimits(cx, field, v),
         "sysctls" => h.sysctls = super::labels_of(cx, field, v, false),
         "security_opt" => h.security_opt = string_list(cx, field, v),
@@ -253,4 +256,87 @@ pub(super) fn pull_policy(cx: &mut Cx, field: &str, node: &Node) -> Option<PullP
             None
         }
     }
+}
+
+/// Compose `gpus`: `all`, or a list of requests like `reservations.devices` whose capability
+/// is `gpu`.
+fn gpus(cx: &mut Cx, field: &str, node: &Node) -> Vec<DeviceRequest> {
+    if node.scalar_text() == Some("all") {
+        return vec![DeviceRequest {
+            count: Some(-1),
+            capabilities: vec!["gpu".into()],
+            ..Default::default()
+        }];
+    }
+    let mut out = device_requests(cx, field, node, false);
+    for request in &mut out {
+        if !request.capabilities.iter().any(|c| c == "gpu") {
+            request.capabilities.push("gpu".into());
+        }
+    }
+    out
+}
+
+/// `reservations.devices` (and `gpus` entries): each a mapping of `capabilities` (required
+/// unless `capabilities_optional`), `driver`, `count` (a number or `all`), `device_ids`,
+/// `options`.
+pub(super) fn device_requests(
+    cx: &mut Cx,
+    field: &str,
+    node: &Node,
+    capabilities_required: bool,
+) -> Vec<DeviceRequest> {
+    let mut out = Vec::new();
+    let Some(items) = cx.seq(field, node, "a list of device requests") else {
+        return out;
+    };
+    for (i, item) in items.iter().enumerate() {
+        let f = index(field, i);
+        let mut request = DeviceRequest::default();
+        for (k, kn, v) in cx
+            .map(
+                &f,
+                item,
+                "a mapping with capabilities, driver, count, device_ids",
+            )
+            .unwrap_or_default()
+        {
+            let kf = join(&f, k);
+            match k {
+                "capabilities" => request.capabilities = string_list(cx, &kf, v),
+                "driver" => request.driver = cx.string(&kf, v),
+                "count" => {
+                    request.count = if v.scalar_text() == Some("all") {
+                        Some(-1)
+                    } else {
+                        cx.int(&kf, v, 1, i64::from(u32::MAX))
+                    }
+                }
+                "device_ids" => request.device_ids = string_list(cx, &kf, v),
+                "options" => request.options = super::labels_of(cx, &kf, v, false),
+                _ if k.starts_with("x-") => {}
+                _ => cx.unknown_key(kn, &kf, k, DEVICE_REQUEST_KEYS),
+            }
+        }
+        if request.count.is_some() && !request.device_ids.is_empty() {
+            cx.error(
+                item.pos,
+                &f,
+                "`count` and `device_ids` cannot both be set",
+                "one of them",
+            );
+            continue;
+        }
+        if capabilities_required && request.capabilities.is_empty() {
+            cx.error(
+                item.pos,
+                &join(&f, "capabilities"),
+                "missing `capabilities`",
+                "a list such as [gpu]",
+            );
+            continue;
+        }
+        out.push(request);
+    }
+    out
 }

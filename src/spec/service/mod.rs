@@ -89,6 +89,7 @@ pub const SERVICE_KEYS: &[&str] = &[
     "build",
     // The container's host configuration, decoded by `host::host_key`.
     "shm_size",
+    "gpus",
     "ulimits",
     "sysctls",
     "security_opt",
@@ -155,7 +156,6 @@ pub fn unsupported_service_key(key: &str) -> Option<&'static str> {
         | "device_cgroup_rules" => {
             "fleet does not pass this resource setting yet; instead: use `cpus`, `cpu_shares`, `mem_limit` or `deploy.resources`"
         }
-        "gpus" => "fleet does not pass device requests yet; instead: use `devices` and `runtime`",
         "env_from" | "label_file" => "not implemented; instead: use `env_file` and `labels`",
         "annotations" => "fleet does not pass OCI annotations yet; instead: use `labels`",
         "models" | "provider" | "use_api_socket" => {

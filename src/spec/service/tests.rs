@@ -480,3 +480,23 @@ fn a_fixed_address_needs_a_subnet_of_its_network_and_one_replica_per_host() {
             .any(|d| d.is_error() && d.message.contains("not a subnet"))
     );
 }
+
+#[test]
+fn device_requests_need_capabilities_and_not_both_count_and_ids() {
+    let d = desired(
+        "project: p\nservices:\n  web:\n    image: demo:1\n    deploy: { resources: { reservations: { devices: [{ capabilities: [gpu], count: all }] } } }\n",
+    );
+    assert_eq!(
+        d.services["web"].deploy.resources.devices[0].count,
+        Some(-1)
+    );
+    for bad in [
+        "{ driver: nvidia }",
+        "{ capabilities: [gpu], count: 1, device_ids: ['0'] }",
+    ] {
+        let diags = diagnostics(&format!(
+            "project: p\nservices:\n  web:\n    image: demo:1\n    deploy: {{ resources: {{ reservations: {{ devices: [{bad}] }} }} }}\n"
+        ));
+        assert!(diags.iter().any(|d| d.is_error()), "{bad}: {diags:#?}");
+    }
+}
