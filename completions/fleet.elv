@@ -73,6 +73,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
             cand --format 'Output format on stdout'
             cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --strict 'Fail (exit 1) on warnings too: an unset variable, an entry left out, a data directory, an ignored key'
             cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
             cand -v 'Say more'
             cand --verbose 'Say more'

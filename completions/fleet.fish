@@ -76,6 +76,7 @@ markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -l strict -d 'Fail (exit 1) on warnings too: an unset variable, an entry left out, a data directory, an ignored key'
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -s q -l quiet -d 'Print only errors'

@@ -412,3 +412,29 @@ fn init_writes_a_fleet_yaml_that_includes_the_compose_file_and_says_what_needs_a
         written
     );
 }
+
+#[test]
+fn strict_fails_on_warnings_that_a_plain_validate_accepts() {
+    let dir = project(
+        "project: shop\nservices:\n  web:\n    image: \"nginx:${TAG:-1.27}\"\n    environment: [\"GREETING=${UNSET}\"]\n",
+    );
+    let plain = fleet(dir.path(), &["validate", "--worktree"]);
+    assert_eq!(plain.code, 0, "{}{}", plain.stdout, plain.stderr);
+    assert!(
+        plain.stderr.contains("variable `UNSET` is not set"),
+        "{}",
+        plain.stderr
+    );
+    let strict = fleet(dir.path(), &["validate", "--worktree", "--strict"]);
+    assert_eq!(strict.code, 1, "{}{}", strict.stdout, strict.stderr);
+    assert!(
+        strict.stderr.contains("--strict: 1 warning(s)"),
+        "{}",
+        strict.stderr
+    );
+    let clean = project("project: shop\nservices:\n  web: { image: nginx }\n");
+    assert_eq!(
+        fleet(clean.path(), &["validate", "--worktree", "--strict"]).code,
+        0
+    );
+}

@@ -219,9 +219,9 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             ],
         ),
         case(
-            "unset variable",
-            with_services("  web:\n    image: \"nginx:${TAG}\"\n"),
-            &["fleet.yaml:8:12: error: services.web.image: variable `TAG` is not set"],
+            "required variable not set",
+            with_services("  web:\n    image: \"nginx:${TAG:?}\"\n"),
+            &["fleet.yaml:8:12: error: services.web.image: variable `TAG` is required and not set"],
         ),
         case(
             "reserved label",

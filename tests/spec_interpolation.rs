@@ -125,24 +125,37 @@ fn dollar_dollar_is_a_literal_dollar_and_no_variable() {
 }
 
 #[test]
-fn an_unset_variable_is_an_error_at_its_scalar_naming_where_to_set_it() {
+fn an_unset_variable_reads_as_empty_with_a_warning_and_a_required_one_is_an_error() {
+    let files = [
+        ("fleet.yaml", "project: shop\ninclude: [app/compose.yaml]\n"),
+        (
+            "app/compose.yaml",
+            "services:\n  api:\n    image: nginx\n    environment:\n      - A=x${UNSET}y\n",
+        ),
+    ];
+    let loaded = load(&MemoryFiles::new(files));
+    let desired = loaded.desired.expect("only a warning");
+    assert_eq!(desired.services["api"].environment["A"], "xy");
+    let got: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(
+        got[0].starts_with(
+            "app/compose.yaml:5:9: warning: services.api.environment[0]: variable `UNSET` is not set: it reads as the empty string, as in Compose\n  hint: set `UNSET` under `variables:` in fleet.yaml or in `app/.env`"
+        ),
+        "{got:#?}"
+    );
+
     let got = problems(&[
         ("fleet.yaml", "project: shop\ninclude: [app/compose.yaml]\n"),
         (
             "app/compose.yaml",
-            "services:\n  api:\n    image: nginx\n    volumes:\n      - ${DATA}:/data\n    environment:\n      - A=${REQUIRED:?set the API key}\n",
+            "services:\n  api:\n    image: nginx\n    environment:\n      - A=${REQUIRED:?set the API key}\n",
         ),
     ]);
-    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(got.len(), 1, "{got:#?}");
     assert!(
         got[0].starts_with(
-            "app/compose.yaml:5:9: error: services.api.volumes[0]: variable `DATA` is not set\n  hint: set `DATA` under `variables:` in fleet.yaml or in `app/.env`"
-        ),
-        "{got:#?}"
-    );
-    assert!(
-        got[1].starts_with(
-            "app/compose.yaml:7:9: error: services.api.environment[0]: variable `REQUIRED` is required and not set: set the API key"
+            "app/compose.yaml:5:9: error: services.api.environment[0]: variable `REQUIRED` is required and not set: set the API key"
         ),
         "{got:#?}"
     );

@@ -120,7 +120,12 @@ pub enum Command {
     /// attention
     Init(init::InitArgs),
     /// Check the desired state and report every problem with file, line and column
-    Validate,
+    Validate {
+        /// Fail (exit 1) on warnings too: an unset variable, an entry left out, a data
+        /// directory, an ignored key
+        #[arg(long)]
+        strict: bool,
+    },
     /// Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON
     /// with --format json; secret-looking environment values masked
     Config,
@@ -173,7 +178,7 @@ where
     };
     let printer = Printer::new(cli.global.color, cli.global.quiet, cli.global.verbose);
     let code = match &cli.command {
-        Command::Validate => validate::run(&cli.global, &printer),
+        Command::Validate { strict } => validate::run(&cli.global, &printer, *strict),
         Command::Config => config::run(&cli.global, &printer),
         Command::Init(args) => init::run(&cli.global, args, &printer),
         Command::Hosts { connect } => hosts::run(&cli.global, connect, &printer),

@@ -68,7 +68,8 @@ pub fn open_source(global: &GlobalOptions, printer: &Printer) -> Option<source::
     Some(snapshot)
 }
 
-pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
+/// `strict`: warnings fail the check too (for CI that wants a file with none).
+pub fn run(global: &GlobalOptions, printer: &Printer, strict: bool) -> ExitCode {
     let Some(snapshot) = open_source(global, printer) else {
         return ExitCode::Failure;
     };
@@ -138,9 +139,14 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
             }
         }
     }
-    if errors == 0 {
-        ExitCode::Success
-    } else {
+    if errors > 0 {
         ExitCode::Failure
+    } else if strict && warnings > 0 {
+        printer.info(&format!(
+            "--strict: {warnings} warning(s) count as failures"
+        ));
+        ExitCode::Failure
+    } else {
+        ExitCode::Success
     }
 }

@@ -49,7 +49,7 @@ impl Variables {
 /// Why a scalar could not be interpolated. Never holds a variable's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
-    /// `$VAR` or `${VAR}` (or `${VAR?}`-style) with the variable not set.
+    /// `$VAR` or `${VAR}` with the variable not set (a warning: it reads as empty).
     Unset(String),
     /// `${VAR:?message}` / `${VAR?message}`: the message as written in the file.
     Required { name: String, message: String },
@@ -63,6 +63,9 @@ pub enum Error {
 pub struct Interpolated {
     pub text: String,
     pub used: Vec<(String, String)>,
+    /// Variables used without a default that are not set: each reads as the empty string, as
+    /// in Compose, and is warned about.
+    pub unset: Vec<String>,
 }
 
 /// Defaults nested deeper than this are refused, so hostile input cannot exhaust the stack.
@@ -139,7 +142,12 @@ fn substitute(name: &str, value: Option<String>, out: &mut Interpolated) -> Resu
             out.used.push((name.to_string(), v));
             Ok(())
         }
-        None => Err(Error::Unset(name.to_string())),
+        None => {
+            if !out.unset.iter().any(|n| n == name) {
+                out.unset.push(name.to_string());
+            }
+            Ok(())
+        }
     }
 }
 
@@ -234,9 +242,9 @@ fn braced(
 fn describe(error: &Error, vars: &Variables) -> (String, Option<String>) {
     match error {
         Error::Unset(name) => (
-            format!("variable `{name}` is not set"),
+            format!("variable `{name}` is not set: it reads as the empty string, as in Compose"),
             Some(format!(
-                "{}; or give a default: `${{{name}:-value}}`",
+                "{}; or give a default (`${{{name}:-value}}`), or make it required (`${{{name}:?why}}`)",
                 vars.where_to_set(name)
             )),
         ),
@@ -326,6 +334,19 @@ impl Walker<'_> {
                         *interpolated =
                             *interpolated || !done.used.is_empty() || done.text != *text;
                         *text = done.text;
+                        for name in &done.unset {
+                            let (message, hint) = describe(&Error::Unset(name.clone()), self.vars);
+                            self.diags.push(Diagnostic {
+                                severity: Severity::Warning,
+                                file: self.file.to_string(),
+                                line: pos.line,
+                                column: pos.col,
+                                field: field.to_string(),
+                                message,
+                                expected: None,
+                                hint,
+                            });
+                        }
                     }
                     Err(e) => self.error(pos, field, &e),
                 }
@@ -363,7 +384,19 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        interpolate(text, &|n| map.get(n).cloned()).map(|i| i.text)
+        // An unset variable is reported beside the text; here as the error form, so the
+        // table below says which templates read an unset variable.
+        match interpolate(text, &|n| map.get(n).cloned()) {
+            Ok(done) if !done.unset.is_empty() => Err(Error::Unset(done.unset[0].clone())),
+            other => other.map(|i| i.text),
+        }
+    }
+
+    #[test]
+    fn an_unset_variable_reads_as_empty_and_is_named() {
+        let done = interpolate("a${X}b$Y${Z:-z}", &|_| None).unwrap();
+        assert_eq!(done.text, "abz");
+        assert_eq!(done.unset, ["X", "Y"]);
     }
 
     type Outcome = Result<String, Error>;
@@ -484,7 +517,10 @@ mod tests {
             ..Variables::default()
         };
         let (message, hint) = describe(&Error::Unset("DB_PASSWORD".into()), &vars);
-        assert_eq!(message, "variable `DB_PASSWORD` is not set");
+        assert_eq!(
+            message,
+            "variable `DB_PASSWORD` is not set: it reads as the empty string, as in Compose"
+        );
         assert!(hint.unwrap().contains("`variables:` in fleet.yaml"));
     }
 }
