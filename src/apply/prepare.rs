@@ -20,14 +20,14 @@ impl Run<'_> {
         // Per host, each image with the strongest `pull_policy` of the services using it
         // (always > missing > never): `never` skips the pull, `always` pulls even when the host
         // has the tag; `missing` follows `--pull`.
-        let mut images: BTreeMap<&str, BTreeMap<&str, SpecPull>> = BTreeMap::new();
+        let mut images: BTreeMap<&str, BTreeMap<(&str, Option<&str>), SpecPull>> = BTreeMap::new();
         let mut services: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for change in self.plan.actions() {
             if let (Some(new), Some(service)) = (&change.create, &change.service) {
                 let policy = images
                     .entry(change.host.as_str())
                     .or_default()
-                    .entry(new.spec.image.as_str())
+                    .entry((new.spec.image.as_str(), new.spec.host.platform.as_deref()))
                     .or_insert(SpecPull::Never);
                 *policy = strongest(*policy, new.spec.pull_policy);
                 services
@@ -38,10 +38,10 @@ impl Run<'_> {
         }
         for b in self.plan.balancer_actions() {
             if matches!(b.action, BalancerAction::Create | BalancerAction::Replace) {
-                images
-                    .entry(b.host.as_str())
-                    .or_default()
-                    .insert(self.desired.balancer.image.as_str(), SpecPull::Missing);
+                images.entry(b.host.as_str()).or_default().insert(
+                    (self.desired.balancer.image.as_str(), None),
+                    SpecPull::Missing,
+                );
             }
         }
         if !images.is_empty() {
@@ -53,12 +53,12 @@ impl Run<'_> {
             let config = &config;
             async move {
                 let mut errors = Vec::new();
-                for (image, policy) in images {
+                for ((image, platform), policy) in images {
                     if *policy == SpecPull::Never {
                         continue;
                     }
                     let always = *policy == SpecPull::Always;
-                    if let Err(e) = self.pull(host, image, config, always).await {
+                    if let Err(e) = self.pull(host, image, *platform, config, always).await {
                         errors.push(e);
                     }
                 }
@@ -89,6 +89,7 @@ impl Run<'_> {
         &self,
         host: &str,
         image: &str,
+        platform: Option<&str>,
         config: &DockerConfig,
         always: bool,
     ) -> Result<(), PrepareFailure> {
@@ -123,7 +124,7 @@ impl Run<'_> {
         let started = Instant::now();
         let credentials = config.credentials(&create::registry_of(image));
         let result = engine
-            .pull(image, credentials, Duration::from_secs(120))
+            .pull(image, platform, credentials, Duration::from_secs(120))
             .await;
         // A registry error aborts the run; an engine error fails the host only.
         let (ok, detail, registry_error) = match result {

@@ -309,15 +309,19 @@ impl Engine for DockerEngine {
     async fn pull(
         &self,
         reference: &str,
+        platform: Option<&str>,
         credentials: Option<Credentials>,
         idle: Duration,
     ) -> Result<(), PullError> {
         use futures_util::StreamExt;
         let (from_image, tag) = create::pull_parameters(reference);
-        let options = bollard::query_parameters::CreateImageOptionsBuilder::default()
+        let mut options = bollard::query_parameters::CreateImageOptionsBuilder::default()
             .from_image(&from_image)
-            .tag(&tag)
-            .build();
+            .tag(&tag);
+        if let Some(p) = platform {
+            options = options.platform(p);
+        }
+        let options = options.build();
         let credentials = credentials.map(|c| bollard::auth::DockerCredentials {
             username: c.username,
             password: c.password,

@@ -103,6 +103,8 @@ pub struct MemoryEngine {
 pub(super) struct HostState {
     containers: BTreeMap<String, Sim>,
     images: HashSet<String>,
+    /// Every pull, with the platform it asked for.
+    pulls: Vec<(String, Option<String>)>,
     networks: BTreeMap<String, HashMap<String, String>>,
     volumes: BTreeMap<String, (u64, HashMap<String, String>)>,
     next_port: u16,
@@ -249,6 +251,11 @@ impl MemoryEngine {
     /// How many times each call was made.
     pub fn calls(&self) -> BTreeMap<&'static str, u64> {
         lock(&self.calls).clone()
+    }
+
+    /// The images pulled so far, in order, with the platform each pull asked for.
+    pub fn pulls(&self) -> Vec<(String, Option<String>)> {
+        lock(&self.state).pulls.clone()
     }
 
     pub fn name(&self) -> &str {
@@ -412,6 +419,7 @@ impl Engine for MemoryEngine {
     async fn pull(
         &self,
         reference: &str,
+        platform: Option<&str>,
         _credentials: Option<Credentials>,
         idle: Duration,
     ) -> Result<(), PullError> {
@@ -425,7 +433,11 @@ impl Engine for MemoryEngine {
                 "manifest for {reference} not found: manifest unknown"
             )));
         }
-        lock(&self.state).images.insert(reference.to_string());
+        let mut state = lock(&self.state);
+        state.images.insert(reference.to_string());
+        state
+            .pulls
+            .push((reference.to_string(), platform.map(str::to_string)));
         Ok(())
     }
 

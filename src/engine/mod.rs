@@ -237,11 +237,13 @@ pub trait Engine: Send + Sync {
     /// Whether the engine has the image (by reference) locally.
     async fn has_image(&self, reference: &str) -> Result<bool, EngineError>;
 
-    /// Pulls an image. `idle` bounds the time between two progress messages, so a registry or a
-    /// link that goes silent fails the pull instead of hanging it.
+    /// Pulls an image, for `platform` (`linux/arm64`) when given. `idle` bounds the time
+    /// between two progress messages, so a registry or a link that goes silent fails the pull
+    /// instead of hanging it.
     async fn pull(
         &self,
         reference: &str,
+        platform: Option<&str>,
         credentials: Option<Credentials>,
         idle: Duration,
     ) -> Result<(), PullError>;

@@ -283,3 +283,23 @@ async fn a_services_pull_policy_decides_whether_its_image_is_pulled() {
     fleet.deploy(&with_policy("never", 4)).await;
     assert_eq!(pulls(&fleet), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_image_is_pulled_for_the_services_platform() {
+    const ONE_HOST: &str = "project: shop\nhosts:\n  a: {address: ssh://a}\n";
+    let fleet = new_fleet(ONE_HOST);
+    fleet
+        .deploy(&format!(
+            "{ONE_HOST}services:\n  web:\n    image: web:1\n    platform: linux/arm64\n  api:\n    image: web:2\n"
+        ))
+        .await;
+    let mut pulls = fleet.host("a").pulls();
+    pulls.sort();
+    assert_eq!(
+        pulls,
+        [
+            ("web:1".to_string(), Some("linux/arm64".to_string())),
+            ("web:2".to_string(), None)
+        ]
+    );
+}

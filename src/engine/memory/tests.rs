@@ -51,7 +51,7 @@ async fn health_passes_after_one_interval_and_events_say_so() {
     let desired = desired(STATE);
     let mut events = engine.container_events("shop");
     engine
-        .pull("web:1", None, Duration::from_secs(1))
+        .pull("web:1", None, None, Duration::from_secs(1))
         .await
         .unwrap();
     let id = create_web(&engine, &desired, "shop-web-0").await;
@@ -210,7 +210,7 @@ async fn a_pull_from_a_silent_host_fails_after_the_idle_bound() {
     registry.publish("web:1", Behaviour::Serves);
     let engine = MemoryEngine::new("a", registry);
     engine.stop_answering();
-    let pull = engine.pull("web:1", None, Duration::from_secs(120));
+    let pull = engine.pull("web:1", None, None, Duration::from_secs(120));
     let failed = tokio::time::timeout(Duration::from_secs(121), pull)
         .await
         .expect("the pull ends by itself after 120 s");
