@@ -181,10 +181,11 @@ impl Engine for Metered {
     async fn pull(
         &self,
         reference: &str,
+        platform: Option<&str>,
         credentials: Option<Credentials>,
         idle: Duration,
     ) -> Result<(), PullError> {
-        self.metered(self.inner.pull(reference, credentials, idle))
+        self.metered(self.inner.pull(reference, platform, credentials, idle))
             .await
     }
     async fn create(&self, name: &str, what: Create<'_>) -> Result<String, EngineError> {
