@@ -75,7 +75,7 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             with_services("  web:\n    image: nginx\n    replicas: 2\n    imgae: x\n"),
             &[
                 "fleet.yaml:9:5: error: services.web.replicas: unknown key `replicas`",
-                "fleet.yaml:10:5: error: services.web.imgae: unknown key `imgae`; expected one of image, command, entrypoint, environment, env_file, ports, volumes, networks, labels, healthcheck, restart, user, working_dir, stop_grace_period, stop_signal, init, read_only, cap_add, cap_drop, extra_hosts, expose, hostname, logging, tmpfs, depends_on, deploy, container_name, links, profiles, pull_policy, build, shm_size, gpus, ulimits, sysctls, security_opt, stdin_open, tty, platform, runtime, pids_limit, mem_limit, memswap_limit, mem_reservation, cpus, cpu_shares, cpuset, devices, privileged, group_add, ipc, pid, dns, dns_search, dns_opt, oom_score_adj, network_mode",
+                "fleet.yaml:10:5: error: services.web.imgae: unknown key `imgae`; expected one of image, command, entrypoint, environment, env_file, ports, volumes, networks, labels, healthcheck, restart, user, working_dir, stop_grace_period, stop_signal, init, read_only, cap_add, cap_drop, extra_hosts, expose, hostname, logging, tmpfs, depends_on, deploy, container_name, links, secrets, configs, profiles, pull_policy, build, shm_size, gpus, ulimits, sysctls, security_opt, stdin_open, tty, platform, runtime, pids_limit, mem_limit, memswap_limit, mem_reservation, cpus, cpu_shares, cpuset, devices, privileged, group_add, ipc, pid, dns, dns_search, dns_opt, oom_score_adj, network_mode",
             ],
         ),
         case(
@@ -109,7 +109,7 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             "unknown top-level key",
             format!("{HOSTS}servics: {{}}\n"),
             &[
-                "fleet.yaml:6:1: error: servics: unknown key `servics`; expected one of project, hosts, services, include, volumes, networks, watch, balancer, variables, profiles",
+                "fleet.yaml:6:1: error: servics: unknown key `servics`; expected one of project, hosts, services, include, volumes, networks, watch, balancer, variables, profiles, secrets, configs",
             ],
         ),
         case(

@@ -160,6 +160,13 @@ pub fn unsupported(plan: &Plan) -> Vec<String> {
     let mut out = BTreeSet::new();
     for change in &plan.changes {
         if let Some(new) = &change.create {
+            if !new.spec.secrets.is_empty() || !new.spec.configs.is_empty() {
+                out.insert(format!(
+                    "service `{}` mounts Compose secrets or configs: delivering them to hosts is \
+                     not supported yet",
+                    change.service.as_deref().unwrap_or("?")
+                ));
+            }
             for mount in &new.spec.volumes {
                 if let Mount::RepoBind { source, .. } = mount {
                     out.insert(format!(

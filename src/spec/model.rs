@@ -26,6 +26,39 @@ pub struct Desired {
     /// The load balancers in front of exposed services (`balancer:` in fleet.yaml).
     #[serde(default)]
     pub balancer: BalancerSettings,
+    /// Compose `secrets:`: files mounted read-only into the services that name them, kept in
+    /// memory on the hosts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, FileSource>,
+    /// Compose `configs:`: files (not secret) mounted read-only into the services that name
+    /// them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub configs: BTreeMap<String, FileSource>,
+}
+
+/// Where a secret's or config's content comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum FileSource {
+    /// A file of the repository (its path from the repository root); `encrypted` when it is
+    /// an age file (`.age`), decrypted on the machine running fleet.
+    File { path: String, encrypted: bool },
+    /// Written inline (`content:`, configs only).
+    Content { text: String },
+}
+
+/// A secret or config a service mounts: which one, where, and as whom.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileMount {
+    pub source: String,
+    /// Absolute path in the container.
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    /// Permission bits, 0444 unless given.
+    pub mode: u32,
 }
 
 impl Desired {
@@ -283,6 +316,17 @@ pub struct Service {
     /// Settings of the container's host configuration (`shm_size`, `ulimits`, ...).
     #[serde(default, skip_serializing_if = "HostSettings::is_empty")]
     pub host: HostSettings,
+    /// Compose `secrets` the service mounts (under /run/secrets unless a target says).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileMount>,
+    /// Compose `configs` the service mounts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileMount>,
+    /// A keyed digest of the content of each secret and config it mounts (`secret:NAME`,
+    /// `config:NAME`), set from the repository's files after loading (never a plain hash of a
+    /// secret): part of the spec hash, so changed content rolls the service.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub file_digests: BTreeMap<String, String>,
     pub origin: Origin,
 }
 

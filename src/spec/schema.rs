@@ -10,6 +10,14 @@ pub fn schema() -> Value {
     let string_or_list =
         json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]});
     let size = json!({"type": ["string", "integer"], "description": "A size such as 512m or 1g, or a number of bytes"});
+    let file_mounts = json!({"type": "array", "items": {"oneOf": [
+        {"type": "string"},
+        {"type": "object", "additionalProperties": false, "required": ["source"], "properties": {
+            "source": {"type": "string"}, "target": {"type": "string"},
+            "uid": {"type": ["string", "integer"]}, "gid": {"type": ["string", "integer"]},
+            "mode": {"type": ["string", "integer"], "description": "Octal permission bits, e.g. 0440"}
+        }}
+    ]}});
     let device_request = json!({"type": "object", "additionalProperties": false, "properties": {
         "capabilities": {"type": "array", "items": {"type": "string"}},
         "driver": {"type": "string"},
@@ -38,6 +46,8 @@ pub fn schema() -> Value {
     let more = json!({
             "container_name": {"type": "string", "description": "An extra DNS alias of the service; replicas keep fleet's names"},
             "links": {"type": "array", "items": {"type": "string"}, "description": "Legacy Compose links: SERVICE (or SERVICE:SERVICE), started first"},
+            "secrets": file_mounts.clone(),
+            "configs": file_mounts.clone(),
             "profiles": {"type": "array", "items": {"type": "string"}, "description": "Active only when fleet.yaml's `profiles` lists one of these"},
             "pull_policy": {"enum": ["always", "missing", "if_not_present", "never"]},
             "build": {"description": "Ignored (with a note) when `image` is set: fleet deploys images and does not build them"},
@@ -290,6 +300,13 @@ pub fn schema() -> Value {
             }},
             "services": {"type": "object", "additionalProperties": service},
             "profiles": {"type": "array", "items": {"type": "string"}, "description": "The active Compose profiles; services without profiles are always active"},
+            "secrets": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": false, "properties": {
+                "file": {"type": "string", "description": "A file of the repository; age-encrypted when it ends in .age"},
+                "name": {"type": "string"}
+            }}},
+            "configs": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": false, "properties": {
+                "file": {"type": "string"}, "content": {"type": "string"}, "name": {"type": "string"}
+            }}},
             "include": {"type": "array", "items": {"oneOf": [
                 {"type": "string"},
                 {"type": "object", "additionalProperties": false, "required": ["path"], "properties": {"path": {"type": "string"}}}

@@ -85,6 +85,27 @@ pub(super) fn cross_check(diags: &mut Diagnostics, hosts: &BTreeMap<String, Host
                 }
             }
         }
+        for (source, pos, field) in &d.file_refs {
+            let (kind, declared) = if field.contains(".secrets[") {
+                ("secret", &state.secrets)
+            } else {
+                ("config", &state.configs)
+            };
+            if !declared.contains_key(source) {
+                let hint = did_you_mean(source, declared.keys().map(String::as_str))
+                    .map(|v| format!("did you mean `{v}`?"))
+                    .unwrap_or_else(|| {
+                        format!("declare it under the top-level `{kind}s:` (`{source}: {{ file: ./path }}`)")
+                    });
+                cx.error_hint(
+                    *pos,
+                    field,
+                    format!("{kind} `{source}` is not declared"),
+                    &format!("a {kind} declared under the top-level `{kind}s`"),
+                    hint,
+                );
+            }
+        }
         for (dep, pos, field) in &d.depends_refs {
             if dep == name {
                 cx.error(

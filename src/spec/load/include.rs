@@ -2,15 +2,19 @@
 //! includes and nesting depth refused, and each file's top-level keys (`services`, `volumes`,
 //! `networks`, nested `include`) handed to the same decoders as fleet.yaml's.
 
+use super::files::decode_files;
 use super::volumes_networks::{decode_networks, decode_volumes};
 use super::{State, decode_services, interpolate_file, read_yaml};
 use crate::spec::Files;
 use crate::spec::decode::{Cx, index, join};
 use crate::spec::diag::Diagnostics;
 use crate::spec::paths::{RepoPath, resolve_in_repo};
+use crate::spec::service::FileKind;
 use crate::spec::yaml::{Kind, Node, Pos};
 
-pub const COMPOSE_KEYS: &[&str] = &["services", "volumes", "networks", "include", "version"];
+pub const COMPOSE_KEYS: &[&str] = &[
+    "services", "volumes", "networks", "include", "version", "secrets", "configs",
+];
 
 /// Included files deeper than this are refused (a cycle is reported before it gets there).
 const MAX_INCLUDE_DEPTH: usize = 16;
@@ -31,13 +35,6 @@ pub(super) fn compose_top_level_key(cx: &mut Cx, key_node: &Node, key: &str, kno
             "name",
             "`name` is ignored: the project name is `project` in fleet.yaml",
             Some("remove `name`".into()),
-        ),
-        "secrets" | "configs" => cx.error_hint(
-            key_node.pos,
-            key,
-            format!("the Compose key `{key}` is not supported by fleet"),
-            "",
-            "Compose secrets and configs are not supported by fleet yet; instead: mount a file from the repository (`./path:/run/secrets/x:ro`)",
         ),
         "models" => cx.error_hint(
             key_node.pos,
@@ -143,6 +140,22 @@ pub(super) fn include_file(
             "services" => decode_services(&mut cx, files, &path.parent(), value, state),
             "volumes" => decode_volumes(&mut cx, value, state),
             "networks" => decode_networks(&mut cx, value, state),
+            "secrets" => decode_files(
+                &mut cx,
+                files,
+                &path.parent(),
+                FileKind::Secret,
+                value,
+                state,
+            ),
+            "configs" => decode_files(
+                &mut cx,
+                files,
+                &path.parent(),
+                FileKind::Config,
+                value,
+                state,
+            ),
             "include" => nested = include_list(&mut cx, "include", value),
             k if k.starts_with("x-") => {}
             k => compose_top_level_key(&mut cx, key_node, k, COMPOSE_KEYS),

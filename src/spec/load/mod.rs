@@ -17,14 +17,17 @@ use super::decode::{Cx, join};
 use super::diag::{Diagnostic, Diagnostics};
 use super::dotenv;
 use super::interpolate::{Variables, interpolate_tree};
-use super::model::{Address, Desired, Host, LOCAL_HOST, Network, Volume, WatchSettings};
+use super::model::{
+    Address, Desired, FileSource, Host, LOCAL_HOST, Network, Volume, WatchSettings,
+};
 use super::paths::RepoPath;
-use super::service::{self, Decoded};
+use super::service::{self, Decoded, FileKind};
 use super::yaml::{self, Kind, Node, Pos};
 
 mod balancer;
 mod cross_check;
 mod extends;
+mod files;
 mod hosts;
 mod include;
 mod profiles;
@@ -32,12 +35,14 @@ mod volumes_networks;
 
 pub use balancer::BALANCER_KEYS;
 pub use extends::EXTENDS_KEYS;
+pub use files::{CONFIG_KEYS, SECRET_KEYS};
 pub use hosts::HOST_KEYS;
 pub use include::COMPOSE_KEYS;
 pub use volumes_networks::{NETWORK_KEYS, VOLUME_KEYS};
 
 use balancer::{check_balancer, decode_balancer};
 use cross_check::cross_check;
+use files::decode_files;
 use hosts::decode_hosts;
 use include::{include_file, include_list};
 use profiles::{apply_profiles, check_container_names, decode_profiles};
@@ -56,6 +61,8 @@ pub const ROOT_KEYS: &[&str] = &[
     "balancer",
     "variables",
     "profiles",
+    "secrets",
+    "configs",
 ];
 
 pub const WATCH_KEYS: &[&str] = &["host_down_after", "allow_mass_delete"];
@@ -82,6 +89,9 @@ struct State {
     included: BTreeSet<RepoPath>,
     /// `variables:` in fleet.yaml, for interpolation in every file.
     variables: BTreeMap<String, String>,
+    /// Top-level `secrets:` and `configs:`, with where each was declared.
+    secrets: BTreeMap<String, (FileSource, String, Pos)>,
+    configs: BTreeMap<String, (FileSource, String, Pos)>,
 }
 
 pub fn load(files: &dyn Files) -> Loaded {
@@ -202,6 +212,22 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             "include" => includes = include_list(&mut cx, "include", value),
             "volumes" => decode_volumes(&mut cx, value, &mut state),
             "networks" => decode_networks(&mut cx, value, &mut state),
+            "secrets" => decode_files(
+                &mut cx,
+                files,
+                &RepoPath::root(),
+                FileKind::Secret,
+                value,
+                &mut state,
+            ),
+            "configs" => decode_files(
+                &mut cx,
+                files,
+                &RepoPath::root(),
+                FileKind::Config,
+                value,
+                &mut state,
+            ),
             "watch" => watch = decode_watch(&mut cx, value),
             "balancer" => balancer = decode_balancer(&mut cx, value),
             "variables" => {}
@@ -264,6 +290,16 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             .collect(),
         watch,
         balancer,
+        secrets: state
+            .secrets
+            .into_iter()
+            .map(|(k, (v, _, _))| (k, v))
+            .collect(),
+        configs: state
+            .configs
+            .into_iter()
+            .map(|(k, (v, _, _))| (k, v))
+            .collect(),
     })
 }
 

@@ -21,6 +21,7 @@ mod container;
 mod depends_on;
 mod deploy;
 mod env;
+mod files;
 mod healthcheck;
 mod host;
 mod networks;
@@ -37,6 +38,7 @@ pub use deploy::{
     parse_constraint,
 };
 pub use env::{ENV_FILE_KEYS, labels_of};
+pub use files::{FILE_MOUNT_KEYS, FileKind};
 pub use healthcheck::HEALTHCHECK_KEYS;
 pub use host::{DEVICE_KEYS, ULIMIT_KEYS};
 pub use networks::SERVICE_NETWORK_KEYS;
@@ -48,6 +50,7 @@ use container::{absolute_path, check_image, command, logging, restart, stop_sign
 use depends_on::{depends_on, links};
 use deploy::deploy;
 use env::{env_files, env_map, user_labels};
+use files::file_mounts;
 use healthcheck::healthcheck;
 use host::{host_key, pull_policy};
 use networks::{extra_hosts, hostname, networks};
@@ -84,6 +87,8 @@ pub const SERVICE_KEYS: &[&str] = &[
     "deploy",
     "container_name",
     "links",
+    "secrets",
+    "configs",
     "profiles",
     "pull_policy",
     "build",
@@ -127,9 +132,6 @@ pub fn unsupported_service_key(key: &str) -> Option<&'static str> {
         }
         "volumes_from" => {
             "replicas may run on different hosts; instead: mount the same named volume in both services"
-        }
-        "secrets" | "configs" => {
-            "Compose secrets and configs are not supported by fleet yet; instead: mount a file from the repository (`./path:/run/secrets/x:ro`)"
         }
         "develop" => {
             "`develop` drives `docker compose watch` on a developer machine; instead: remove it from the deployed file"
@@ -257,6 +259,8 @@ pub struct Decoded {
     pub expose_pos: Option<Pos>,
     /// Position of `container_name`, for clashes between services.
     pub container_name_pos: Option<Pos>,
+    /// Secrets and configs named, with where (the field says which of the two).
+    pub file_refs: Vec<(String, Pos, String)>,
 }
 
 /// Decodes one service. `dir` is the directory of the file it is written in, for relative paths.
@@ -301,6 +305,9 @@ pub fn decode(
         profiles: Vec::new(),
         pull_policy: Default::default(),
         host: Default::default(),
+        secrets: Vec::new(),
+        configs: Vec::new(),
+        file_digests: BTreeMap::new(),
         deploy: Deploy {
             mode: Mode::Replicated,
             replicas: 1,
@@ -324,6 +331,7 @@ pub fn decode(
         constraint_pos: Vec::new(),
         expose_pos: None,
         container_name_pos: None,
+        file_refs: Vec::new(),
     };
     let mut env_file_vars = BTreeMap::new();
     let mut environment = BTreeMap::new();
@@ -371,6 +379,12 @@ pub fn decode(
                     .extend(depends_on(cx, &f, value, &mut decoded.depends_refs))
             }
             "links" => links_node = Some((f.clone(), value)),
+            "secrets" => {
+                s.secrets = file_mounts(cx, FileKind::Secret, &f, value, &mut decoded.file_refs)
+            }
+            "configs" => {
+                s.configs = file_mounts(cx, FileKind::Config, &f, value, &mut decoded.file_refs)
+            }
             "deploy" => {
                 if let Some((deploy, policy)) = deploy(cx, &f, value, &mut decoded) {
                     s.deploy = deploy;
