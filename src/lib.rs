@@ -26,6 +26,7 @@ pub mod lock;
 pub mod observe;
 pub mod plan;
 pub mod render;
+pub mod secrets;
 pub mod source;
 pub mod spec;
 pub mod ssh;
