@@ -253,7 +253,11 @@ pub fn decrypt(ciphertext: &[u8], identities: &Identities) -> Result<Vec<u8>, De
     if let Err(e) = stream.read_to_end(&mut plaintext) {
         // Whatever was authenticated before the failure is still secret.
         plaintext.zeroize();
-        return Err(DecryptError::Corrupt(e.to_string()));
+        let what = match e.kind() {
+            std::io::ErrorKind::InvalidData => "the content fails authentication",
+            _ => "the content cannot be read whole",
+        };
+        return Err(DecryptError::Corrupt(format!("{what}: {e}")));
     }
     Ok(plaintext)
 }
