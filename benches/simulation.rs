@@ -29,11 +29,12 @@ use futures_util::stream::BoxStream;
 use fleet::apply::{self, Options, Progress};
 use fleet::engine::memory::{Behaviour, MemoryEngine, Registry};
 use fleet::engine::{
-    ContainerEvent, Create, Credentials, Engine, EngineError, EngineFacts, Listed, Probe,
+    ContainerEvent, Create, Credentials, Engine, EngineError, EngineFacts, HostFile, Listed, Probe,
     PullError, SharedEngine, VolumeInfo,
 };
 use fleet::lock::{self, Fence, Hold, Holder};
 use fleet::observe::{HostState, Observed, observe_host};
+use fleet::payload::Payload;
 use fleet::plan::{self, Action, Plan};
 use fleet::spec::model::{Network, Volume};
 use fleet::spec::{Desired, MemoryFiles, load};
@@ -259,6 +260,16 @@ impl Engine for Metered {
     }
     async fn volumes_named(&self, part: &str) -> Result<Vec<VolumeInfo>, EngineError> {
         self.metered(self.inner.volumes_named(part)).await
+    }
+    async fn put_files(
+        &self,
+        dir: &str,
+        image: &str,
+        files: &[HostFile],
+        labels: HashMap<String, String>,
+    ) -> Result<(), EngineError> {
+        self.metered(self.inner.put_files(dir, image, files, labels))
+            .await
     }
     async fn system_time(&self) -> Result<String, EngineError> {
         self.metered(self.inner.system_time()).await
@@ -514,6 +525,7 @@ async fn apply_locked(desired: &Desired, plan: &Plan, sim: &Sim) -> (apply::Repo
     let fence = Fence::of([Arc::clone(&hold)]);
     let report = apply::apply(
         desired,
+        &Payload::default(),
         plan,
         &sim.engines,
         &Options::default(),

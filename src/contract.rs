@@ -12,7 +12,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::spec::Desired;
-use crate::spec::model::Service;
+use crate::spec::model::{FileMount, Service};
+use crate::spec::service::FileKind;
 
 /// Where the balancer's configuration lives in its container (the official image's default
 /// path).
@@ -167,4 +168,86 @@ fn short_hash(text: &str) -> String {
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Where secrets live on the hosts: `/run` is a tmpfs on systemd hosts, so a secret never
+/// reaches a disk and is gone after a reboot (fleet writes it again before starting replicas).
+pub const SECRETS_ROOT: &str = "/run/fleet";
+
+/// The key of a secret's or config's content digest in [`Service::file_digests`].
+pub fn digest_key(kind: FileKind, source: &str) -> String {
+    match kind {
+        FileKind::Secret => format!("secret:{source}"),
+        FileKind::Config => format!("config:{source}"),
+    }
+}
+
+/// The name of a mounted file in its directory: its place in the list, then the source name
+/// (one source may be mounted twice, with different owners or modes).
+pub fn mounted_file_name(index: usize, mount: &FileMount) -> String {
+    format!("{index}-{}", mount.source)
+}
+
+/// The directory on `host` holding the files of `kind` that service `name` mounts, named by a
+/// digest of their contents, targets, owners and modes, so that a change makes a new directory
+/// and a replica never sees another version's files. `None` when it mounts none. Secrets are
+/// under [`SECRETS_ROOT`]; configs under the host's data directory (they are not secret, and
+/// survive a reboot).
+pub fn files_dir(
+    desired: &Desired,
+    host: &str,
+    name: &str,
+    service: &Service,
+    kind: FileKind,
+) -> Option<String> {
+    let mounts = match kind {
+        FileKind::Secret => &service.secrets,
+        FileKind::Config => &service.configs,
+    };
+    if mounts.is_empty() {
+        return None;
+    }
+    let mut text = String::new();
+    for (i, m) in mounts.iter().enumerate() {
+        let digest = service
+            .file_digests
+            .get(&digest_key(kind, &m.source))
+            .map(String::as_str)
+            .unwrap_or("");
+        text.push_str(&format!(
+            "{i}\0{}\0{}\0{:o}\0{:?}\0{:?}\0{digest}\n",
+            m.source, m.target, m.mode, m.uid, m.gid
+        ));
+    }
+    let set = short_hash(&text);
+    Some(match kind {
+        FileKind::Secret => format!("{SECRETS_ROOT}/{}/{name}/{set}", desired.project),
+        FileKind::Config => format!("{}/.fleet/configs/{name}/{set}", desired.data_dir(host)),
+    })
+}
+
+/// Every file a replica of `service` binds, as (host path, container path): its secrets and
+/// configs, read-only.
+pub fn mounted_files(
+    desired: &Desired,
+    host: &str,
+    name: &str,
+    service: &Service,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (kind, mounts) in [
+        (FileKind::Secret, &service.secrets),
+        (FileKind::Config, &service.configs),
+    ] {
+        let Some(dir) = files_dir(desired, host, name, service, kind) else {
+            continue;
+        };
+        for (i, m) in mounts.iter().enumerate() {
+            out.push((
+                format!("{dir}/{}", mounted_file_name(i, m)),
+                m.target.clone(),
+            ));
+        }
+    }
+    out
 }

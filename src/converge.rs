@@ -18,6 +18,7 @@ use crate::apply::{self, Progress, Report};
 use crate::engine::{EngineError, SharedEngine};
 use crate::lock::{self, Fence, Hold, LockError, LockEvent};
 use crate::observe::{self, HostState, Observed};
+use crate::payload::Payload;
 use crate::plan::Plan;
 use crate::spec::Desired;
 
@@ -97,6 +98,8 @@ pub struct Execution<'a> {
     pub stop: &'a AtomicBool,
     /// Bound on observing one host.
     pub observe_limit: Duration,
+    /// The content of the secrets and configs the services mount.
+    pub payload: &'a Payload,
 }
 
 /// The caller's policy at the points where `fleet apply` and `fleet watch` differ.
@@ -167,6 +170,7 @@ async fn locked<S: Steer>(
     };
     let report = apply::apply(
         desired,
+        execution.payload,
         &plan,
         &observation.engines,
         execution.options,

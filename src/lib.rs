@@ -24,6 +24,7 @@ pub mod error;
 pub mod labels;
 pub mod lock;
 pub mod observe;
+pub mod payload;
 pub mod plan;
 pub mod render;
 pub mod secrets;

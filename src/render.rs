@@ -200,6 +200,40 @@ fn show(value: &Option<Value>) -> String {
 
 /// One diff line per changed field; multi-line strings get a line diff.
 fn diff_lines(d: &FieldDiff) -> Vec<String> {
+    // A secret's or config's digest: what changed, never the digest.
+    if d.field == "file_digests" {
+        let names = |v: &Option<Value>| -> Vec<String> {
+            v.as_ref()
+                .and_then(Value::as_object)
+                .map(|o| {
+                    o.keys()
+                        .map(|k| crate::plan::changed_field(&format!("file_digests.{k}")))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (before, after) = (names(&d.before), names(&d.after));
+        let mut out: Vec<String> = after
+            .iter()
+            .filter(|n| !before.contains(n))
+            .map(|n| format!("+ {n}"))
+            .collect();
+        out.extend(
+            before
+                .iter()
+                .filter(|n| !after.contains(n))
+                .map(|n| format!("- {n}")),
+        );
+        return out;
+    }
+    if d.field.starts_with("file_digests.") {
+        let what = crate::plan::changed_field(&d.field);
+        return vec![match (&d.before, &d.after) {
+            (None, Some(_)) => format!("+ {what}"),
+            (Some(_), None) => format!("- {what}"),
+            _ => format!("~ {what} changed"),
+        }];
+    }
     let before = d.before.as_ref().map(|v| masked_value(&d.field, v));
     let after = d.after.as_ref().map(|v| masked_value(&d.field, v));
     if let (Some(Value::String(a)), Some(Value::String(b))) = (&before, &after) {

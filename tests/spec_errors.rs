@@ -109,7 +109,7 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             "unknown top-level key",
             format!("{HOSTS}servics: {{}}\n"),
             &[
-                "fleet.yaml:6:1: error: servics: unknown key `servics`; expected one of project, hosts, services, include, volumes, networks, watch, balancer, variables, profiles, secrets, configs",
+                "fleet.yaml:6:1: error: servics: unknown key `servics`; expected one of project, hosts, services, include, volumes, networks, watch, balancer, variables, profiles, secrets, configs, secrets_recipients",
             ],
         ),
         case(

@@ -167,6 +167,14 @@ pub(super) enum PrepareFailure {
         name: String,
         error: ReplicaFailure,
     },
+    /// Writing a service's secrets or configs on the host failed.
+    #[error("{host}: the {what} of service {service}: {error}")]
+    Files {
+        host: String,
+        service: String,
+        what: &'static str,
+        error: ReplicaFailure,
+    },
 }
 
 /// Why a rollback did not put every touched slot back: one entry per slot not restored.

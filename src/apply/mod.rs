@@ -35,9 +35,11 @@ use crate::docker::auth::DockerConfig;
 use crate::docker::create;
 use crate::engine::{Create, Engine, EngineError, ProbeHealth, PullError, SharedEngine};
 use crate::lock::Fence;
+use crate::payload::Payload;
 use crate::plan::{Action, BalancerAction, Change, ContainerRef, NewContainer, Plan};
 use crate::spec::Desired;
 use crate::spec::model::{FailureAction, Mount, UpdateConfig, UpdateOrder};
+use crate::spec::service::FileKind;
 use error::{
     Abort, BalancerState, HostFailure, NotRestored, OpError, PrepareFailure, ReplicaFailure,
     RollbackFailure,
@@ -160,13 +162,6 @@ pub fn unsupported(plan: &Plan) -> Vec<String> {
     let mut out = BTreeSet::new();
     for change in &plan.changes {
         if let Some(new) = &change.create {
-            if !new.spec.secrets.is_empty() || !new.spec.configs.is_empty() {
-                out.insert(format!(
-                    "service `{}` mounts Compose secrets or configs: delivering them to hosts is \
-                     not supported yet",
-                    change.service.as_deref().unwrap_or("?")
-                ));
-            }
             for mount in &new.spec.volumes {
                 if let Mount::RepoBind { source, .. } = mount {
                     out.insert(format!(
@@ -187,6 +182,7 @@ const DOCKER_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 struct Run<'a> {
     desired: &'a Desired,
+    payload: &'a Payload,
     plan: &'a Plan,
     engines: &'a BTreeMap<String, SharedEngine>,
     options: &'a Options,
@@ -201,9 +197,12 @@ struct Run<'a> {
     balancing: tokio::sync::Mutex<balance::Balancing>,
 }
 
-/// Carries out `plan`. Hosts missing from `engines` are reported failed (unreachable).
+/// Carries out `plan`; `payload` holds the content of the secrets and configs it mounts. Hosts
+/// missing from `engines` are reported failed (unreachable).
+#[allow(clippy::too_many_arguments)]
 pub async fn apply(
     desired: &Desired,
+    payload: &Payload,
     plan: &Plan,
     engines: &BTreeMap<String, SharedEngine>,
     options: &Options,
@@ -214,6 +213,7 @@ pub async fn apply(
     let start = Instant::now();
     let run = Run {
         desired,
+        payload,
         plan,
         engines,
         options,

@@ -23,6 +23,13 @@ impl Run<'_> {
         let mut images: BTreeMap<&str, BTreeMap<(&str, Option<&str>), SpecPull>> = BTreeMap::new();
         let mut services: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for change in self.plan.actions() {
+            // A replica started again needs its files too (a reboot empties the secrets').
+            if let (Action::Start, Some(service)) = (change.action, &change.service) {
+                services
+                    .entry(change.host.as_str())
+                    .or_default()
+                    .insert(service.as_str());
+            }
             if let (Some(new), Some(service)) = (&change.create, &change.service) {
                 let policy = images
                     .entry(change.host.as_str())
@@ -222,6 +229,7 @@ impl Run<'_> {
                 }
             }
         }
+        self.files(host, services).await?;
         for key in volumes {
             let declared = self.desired.volumes.get(&key).cloned().unwrap_or_default();
             let name = contract::volume_name(self.desired, &key);
@@ -255,6 +263,49 @@ impl Run<'_> {
                         name,
                         error,
                     });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Run<'_> {
+    /// Writes the secrets and configs the services mount on this host, each set in its own
+    /// directory (named by its digest), before any replica that binds them is created or
+    /// started.
+    async fn files(&self, host: &str, services: &BTreeSet<&str>) -> Result<(), PrepareFailure> {
+        let Ok(engine) = self.engine(host) else {
+            return Ok(());
+        };
+        for name in services {
+            let Some(service) = self.desired.services.get(*name) else {
+                continue;
+            };
+            for kind in [FileKind::Secret, FileKind::Config] {
+                let Some(dir) = contract::files_dir(self.desired, host, name, service, kind) else {
+                    continue;
+                };
+                let files = self.payload.host_files(service, kind);
+                let labels = contract::object_labels(&self.desired.project);
+                let result = self
+                    .call(
+                        host,
+                        self.options.call_timeout,
+                        engine.put_files(&dir, &service.image, &files, labels),
+                    )
+                    .await;
+                match result {
+                    Ok(()) => {}
+                    Err(OpError::Host(_)) => return Ok(()),
+                    Err(OpError::Replica(error)) => {
+                        return Err(PrepareFailure::Files {
+                            host: host.to_string(),
+                            service: name.to_string(),
+                            what: kind.key(),
+                            error,
+                        });
+                    }
                 }
             }
         }

@@ -18,6 +18,7 @@ use crate::apply::{self, Options, Progress, PullPolicy, Report, ServiceStatus, S
 use crate::converge::{self, Execution, Locking, Observation, Outcome};
 use crate::engine::SharedEngine;
 use crate::lock::{self, Fence, Hold, Holder, LockError, LockEvent};
+use crate::payload::Payload;
 use crate::plan::{self, Plan};
 use crate::render;
 
@@ -115,7 +116,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs, printer: &Printer) -> ExitC
             return ExitCode::Failure;
         }
     };
-    let Some((desired, commit)) = super::load_desired_at(global, printer) else {
+    let Some((desired, commit, payload)) = super::load_desired_at(global, printer) else {
         return ExitCode::Failure;
     };
     if let Some(saved) = &saved {
@@ -144,17 +145,33 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs, printer: &Printer) -> ExitC
     let Some(runtime) = super::runtime(printer) else {
         return ExitCode::Failure;
     };
-    runtime.block_on(run_async(global, args, printer, desired, commit, saved))
+    let loaded = Loaded {
+        desired,
+        commit,
+        payload,
+    };
+    runtime.block_on(run_async(global, args, printer, loaded, saved))
+}
+
+/// What was read from the repository: the desired state, its commit, and its files' contents.
+struct Loaded {
+    desired: crate::spec::Desired,
+    commit: Option<String>,
+    payload: Payload,
 }
 
 async fn run_async(
     global: &GlobalOptions,
     args: &ApplyArgs,
     printer: &Printer,
-    desired: crate::spec::Desired,
-    commit: Option<String>,
+    loaded: Loaded,
     saved: Option<Plan>,
 ) -> ExitCode {
+    let Loaded {
+        desired,
+        commit,
+        payload,
+    } = loaded;
     let connected = connect_all(&desired, &args.connect).await;
     let (reachable, unobserved, connect_failures) = split_connected(connected);
     let hold = Arc::new(Hold::new(
@@ -189,6 +206,7 @@ async fn run_async(
         args,
         printer,
         desired: &desired,
+        payload: &payload,
         commit: commit.as_deref(),
         saved,
         connect_failures,
@@ -213,6 +231,7 @@ async fn run_async(
             progress,
             stop: &stop,
             observe_limit: OBSERVE_LIMIT,
+            payload: &payload,
         },
         &mut steer,
     )
@@ -269,6 +288,7 @@ struct CliSteer<'a> {
     args: &'a ApplyArgs,
     printer: &'a Printer,
     desired: &'a crate::spec::Desired,
+    payload: &'a Payload,
     commit: Option<&'a str>,
     saved: Option<Plan>,
     connect_failures: Vec<HostFailure>,
@@ -339,6 +359,7 @@ impl converge::Steer for CliSteer<'_> {
             if self.json {
                 let report = apply::apply(
                     desired,
+                    self.payload,
                     &plan,
                     &observation.engines,
                     &Options::default(),

@@ -199,14 +199,19 @@ where
 /// Reads and validates the desired state for a command that needs it, printing what was read
 /// and any diagnostics. `None` when it is invalid or unreadable (already reported).
 fn load_desired(global: &GlobalOptions, printer: &Printer) -> Option<crate::spec::Desired> {
-    load_desired_at(global, printer).map(|(desired, _)| desired)
+    load_desired_at(global, printer).map(|(desired, _, _)| desired)
 }
 
-/// Like [`load_desired`], with the commit that was read.
+/// Like [`load_desired`], with the commit that was read and the content of its secrets and
+/// configs (secrets decrypted; their digests stamped into the services).
 fn load_desired_at(
     global: &GlobalOptions,
     printer: &Printer,
-) -> Option<(crate::spec::Desired, Option<String>)> {
+) -> Option<(
+    crate::spec::Desired,
+    Option<String>,
+    crate::payload::Payload,
+)> {
     let snapshot = validate::open_source(global, printer)?;
     // A working tree is not the commit HEAD points to: say "the working tree", not a commit id.
     let commit = match snapshot.revision.kind {
@@ -223,7 +228,19 @@ fn load_desired_at(
             "Invalid: {errors} error(s); run `fleet validate` for details."
         ));
     }
-    loaded.desired.map(|d| (d, commit))
+    let mut desired = loaded.desired?;
+    let payload = match crate::secrets::read_payload(&desired, snapshot.files()) {
+        Ok(payload) => payload,
+        Err(errors) => {
+            for e in &errors {
+                printer.fail(&e.to_string(), None);
+            }
+            printer.info("Nothing was changed.");
+            return None;
+        }
+    };
+    payload.stamp(&mut desired);
+    Some((desired, commit, payload))
 }
 
 /// The async runtime for commands that talk to hosts; `None` after reporting why it failed.

@@ -157,7 +157,7 @@ pub async fn observe_all(
 }
 
 pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCode {
-    let Some((desired, commit)) = super::load_desired_at(global, printer) else {
+    let Some((desired, commit, _)) = super::load_desired_at(global, printer) else {
         return ExitCode::Failure;
     };
     let Some(runtime) = super::runtime(printer) else {

@@ -51,7 +51,7 @@ struct HostRow {
 }
 
 pub fn run(global: &GlobalOptions, connect: &ConnectOptions, printer: &Printer) -> ExitCode {
-    let Some((desired, commit)) = super::load_desired_at(global, printer) else {
+    let Some((desired, commit, _)) = super::load_desired_at(global, printer) else {
         return ExitCode::Failure;
     };
     let Some(runtime) = super::runtime(printer) else {

@@ -70,7 +70,18 @@ pub fn container_body(
         exposed.push(format!("{port}/{proto}"));
     }
 
-    let (mounts, binds) = mounts(desired, host, service);
+    let (mut mounts, binds) = mounts(desired, host, service);
+    // Secrets and configs, read-only. The mount API refuses a missing file (the `Binds` form
+    // would make a directory in its place): a replica never starts without its secret.
+    for (source, target) in contract::mounted_files(desired, host, id.service, service) {
+        mounts.push(Mount {
+            typ: Some(MountType::BIND),
+            source: Some(source),
+            target: Some(target),
+            read_only: Some(true),
+            ..Default::default()
+        });
+    }
 
     let tmpfs: HashMap<String, String> = service
         .tmpfs

@@ -17,14 +17,15 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::Mutex;
 
 use crate::engine::{
-    ContainerEvent, Create, Credentials, Engine, EngineError, EngineFacts, Listed, ListedPort,
-    Probe, ProbeHealth, PullError, VolumeInfo,
+    ContainerEvent, Create, Credentials, Engine, EngineError, EngineFacts, HostFile, Listed,
+    ListedPort, Probe, ProbeHealth, PullError, VolumeInfo,
 };
 use crate::spec::model::{Address, Host, Network, Volume};
 use crate::ssh::{self, Session, SshError, SshOptions, Target};
 
 pub mod auth;
 pub mod create;
+mod files;
 mod objects;
 mod transport;
 
@@ -649,6 +650,16 @@ impl Engine for DockerEngine {
 
     async fn volumes_named(&self, part: &str) -> Result<Vec<VolumeInfo>, EngineError> {
         DockerEngine::volumes_named(self, part).await
+    }
+
+    async fn put_files(
+        &self,
+        dir: &str,
+        image: &str,
+        files: &[HostFile],
+        labels: HashMap<String, String>,
+    ) -> Result<(), EngineError> {
+        DockerEngine::put_files(self, dir, image, files, labels).await
     }
 
     async fn system_time(&self) -> Result<String, EngineError> {

@@ -15,6 +15,7 @@
 //! It is not a replacement for the testbed: nothing here proves fleet right against a real
 //! engine. It makes the logic above the seam testable without root and fast.
 
+mod files;
 mod life;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -28,8 +29,8 @@ use tokio::sync::{Notify, broadcast};
 use tokio::time::Instant;
 
 use super::{
-    ContainerEvent, Create, Credentials, Engine, EngineError, EngineFacts, Listed, ListedPort,
-    Probe, PullError, VolumeInfo,
+    ContainerEvent, Create, Credentials, Engine, EngineError, EngineFacts, HostFile, Listed,
+    ListedPort, Probe, PullError, VolumeInfo,
 };
 use crate::spec::model::{Network, Protocol, Restart, Volume};
 pub use life::Behaviour;
@@ -103,6 +104,8 @@ pub struct MemoryEngine {
 pub(super) struct HostState {
     containers: BTreeMap<String, Sim>,
     images: HashSet<String>,
+    /// Files fleet wrote on the host, by path.
+    host_files: BTreeMap<String, HostFile>,
     /// Every pull, with the platform it asked for.
     pulls: Vec<(String, Option<String>)>,
     networks: BTreeMap<String, HashMap<String, String>>,
@@ -465,7 +468,24 @@ impl Engine for MemoryEngine {
         let id = new_id();
         let mut sim = Sim::new(&id, name, &image, labels, behaviour, None);
         match what {
-            Create::Replica { service, .. } => {
+            Create::Replica {
+                desired,
+                host,
+                service,
+                identity,
+            } => {
+                // As the engine's mount API does, a bind of a missing file is refused; what
+                // is bound is what the container reads.
+                for (path, target) in
+                    crate::contract::mounted_files(desired, host, identity.service, service)
+                {
+                    let Some(file) = state.host_files.get(&path) else {
+                        return Err(files::missing_bind(&path));
+                    };
+                    sim.files
+                        .insert(target, String::from_utf8_lossy(&file.content).into_owned());
+                    sim.binds.push(path);
+                }
                 sim.health = life::HealthPlan::of(service.healthcheck.as_ref());
                 sim.restart = service.restart.clone();
                 let balanced = service.expose_via.as_ref().map(|e| (e.port, None, "tcp"));
@@ -500,6 +520,18 @@ impl Engine for MemoryEngine {
 
     async fn start(&self, id: &str) -> Result<(), EngineError> {
         self.enter("start").await?;
+        let missing = {
+            let state = lock(&self.state);
+            state.containers.get(id).and_then(|sim| {
+                sim.binds
+                    .iter()
+                    .find(|p| !state.host_files.contains_key(*p))
+                    .cloned()
+            })
+        };
+        if let Some(path) = missing {
+            return Err(files::missing_bind(&path));
+        }
         let started = self.with_container(id, |sim, _| {
             if sim.running() {
                 return None;
@@ -669,6 +701,27 @@ impl Engine for MemoryEngine {
             .volumes
             .entry(name.to_string())
             .or_insert((now, labels));
+        Ok(())
+    }
+
+    async fn put_files(
+        &self,
+        dir: &str,
+        image: &str,
+        files: &[HostFile],
+        _labels: HashMap<String, String>,
+    ) -> Result<(), EngineError> {
+        self.enter("put_files").await?;
+        let mut state = lock(&self.state);
+        // The engine makes the helper container from the image.
+        if !state.images.contains(image) {
+            return Err(refused(&format!("No such image: {image}")));
+        }
+        for file in files {
+            state
+                .host_files
+                .insert(format!("{dir}/{}", file.name), file.clone());
+        }
         Ok(())
     }
 

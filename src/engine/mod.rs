@@ -181,6 +181,31 @@ pub struct ListedPort {
     pub protocol: String,
 }
 
+/// A file fleet writes on a host: a secret or config a service mounts. Its content is never
+/// printed (`Debug` shows the name and size).
+#[derive(Clone, PartialEq, Eq)]
+pub struct HostFile {
+    pub name: String,
+    pub content: Vec<u8>,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl std::fmt::Debug for HostFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "HostFile({}, {} bytes, {:o}, {}:{})",
+            self.name,
+            self.content.len(),
+            self.mode,
+            self.uid,
+            self.gid
+        )
+    }
+}
+
 /// What to create: the container is said as what it is for fleet, and each engine builds its
 /// own request from it (the Docker one in `docker::create`).
 #[derive(Clone, Copy)]
@@ -317,6 +342,17 @@ pub trait Engine: Send + Sync {
 
     /// Volumes whose name contains `part`: name, creation time on the engine's clock, labels.
     async fn volumes_named(&self, part: &str) -> Result<Vec<VolumeInfo>, EngineError>;
+
+    /// Writes `files` into the directory `dir` of the host (made when missing), as the owner
+    /// and with the mode each says. Goes through a container of `image` made for it (never
+    /// started) and labelled with `labels`, so nothing but the engine is needed on the host.
+    async fn put_files(
+        &self,
+        dir: &str,
+        image: &str,
+        files: &[HostFile],
+        labels: HashMap<String, String>,
+    ) -> Result<(), EngineError>;
 
     /// The engine's clock, RFC 3339.
     async fn system_time(&self) -> Result<String, EngineError>;

@@ -294,7 +294,7 @@ pub fn plan_best_effort(
                 format!(
                     "changed: {}",
                     diff.iter()
-                        .map(|d| d.field.as_str())
+                        .map(|d| changed_field(&d.field))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
@@ -553,3 +553,15 @@ fn plan_balancers(
 
 #[cfg(test)]
 mod tests;
+
+/// A changed field as the plan names it: a secret's or config's content digest is said as
+/// "secret NAME" / "config NAME" (its value means nothing to a person, and is never shown).
+pub fn changed_field(field: &str) -> String {
+    match field
+        .strip_prefix("file_digests.")
+        .and_then(|key| key.split_once(':'))
+    {
+        Some((kind, name)) => format!("{kind} {name}"),
+        None => field.to_string(),
+    }
+}

@@ -3,7 +3,8 @@
 //!
 //! This module owns the cryptography edge only: finding the identities that can decrypt
 //! (`Identities`), decrypting, encrypting to recipients given as text, and a keyed digest of a
-//! secret's content for the spec hash. Delivery to hosts and the command line are elsewhere.
+//! secret's content for the spec hash, and reading a desired state's payload with this
+//! machine's identities (`read_payload`). Delivery to hosts and the command line are elsewhere.
 //! `age.rs` is the only file that names the `age` crate; nothing here is hand-written crypto.
 //!
 //! Invariants: no error message, `Debug` output or source note carries plaintext or secret key
@@ -11,6 +12,7 @@
 //! hash only through `digest`, which is keyed, so a label does not let anyone test guesses.
 
 mod age;
+mod read;
 #[cfg(test)]
 mod tests;
 
@@ -20,6 +22,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 pub use self::age::{Identities, decrypt, encrypt, generate, recipients_of};
+pub use self::read::read_payload;
 
 /// An identity file that exists but cannot be used. Missing files are not errors (they are
 /// skipped when looking in the usual places); these are.

@@ -34,6 +34,10 @@ pub struct Desired {
     /// them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub configs: BTreeMap<String, FileSource>,
+    /// Who new secrets are encrypted to (`fleet secret set`, `rotate`): age recipients
+    /// (`age1...`) and SSH public keys (`ssh-ed25519 ...`, `ssh-rsa ...`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets_recipients: Vec<String>,
 }
 
 /// Where a secret's or config's content comes from.

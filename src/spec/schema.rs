@@ -300,6 +300,7 @@ pub fn schema() -> Value {
             }},
             "services": {"type": "object", "additionalProperties": service},
             "profiles": {"type": "array", "items": {"type": "string"}, "description": "The active Compose profiles; services without profiles are always active"},
+            "secrets_recipients": {"type": "array", "items": {"type": "string", "pattern": "^(age1|ssh-ed25519 |ssh-rsa )"}, "description": "Who `fleet secret set` encrypts new secrets to"},
             "secrets": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": false, "properties": {
                 "file": {"type": "string", "description": "A file of the repository; age-encrypted when it ends in .age"},
                 "name": {"type": "string"}

@@ -41,6 +41,7 @@ use crate::clock::now_rfc3339;
 use crate::engine::SharedEngine;
 use crate::lock::{self, Hold, Holder, LockError, LockEvent};
 use crate::observe::{self, HostState, Observed, Owner, RunState};
+use crate::payload::Payload;
 use crate::plan::{self, Action, Plan};
 use crate::source;
 use crate::spec::Desired;
@@ -163,6 +164,8 @@ impl Link {
 struct Tip {
     commit: Option<String>,
     desired: Result<Desired, Vec<String>>,
+    /// The content of its secrets and configs (empty when it is invalid).
+    payload: Arc<Payload>,
 }
 
 /// The state the fleet is held to.
@@ -170,6 +173,7 @@ struct Tip {
 struct Held {
     desired: Desired,
     commit: Option<String>,
+    payload: Arc<Payload>,
 }
 
 pub struct Daemon {

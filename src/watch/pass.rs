@@ -323,6 +323,7 @@ impl Daemon {
             Some(Tip {
                 commit,
                 desired: Ok(d),
+                payload,
             }) if self
                 .failed
                 .get(commit)
@@ -335,6 +336,7 @@ impl Daemon {
                 Some(Held {
                     desired: d.clone(),
                     commit: commit.clone(),
+                    payload: Arc::clone(payload),
                 })
             }
             _ => None,
@@ -438,6 +440,7 @@ impl Daemon {
                 progress: &LogProgress,
                 stop: &self.stop,
                 observe_limit: OBSERVE_TIMEOUT,
+                payload: &target.payload,
             },
             &mut steer,
         )

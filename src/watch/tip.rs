@@ -5,7 +5,7 @@ use super::*;
 impl Daemon {
     /// Reads the tracked revision; true when it is new.
     pub(super) async fn read_tip(&mut self) -> bool {
-        type Read = Option<(Option<String>, Result<Desired, Vec<String>>)>;
+        type Read = Option<(Option<String>, Result<(Desired, Payload), Vec<String>>)>;
         let request = self.settings.request.clone();
         let known = self.tip.as_ref().and_then(|t| t.commit.clone());
         let read = tokio::task::spawn_blocking(move || -> Result<Read, String> {
@@ -18,19 +18,31 @@ impl Daemon {
                 return Ok(None);
             }
             let loaded = crate::spec::load(snapshot.files());
-            let desired = loaded.desired.ok_or_else(|| {
-                loaded
-                    .diagnostics
-                    .iter()
-                    .filter(|d| d.is_error())
-                    .map(|d| d.to_string())
-                    .collect()
-            });
+            let desired = loaded
+                .desired
+                .ok_or_else(|| {
+                    loaded
+                        .diagnostics
+                        .iter()
+                        .filter(|d| d.is_error())
+                        .map(|d| d.to_string())
+                        .collect()
+                })
+                .and_then(|mut desired| {
+                    // Secrets that cannot be decrypted make the commit unusable, as an
+                    // invalid one: the last good state stays.
+                    let payload = crate::secrets::read_payload(&desired, snapshot.files())
+                        .map_err(|errors| {
+                            errors.iter().map(ToString::to_string).collect::<Vec<_>>()
+                        })?;
+                    payload.stamp(&mut desired);
+                    Ok((desired, payload))
+                });
             Ok(Some((commit, desired)))
         })
         .await
         .unwrap_or_else(|e| Err(format!("internal error: {e}")));
-        let (commit, desired) = match read {
+        let (commit, read) = match read {
             Ok(Some(read)) => read,
             Ok(None) => return false,
             Err(message) => {
@@ -40,6 +52,10 @@ impl Daemon {
                 self.shared.error("source", message);
                 return false;
             }
+        };
+        let (desired, payload) = match read {
+            Ok((desired, payload)) => (Ok(desired), Arc::new(payload)),
+            Err(messages) => (Err(messages), Arc::default()),
         };
         if commit.is_none()
             && self
@@ -88,7 +104,11 @@ impl Daemon {
             }
         }
         self.shared.update(|s| s.tip_commit = commit.clone());
-        self.tip = Some(Tip { commit, desired });
+        self.tip = Some(Tip {
+            commit,
+            desired,
+            payload,
+        });
         self.sync_probers();
         true
     }

@@ -20,6 +20,7 @@ use crate::engine::memory::{Behaviour, MemoryEngine, Registry, Seen};
 use crate::engine::{Engine, SharedEngine};
 use crate::lock::{self, Fence, Hold, Holder};
 use crate::observe::{self, HostState, Observed};
+use crate::payload::Payload;
 use crate::plan::{self, Plan};
 use crate::spec::{Desired, MemoryFiles};
 use crate::{contract, labels};
@@ -132,6 +133,8 @@ pub struct Fleet {
     hosts: BTreeMap<String, Arc<MemoryEngine>>,
     /// The containers no run may touch, as they were started.
     bystanders: Vec<(String, Seen)>,
+    /// Repository files besides fleet.yaml (secrets, configs), by path.
+    files: Mutex<Vec<(String, String)>>,
 }
 
 impl Fleet {
@@ -168,7 +171,43 @@ impl Fleet {
             registry,
             hosts,
             bystanders,
+            files: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Puts a file in the repository the next states are read from (a plain secret here:
+    /// decryption is the `secrets` module's, tested on its own).
+    pub fn commit_file(&self, path: &str, text: &str) {
+        let mut files = self.files.lock().unwrap();
+        files.retain(|(p, _)| p != path);
+        files.push((path.to_string(), text.to_string()));
+    }
+
+    fn repository(&self, yaml: &str) -> MemoryFiles {
+        let files = self.files.lock().unwrap().clone();
+        MemoryFiles::new(
+            std::iter::once(("fleet.yaml", yaml))
+                .chain(files.iter().map(|(p, t)| (p.as_str(), t.as_str()))),
+        )
+    }
+
+    /// The desired state of `yaml` with the repository's files: loaded, its secrets' and
+    /// configs' digests stamped.
+    pub fn desired(&self, yaml: &str) -> Desired {
+        let files = self.repository(yaml);
+        let loaded = crate::spec::load(&files);
+        let mut desired = loaded
+            .desired
+            .unwrap_or_else(|| panic!("invalid test state: {:#?}", loaded.diagnostics));
+        self.payload(&desired).stamp(&mut desired);
+        desired
+    }
+
+    /// The contents of the secrets and configs of `desired`, from the repository's files.
+    pub fn payload(&self, desired: &Desired) -> Payload {
+        let files = self.repository("");
+        Payload::read(desired, &files, &|_, bytes| Ok(bytes.to_vec()))
+            .unwrap_or_else(|e| panic!("unreadable files: {e:?}"))
     }
 
     /// Runs an unmanaged container (no labels) named as the replica `slot` of `service` will be
@@ -347,7 +386,10 @@ impl Fleet {
         let progress = Notes::default();
         let stop = AtomicBool::new(false);
         let engines = self.engines();
-        let run = apply::apply(desired, &plan, &engines, options, &progress, &fence, &stop);
+        let payload = self.payload(desired);
+        let run = apply::apply(
+            desired, &payload, &plan, &engines, options, &progress, &fence, &stop,
+        );
         let report = tokio::time::timeout(RUN_BOUND, run)
             .await
             .expect("apply did not end: a call without a bound, or a silent host waited for");
@@ -381,7 +423,7 @@ impl Fleet {
 
     /// A run that must succeed: the fleet then runs exactly `yaml`.
     pub async fn deploy(&self, yaml: &str) -> Desired {
-        let desired = desired(yaml);
+        let desired = self.desired(yaml);
         let outcome = self.apply(&desired).await;
         assert!(
             outcome.report.success,

@@ -3,6 +3,7 @@
 //! the pipeline; each other file covers one part of the acceptance list.
 
 mod failures;
+mod files;
 mod harness;
 mod hosts;
 mod kill;

@@ -81,6 +81,8 @@ pub(super) struct Sim {
     /// (container port, host port, protocol).
     pub ports: Vec<(u16, u16, String)>,
     pub files: HashMap<String, String>,
+    /// Host paths bound into the container (secrets, configs): each must exist to start.
+    pub binds: Vec<String>,
     pub log: String,
     pub balancer: bool,
     /// Bumped by each reload signal: a balancer's worker is replaced.
@@ -117,6 +119,7 @@ impl Sim {
             restarts: 0,
             ports: Vec::new(),
             files: HashMap::new(),
+            binds: Vec::new(),
             log: String::new(),
             balancer: false,
             generation_of_workers: 0,

@@ -63,6 +63,7 @@ pub const ROOT_KEYS: &[&str] = &[
     "profiles",
     "secrets",
     "configs",
+    "secrets_recipients",
 ];
 
 pub const WATCH_KEYS: &[&str] = &["host_down_after", "allow_mass_delete"];
@@ -204,6 +205,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
     let mut watch = WatchSettings::default();
     let mut balancer = None;
     let mut active_profiles = Vec::new();
+    let mut recipients = Vec::new();
     for (key, key_node, value) in entries {
         match key {
             "project" => project = project_name(&mut cx, value),
@@ -228,6 +230,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
                 value,
                 &mut state,
             ),
+            "secrets_recipients" => recipients = decode_recipients(&mut cx, value),
             "watch" => watch = decode_watch(&mut cx, value),
             "balancer" => balancer = decode_balancer(&mut cx, value),
             "variables" => {}
@@ -295,6 +298,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             .into_iter()
             .map(|(k, (v, _, _))| (k, v))
             .collect(),
+        secrets_recipients: recipients,
         configs: state
             .configs
             .into_iter()
@@ -379,6 +383,41 @@ fn decode_variables(cx: &mut Cx, node: &Node) -> BTreeMap<String, String> {
         };
         if let Some(text) = text {
             out.insert(name.to_string(), text);
+        }
+    }
+    out
+}
+
+/// `secrets_recipients:` a list of age recipients and SSH public keys.
+fn decode_recipients(cx: &mut Cx, node: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, item) in cx
+        .seq(
+            "secrets_recipients",
+            node,
+            "a list of age recipients or SSH public keys",
+        )
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let field = super::decode::index("secrets_recipients", i);
+        let Some(text) = cx.string(&field, item) else {
+            continue;
+        };
+        let text = text.trim().to_string();
+        let known = text.starts_with("age1")
+            || text.starts_with("ssh-ed25519 ")
+            || text.starts_with("ssh-rsa ");
+        if known {
+            out.push(text);
+        } else {
+            cx.error(
+                item.pos,
+                &field,
+                "not an age recipient or SSH public key",
+                "age1... (from `fleet secret init` or age-keygen), or a line of an id_ed25519.pub or id_rsa.pub",
+            );
         }
     }
     out

@@ -1,0 +1,315 @@
+//! The files services mount (Compose secrets and configs): their contents read from the commit,
+//! secrets decrypted on the machine running fleet, a keyed digest of each stamped into the
+//! services (so a change rolls them), and the files to write on a host for a service.
+//!
+//! Decryption is passed in (by the age edge, `secrets::read_payload`), so this stage needs no keys to
+//! be tested. Contents are never printed: `Debug` shows names and sizes only.
+
+use std::collections::BTreeMap;
+
+use hmac::{KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::contract::{digest_key, mounted_file_name};
+use crate::engine::HostFile;
+use crate::spec::model::{FileMount, FileSource, Service};
+use crate::spec::service::FileKind;
+use crate::spec::{Desired, Files};
+
+/// Why a secret or config could not be read. Never holds content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    #[error("{kind} `{name}`: cannot read `{path}`: {reason}")]
+    Read {
+        kind: &'static str,
+        name: String,
+        path: String,
+        reason: String,
+    },
+    #[error("secret `{name}`: cannot decrypt `{path}`: {reason}")]
+    Decrypt {
+        name: String,
+        path: String,
+        reason: String,
+    },
+}
+
+/// Decrypts the age file at `path` (its bytes given); the error says why, for a person.
+pub type Decrypt<'a> = &'a dyn Fn(&str, &[u8]) -> Result<Vec<u8>, String>;
+
+/// The content of every secret and config of a desired state.
+#[derive(Default, Clone)]
+pub struct Payload {
+    secrets: BTreeMap<String, Content>,
+    configs: BTreeMap<String, Content>,
+}
+
+#[derive(Clone)]
+struct Content {
+    bytes: Vec<u8>,
+    /// Keyed for secrets (see [`secret_digest`]), plain SHA-256 for configs.
+    digest: String,
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Payload")
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .field("configs", &self.configs.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Payload {
+    /// Reads every secret and config the services use, decrypting `.age` secrets. All problems
+    /// are returned, not just the first.
+    pub fn read(
+        desired: &Desired,
+        files: &dyn Files,
+        decrypt: Decrypt<'_>,
+    ) -> Result<Payload, Vec<PayloadError>> {
+        let mut out = Payload::default();
+        let mut errors = Vec::new();
+        let used = |kind: FileKind, name: &str| {
+            desired.services.values().any(|s| {
+                let mounts = match kind {
+                    FileKind::Secret => &s.secrets,
+                    FileKind::Config => &s.configs,
+                };
+                mounts.iter().any(|m| m.source == name)
+            })
+        };
+        for (kind, declared) in [
+            (FileKind::Secret, &desired.secrets),
+            (FileKind::Config, &desired.configs),
+        ] {
+            for (name, source) in declared {
+                // A secret no service mounts is never decrypted: no key is needed for it.
+                if !used(kind, name) {
+                    continue;
+                }
+                match content(kind, name, source, files, decrypt) {
+                    Ok(c) => {
+                        match kind {
+                            FileKind::Secret => out.secrets.insert(name.clone(), c),
+                            FileKind::Config => out.configs.insert(name.clone(), c),
+                        };
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Stamps each service with the digests of the files it mounts (part of its spec hash).
+    pub fn stamp(&self, desired: &mut Desired) {
+        for service in desired.services.values_mut() {
+            let mut digests = BTreeMap::new();
+            for (kind, mounts, contents) in [
+                (FileKind::Secret, &service.secrets, &self.secrets),
+                (FileKind::Config, &service.configs, &self.configs),
+            ] {
+                for m in mounts {
+                    if let Some(c) = contents.get(&m.source) {
+                        digests.insert(digest_key(kind, &m.source), c.digest.clone());
+                    }
+                }
+            }
+            service.file_digests = digests;
+        }
+    }
+
+    /// The files of `kind` to write for a replica of `service`, named as the replica binds
+    /// them, with their owners and modes.
+    pub fn host_files(&self, service: &Service, kind: FileKind) -> Vec<HostFile> {
+        let (mounts, contents): (&[FileMount], _) = match kind {
+            FileKind::Secret => (&service.secrets, &self.secrets),
+            FileKind::Config => (&service.configs, &self.configs),
+        };
+        mounts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                contents.get(&m.source).map(|c| HostFile {
+                    name: mounted_file_name(i, m),
+                    content: c.bytes.clone(),
+                    mode: m.mode,
+                    uid: m.uid.unwrap_or(0),
+                    gid: m.gid.unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    /// Every secret's content, for checks that no output contains one.
+    pub fn secret_values(&self) -> impl Iterator<Item = &[u8]> {
+        self.secrets.values().map(|c| c.bytes.as_slice())
+    }
+}
+
+fn content(
+    kind: FileKind,
+    name: &str,
+    source: &FileSource,
+    files: &dyn Files,
+    decrypt: Decrypt<'_>,
+) -> Result<Content, PayloadError> {
+    let kind_name = match kind {
+        FileKind::Secret => "secret",
+        FileKind::Config => "config",
+    };
+    let (path, stored, encrypted) = match source {
+        FileSource::Content { text } => {
+            let bytes = text.as_bytes().to_vec();
+            return Ok(Content {
+                digest: plain_digest(&bytes),
+                bytes,
+            });
+        }
+        FileSource::File { path, encrypted } => {
+            let stored = files
+                .read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| b.ok_or_else(|| "it is not in the commit".to_string()))
+                .map_err(|reason| PayloadError::Read {
+                    kind: kind_name,
+                    name: name.to_string(),
+                    path: path.clone(),
+                    reason,
+                })?;
+            (path, stored, *encrypted)
+        }
+    };
+    let bytes = if encrypted {
+        decrypt(path, &stored).map_err(|reason| PayloadError::Decrypt {
+            name: name.to_string(),
+            path: path.clone(),
+            reason,
+        })?
+    } else {
+        stored.clone()
+    };
+    let digest = match kind {
+        FileKind::Secret => secret_digest(&stored, &bytes),
+        FileKind::Config => plain_digest(&bytes),
+    };
+    Ok(Content { bytes, digest })
+}
+
+/// A secret's digest: HMAC-SHA256 of its content, keyed by a hash of the file as committed (for
+/// an age file, its ciphertext). A label holding it tells nothing about the secret to whoever
+/// lacks the repository, and no guess can be checked against it without the file; it changes
+/// when the content does (and when the file is encrypted again).
+pub fn secret_digest(stored: &[u8], plaintext: &[u8]) -> String {
+    let key = Sha256::new()
+        .chain_update(b"fleet secret digest v1\0")
+        .chain_update(stored)
+        .finalize();
+    let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&key)
+        .expect("HMAC takes a key of any length");
+    mac.update(plaintext);
+    hex(&mac.finalize().into_bytes())
+}
+
+fn plain_digest(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{MemoryFiles, load};
+
+    const AGE: &str = "age-encryption.org/v1\n-> X25519 stanza\nbody\n--- mac\npayload";
+
+    fn setup(secret_file: &str) -> (Desired, MemoryFiles) {
+        let files = MemoryFiles::new([
+            (
+                "fleet.yaml",
+                "project: shop\nsecrets:\n  pw: { file: pw.age }\n  unused: { file: other.age }\nconfigs:\n  conf: { content: \"x=1\" }\nservices:\n  web:\n    image: web:1\n    secrets: [pw, { source: pw, target: /etc/pw, mode: 0400, uid: 7 }]\n    configs: [conf]\n  plain:\n    image: web:1\n",
+            ),
+            ("pw.age", secret_file),
+            ("other.age", AGE),
+        ]);
+        let loaded = load(&files);
+        (
+            loaded
+                .desired
+                .unwrap_or_else(|| panic!("{:#?}", loaded.diagnostics)),
+            files,
+        )
+    }
+
+    fn fake_decrypt(_: &str, bytes: &[u8]) -> Result<Vec<u8>, String> {
+        // Stands in for age: the "plaintext" is what follows the header's last line.
+        let text = String::from_utf8_lossy(bytes);
+        Ok(text
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .as_bytes()
+            .to_vec())
+    }
+
+    #[test]
+    fn contents_are_read_stamped_and_written_per_mount() {
+        let (mut desired, files) = setup(AGE);
+        let payload = Payload::read(&desired, &files, &fake_decrypt).unwrap();
+        payload.stamp(&mut desired);
+        let web = &desired.services["web"];
+        let digest = &web.file_digests["secret:pw"];
+        assert_eq!(digest.len(), 64);
+        assert_ne!(*digest, plain_digest(b"payload"), "never a plain hash");
+        assert!(web.file_digests.contains_key("config:conf"));
+        assert!(desired.services["plain"].file_digests.is_empty());
+        let written = payload.host_files(web, FileKind::Secret);
+        assert_eq!(written.len(), 2);
+        assert_eq!(written[0].name, "0-pw");
+        assert_eq!(written[0].content, b"payload");
+        assert_eq!((written[1].mode, written[1].uid), (0o400, 7));
+        assert!(!format!("{payload:?}").contains("payload\""));
+    }
+
+    #[test]
+    fn a_changed_secret_changes_the_digest_and_the_spec_hash() {
+        let (mut a, files) = setup(AGE);
+        Payload::read(&a, &files, &fake_decrypt)
+            .unwrap()
+            .stamp(&mut a);
+        let (mut b, files) = setup(&AGE.replace("payload", "rotated"));
+        Payload::read(&b, &files, &fake_decrypt)
+            .unwrap()
+            .stamp(&mut b);
+        assert_ne!(
+            crate::contract::spec_hash(&a.services["web"]),
+            crate::contract::spec_hash(&b.services["web"])
+        );
+        assert_eq!(
+            crate::contract::spec_hash(&a.services["plain"]),
+            crate::contract::spec_hash(&b.services["plain"])
+        );
+    }
+
+    #[test]
+    fn a_secret_that_cannot_be_decrypted_is_an_error_naming_it_and_unused_ones_are_not_read() {
+        let (desired, files) = setup(AGE);
+        let errors = Payload::read(&desired, &files, &|path, _| {
+            Err(format!("no identity for {path}"))
+        })
+        .unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].to_string(),
+            "secret `pw`: cannot decrypt `pw.age`: no identity for pw.age"
+        );
+    }
+}
