@@ -1,0 +1,238 @@
+//! Secrets encrypted with the `age` command-line tool, deployed by fleet to real hosts: each
+//! replica reads it at /run/secrets with the mode and owner asked for, it is in no label,
+//! environment or output of any command, a saved plan is private, a changed secret rolls the
+//! service, and a machine without a key changes nothing.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use common::{Cleanup, Output, Repo, Testbed, fleet_env, unique_project};
+
+const PLAINTEXT: &str = "hunter2-correct-horse-battery";
+const ROTATED: &str = "rotated-staple-9f3b2c1d";
+
+fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} is needed (Debian package `age`): {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Encrypts `text` with the age CLI to `recipient`, into `path`.
+fn age_encrypt(recipient: &str, text: &str, path: &Path) {
+    let plain = path.with_extension("plain");
+    std::fs::write(&plain, text).unwrap();
+    run(
+        "age",
+        &[
+            "-r",
+            recipient,
+            "-o",
+            path.to_str().unwrap(),
+            plain.to_str().unwrap(),
+        ],
+    );
+    std::fs::remove_file(plain).unwrap();
+}
+
+struct Project {
+    testbed: Testbed,
+    repo: Repo,
+    home: tempfile::TempDir,
+    key: String,
+    recipient: String,
+}
+
+impl Project {
+    fn new(testbed: Testbed, yaml: &str) -> Project {
+        let home = tempfile::tempdir().unwrap();
+        let key = home.path().join("key.txt");
+        run("age-keygen", &["-o", key.to_str().unwrap()]);
+        let text = std::fs::read_to_string(&key).unwrap();
+        let recipient = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# public key: "))
+            .unwrap()
+            .to_string();
+        let repo = Repo::new();
+        std::fs::create_dir_all(repo.path().join("secrets")).unwrap();
+        age_encrypt(
+            &recipient,
+            PLAINTEXT,
+            &repo.path().join("secrets/db_password.age"),
+        );
+        repo.write("conf/app.conf", "greeting = hello\n");
+        repo.commit(yaml);
+        Project {
+            testbed,
+            repo,
+            key: key.to_str().unwrap().to_string(),
+            recipient,
+            home,
+        }
+    }
+
+    /// fleet with the key in FLEET_AGE_KEY_FILE (`with_key`) or no key at all.
+    fn fleet(&self, args: &[&str], with_key: bool) -> Output {
+        let known = self.testbed.known_hosts();
+        let home = self.home.path().to_str().unwrap();
+        let key = if with_key { self.key.as_str() } else { "" };
+        fleet_env(
+            self.repo.path(),
+            args,
+            &[
+                ("FLEET_KNOWN_HOSTS", known.to_str().unwrap()),
+                ("HOME", home),
+                ("FLEET_AGE_KEY_FILE", key),
+            ],
+        )
+    }
+}
+
+fn assert_ok(out: &Output, what: &str) {
+    assert_eq!(
+        out.code, 0,
+        "{what} failed\nstdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+}
+
+fn assert_no_secret(text: &str, what: &str) {
+    for secret in [PLAINTEXT, ROTATED] {
+        assert!(!text.contains(secret), "{what} shows the secret:\n{text}");
+    }
+}
+
+fn replicas(testbed: &Testbed, hosts: &[usize], project: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for &host in hosts {
+        let names = testbed.docker(
+            host,
+            &[
+                "ps",
+                "--filter",
+                &format!("label=fleet.project={project}"),
+                "--format",
+                "{{.Names}}",
+            ],
+        );
+        out.extend(names.lines().map(|n| (host, n.to_string())));
+    }
+    out
+}
+
+#[test]
+fn an_age_encrypted_secret_reaches_every_replica_and_nothing_else() {
+    let testbed = Testbed::get();
+    let project = unique_project("secrets");
+    let hosts = [1, 2];
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
+    let yaml = format!(
+        "project: {project}\n{}secrets:\n  db_password: {{ file: secrets/db_password.age }}\nconfigs:\n  app_conf: {{ file: conf/app.conf }}\nservices:\n  web:\n    image: fleet-demo:1\n    environment: {{ MODE: demo }}\n    deploy: {{ replicas: 2, placement: {{ max_replicas_per_node: 1 }} }}\n    secrets:\n      - {{ source: db_password, mode: 0440, uid: '1000', gid: '1000' }}\n    configs:\n      - {{ source: app_conf, target: /etc/app.conf }}\n",
+        testbed.hosts_yaml(&hosts)
+    );
+    let p = Project::new(Testbed::get(), &yaml);
+    let testbed = &p.testbed;
+
+    // No key on this machine: an error naming the file, nothing changed.
+    let refused = p.fleet(&["apply", "--yes"], false);
+    assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains("secrets/db_password.age")
+            && refused.stderr.contains("X25519 recipient"),
+        "names the file and who it is for:\n{}",
+        refused.stderr
+    );
+    assert!(replicas(testbed, &hosts, &project).is_empty());
+
+    // A saved plan is private and holds no secret.
+    let plan_file = p.home.path().join("plan.json");
+    let plan = p.fleet(&["plan", "--out", plan_file.to_str().unwrap()], true);
+    assert_ok(&plan, "plan");
+    let mode = std::fs::metadata(&plan_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the saved plan is readable by its owner only");
+    assert_no_secret(
+        &std::fs::read_to_string(&plan_file).unwrap(),
+        "the plan file",
+    );
+
+    let applied = p.fleet(&["apply", "--yes"], true);
+    assert_ok(&applied, "apply");
+    let running = replicas(testbed, &hosts, &project);
+    assert_eq!(running.len(), 2, "{running:?}");
+    for (host, name) in &running {
+        let read = testbed.docker(*host, &["exec", name, "cat", "/run/secrets/db_password"]);
+        assert_eq!(read, PLAINTEXT);
+        let stat = testbed.docker(
+            *host,
+            &[
+                "exec",
+                name,
+                "stat",
+                "-c",
+                "%a %u %g",
+                "/run/secrets/db_password",
+            ],
+        );
+        assert_eq!(stat.trim(), "440 1000 1000");
+        let conf = testbed.docker(*host, &["exec", name, "cat", "/etc/app.conf"]);
+        assert_eq!(conf.trim_end(), "greeting = hello");
+        assert_no_secret(&testbed.docker(*host, &["inspect", name]), "docker inspect");
+        assert_no_secret(
+            &testbed.docker(*host, &["exec", name, "env"]),
+            "the environment",
+        );
+    }
+
+    // Every command's output, in every format.
+    for args in [
+        &["validate"][..],
+        &["validate", "--format", "json"],
+        &["config"],
+        &["config", "--format", "json"],
+        &["plan"],
+        &["plan", "--format", "json"],
+        &["plan", "--format", "markdown"],
+        &["status"],
+        &["status", "--format", "json"],
+        &["hosts"],
+        &["apply", "--yes"],
+        &["apply", "--yes", "--format", "json"],
+    ] {
+        let out = p.fleet(args, true);
+        assert_no_secret(&out.stdout, &format!("stdout of {args:?}"));
+        assert_no_secret(&out.stderr, &format!("stderr of {args:?}"));
+    }
+
+    // A new value, encrypted with the CLI again: the plan names it, the service rolls.
+    age_encrypt(
+        &p.recipient,
+        ROTATED,
+        &p.repo.path().join("secrets/db_password.age"),
+    );
+    p.repo.commit_all("rotate the database password");
+    let plan = p.fleet(&["plan"], true);
+    assert_ok(&plan, "plan of the rotation");
+    assert!(
+        plan.stdout.contains("secret db_password changed"),
+        "{}",
+        plan.stdout
+    );
+    assert_no_secret(&plan.stdout, "the rotation plan");
+    let rolled = p.fleet(&["apply", "--yes"], true);
+    assert_ok(&rolled, "apply of the rotation");
+    assert!(rolled.stdout.contains("2 replaced"), "{}", rolled.stdout);
+    for (host, name) in replicas(testbed, &hosts, &project) {
+        let read = testbed.docker(host, &["exec", &name, "cat", "/run/secrets/db_password"]);
+        assert_eq!(read, ROTATED);
+    }
+}
