@@ -236,3 +236,57 @@ fn an_age_encrypted_secret_reaches_every_replica_and_nothing_else() {
         assert_eq!(read, ROTATED);
     }
 }
+
+/// A reboot, as far as secrets go: the engine restarts and /run is empty. The daemon writes
+/// the secret again and the replica comes back healthy, reading it.
+#[test]
+fn after_an_engine_restart_with_the_secrets_gone_fleet_watch_restores_them() {
+    use common::watch::{Watch, converged_at};
+    let testbed = Testbed::get();
+    let project = unique_project("secretboot");
+    let host = 6;
+    let _cleanup = Cleanup::of(&testbed, &[host], &project);
+    let repo = Repo::new();
+    // A plain secret file (no key needed by the daemon): delivery is the same.
+    repo.write("token.txt", PLAINTEXT);
+    repo.commit(&format!(
+        "project: {project}\n{}secrets:\n  token: {{ file: token.txt }}\nservices:\n  web:\n    image: fleet-demo:1\n    restart: unless-stopped\n    secrets: [token]\n    healthcheck:\n      test: ['CMD', 'sh', '-c', 'test -s /run/secrets/token && wget -qO- http://127.0.0.1:8080/']\n      interval: 1s\n      timeout: 1s\n      retries: 2\n",
+        testbed.hosts_yaml(&[host])
+    ));
+    let watch = Watch::start(&testbed, &repo, 18731, &[]);
+    watch.wait_for(
+        "the first convergence",
+        std::time::Duration::from_secs(60),
+        |s| converged_at(s, 1),
+    );
+    let running = replicas(&testbed, &[host], &project);
+    assert_eq!(running.len(), 1);
+    let read = |name: &str| testbed.try_docker(host, &["exec", name, "cat", "/run/secrets/token"]);
+    assert_eq!(read(&running[0].1).as_deref(), Some(PLAINTEXT));
+
+    testbed.fault(&["dockerd-stop", &host.to_string()]);
+    std::fs::remove_dir_all(format!("/run/fleet/{project}")).unwrap();
+    testbed.fault(&["dockerd-start", &host.to_string()]);
+
+    let start = std::time::Instant::now();
+    loop {
+        let back = replicas(&testbed, &[host], &project)
+            .into_iter()
+            .find_map(|(_, name)| read(&name));
+        if back.as_deref() == Some(PLAINTEXT) {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(90),
+            "the secret did not come back\nlog:\n{}",
+            watch.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    watch.wait_for(
+        "convergence after the restart",
+        std::time::Duration::from_secs(60),
+        |s| converged_at(s, 1),
+    );
+    assert_no_secret(&watch.log(), "the daemon's log");
+}
