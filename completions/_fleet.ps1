@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what runs now, per service and per host, read from the hosts (exit 1 unless converged)')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Show or break the project lock that `fleet apply` holds on each host')
+            [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Make an age identity, and write, edit, re-encrypt and list the encrypted secrets')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -330,6 +331,148 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
         'fleet;lock;help;help' {
             break
         }
+        'fleet;secret' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr (NO_COLOR is respected with `auto`)')
+            [CompletionResult]::new('--worktree', '--worktree', [CompletionResultType]::ParameterName, 'Read the files on disk, uncommitted changes included, instead of a commit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml''s `secrets_recipients`')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Encrypt a value (standard input, or --file) to fleet.yaml''s `secrets_recipients`, into the secret''s `file` (secrets/NAME.age for a new one)')
+            [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the secrets: file, who each is encrypted to, which services mount it (no values)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'fleet;secret;init' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr (NO_COLOR is respected with `auto`)')
+            [CompletionResult]::new('--worktree', '--worktree', [CompletionResultType]::ParameterName, 'Read the files on disk, uncommitted changes included, instead of a commit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'fleet;secret;set' {
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Read the value from this file instead of standard input')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr (NO_COLOR is respected with `auto`)')
+            [CompletionResult]::new('--worktree', '--worktree', [CompletionResultType]::ParameterName, 'Read the files on disk, uncommitted changes included, instead of a commit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'fleet;secret;edit' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr (NO_COLOR is respected with `auto`)')
+            [CompletionResult]::new('--worktree', '--worktree', [CompletionResultType]::ParameterName, 'Read the files on disk, uncommitted changes included, instead of a commit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'fleet;secret;rotate' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr (NO_COLOR is respected with `auto`)')
+            [CompletionResult]::new('--worktree', '--worktree', [CompletionResultType]::ParameterName, 'Read the files on disk, uncommitted changes included, instead of a commit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'fleet;secret;ls' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr (NO_COLOR is respected with `auto`)')
+            [CompletionResult]::new('--worktree', '--worktree', [CompletionResultType]::ParameterName, 'Read the files on disk, uncommitted changes included, instead of a commit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'fleet;secret;help' {
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml''s `secrets_recipients`')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Encrypt a value (standard input, or --file) to fleet.yaml''s `secrets_recipients`, into the secret''s `file` (secrets/NAME.age for a new one)')
+            [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the secrets: file, who each is encrypted to, which services mount it (no values)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'fleet;secret;help;init' {
+            break
+        }
+        'fleet;secret;help;set' {
+            break
+        }
+        'fleet;secret;help;edit' {
+            break
+        }
+        'fleet;secret;help;rotate' {
+            break
+        }
+        'fleet;secret;help;ls' {
+            break
+        }
+        'fleet;secret;help;help' {
+            break
+        }
         'fleet;schema' {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
             [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
@@ -376,6 +519,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what runs now, per service and per host, read from the hosts (exit 1 unless converged)')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Show or break the project lock that `fleet apply` holds on each host')
+            [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Make an age identity, and write, edit, re-encrypt and list the encrypted secrets')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -414,6 +558,29 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             break
         }
         'fleet;help;lock;break' {
+            break
+        }
+        'fleet;help;secret' {
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml''s `secrets_recipients`')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Encrypt a value (standard input, or --file) to fleet.yaml''s `secrets_recipients`, into the secret''s `file` (secrets/NAME.age for a new one)')
+            [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the secrets: file, who each is encrypted to, which services mount it (no values)')
+            break
+        }
+        'fleet;help;secret;init' {
+            break
+        }
+        'fleet;help;secret;set' {
+            break
+        }
+        'fleet;help;secret;edit' {
+            break
+        }
+        'fleet;help;secret;rotate' {
+            break
+        }
+        'fleet;help;secret;ls' {
             break
         }
         'fleet;help;schema' {

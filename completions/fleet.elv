@@ -42,6 +42,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand watch 'Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss'
             cand status 'Show what runs now, per service and per host, read from the hosts (exit 1 unless converged)'
             cand lock 'Show or break the project lock that `fleet apply` holds on each host'
+            cand secret 'Make an age identity, and write, edit, re-encrypt and list the encrypted secrets'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -311,6 +312,135 @@ set edit:completion:arg-completer[fleet] = {|@words|
         }
         &'fleet;lock;help;help'= {
         }
+        &'fleet;secret'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand init 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml''s `secrets_recipients`'
+            cand set 'Encrypt a value (standard input, or --file) to fleet.yaml''s `secrets_recipients`, into the secret''s `file` (secrets/NAME.age for a new one)'
+            cand edit 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed'
+            cand rotate 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now'
+            cand ls 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fleet;secret;init'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;secret;set'= {
+            cand --file 'Read the value from this file instead of standard input'
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;secret;edit'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;secret;rotate'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;secret;ls'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;secret;help'= {
+            cand init 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml''s `secrets_recipients`'
+            cand set 'Encrypt a value (standard input, or --file) to fleet.yaml''s `secrets_recipients`, into the secret''s `file` (secrets/NAME.age for a new one)'
+            cand edit 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed'
+            cand rotate 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now'
+            cand ls 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fleet;secret;help;init'= {
+        }
+        &'fleet;secret;help;set'= {
+        }
+        &'fleet;secret;help;edit'= {
+        }
+        &'fleet;secret;help;rotate'= {
+        }
+        &'fleet;secret;help;ls'= {
+        }
+        &'fleet;secret;help;help'= {
+        }
         &'fleet;schema'= {
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
             cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
@@ -355,6 +485,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand watch 'Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss'
             cand status 'Show what runs now, per service and per host, read from the hosts (exit 1 unless converged)'
             cand lock 'Show or break the project lock that `fleet apply` holds on each host'
+            cand secret 'Make an age identity, and write, edit, re-encrypt and list the encrypted secrets'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -382,6 +513,23 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;help;lock;status'= {
         }
         &'fleet;help;lock;break'= {
+        }
+        &'fleet;help;secret'= {
+            cand init 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml''s `secrets_recipients`'
+            cand set 'Encrypt a value (standard input, or --file) to fleet.yaml''s `secrets_recipients`, into the secret''s `file` (secrets/NAME.age for a new one)'
+            cand edit 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed'
+            cand rotate 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now'
+            cand ls 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
+        }
+        &'fleet;help;secret;init'= {
+        }
+        &'fleet;help;secret;set'= {
+        }
+        &'fleet;help;secret;edit'= {
+        }
+        &'fleet;help;secret;rotate'= {
+        }
+        &'fleet;help;secret;ls'= {
         }
         &'fleet;help;schema'= {
         }

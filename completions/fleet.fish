@@ -47,6 +47,7 @@ complete -c fleet -n "__fish_fleet_needs_command" -f -a "apply" -d 'Make the hos
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "watch" -d 'Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "status" -d 'Show what runs now, per service and per host, read from the hosts (exit 1 unless converged)'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "lock" -d 'Show or break the project lock that `fleet apply` holds on each host'
+complete -c fleet -n "__fish_fleet_needs_command" -f -a "secret" -d 'Make an age identity, and write, edit, re-encrypt and list the encrypted secrets'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c fleet -n "__fish_fleet_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -275,6 +276,103 @@ complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcom
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show who holds the project lock on each host, and since when'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "break" -d 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -f -a "init" -d 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml\'s `secrets_recipients`'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -f -a "set" -d 'Encrypt a value (standard input, or --file) to fleet.yaml\'s `secrets_recipients`, into the secret\'s `file` (secrets/NAME.age for a new one)'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -f -a "edit" -d 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -f -a "rotate" -d 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -f -a "ls" -d 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -l file -d 'Read the value from this file instead of standard input' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "init" -d 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml\'s `secrets_recipients`'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "set" -d 'Encrypt a value (standard input, or --file) to fleet.yaml\'s `secrets_recipients`, into the secret\'s `file` (secrets/NAME.age for a new one)'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "edit" -d 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
@@ -303,17 +401,23 @@ complete -c fleet -n "__fish_fleet_using_subcommand completions" -s v -l verbose
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s q -l quiet -d 'Print only errors'
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "init" -d 'Write a fleet.yaml that includes the compose file here, validate, and list what needs attention'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "config" -d 'Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON with --format json; secret-looking environment values masked'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "hosts" -d 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "plan" -d 'Observe every host and show what would change to match the desired state'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "apply" -d 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "watch" -d 'Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "status" -d 'Show what runs now, per service and per host, read from the hosts (exit 1 unless converged)'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "lock" -d 'Show or break the project lock that `fleet apply` holds on each host'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "init" -d 'Write a fleet.yaml that includes the compose file here, validate, and list what needs attention'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "config" -d 'Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON with --format json; secret-looking environment values masked'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "hosts" -d 'Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "plan" -d 'Observe every host and show what would change to match the desired state'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "apply" -d 'Make the hosts match the desired state: pull, create, roll out, scale, remove'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "watch" -d 'Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "status" -d 'Show what runs now, per service and per host, read from the hosts (exit 1 unless converged)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "lock" -d 'Show or break the project lock that `fleet apply` holds on each host'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "secret" -d 'Make an age identity, and write, edit, re-encrypt and list the encrypted secrets'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "schema" -d 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from lock" -f -a "status" -d 'Show who holds the project lock on each host, and since when'
 complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from lock" -f -a "break" -d 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "init" -d 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml\'s `secrets_recipients`'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "set" -d 'Encrypt a value (standard input, or --file) to fleet.yaml\'s `secrets_recipients`, into the secret\'s `file` (secrets/NAME.age for a new one)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "edit" -d 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "rotate" -d 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "ls" -d 'List the secrets: file, who each is encrypted to, which services mount it (no values)'

@@ -28,6 +28,7 @@ mod lock;
 mod output;
 mod plan;
 mod progress;
+mod secret;
 mod status;
 mod validate;
 mod watch;
@@ -150,6 +151,11 @@ pub enum Command {
         #[command(subcommand)]
         command: lock::LockCommand,
     },
+    /// Make an age identity, and write, edit, re-encrypt and list the encrypted secrets
+    Secret {
+        #[command(subcommand)]
+        command: secret::SecretCommand,
+    },
     /// Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)
     Schema,
     /// Print a shell completion script
@@ -187,6 +193,7 @@ where
         Command::Watch(args) => watch::run(&cli.global, args, &printer),
         Command::Status { connect } => status::run(&cli.global, connect, &printer),
         Command::Lock { command } => lock::run(&cli.global, command, &printer),
+        Command::Secret { command } => secret::run(&cli.global, command, &printer),
         Command::Schema => print_json(&crate::spec::schema::schema()),
         Command::Completions { shell } => {
             completions(*shell, &mut std::io::stdout());
