@@ -26,11 +26,44 @@ pub const BALANCER_RELOAD_SIGNAL: &str = "SIGUSR2";
 /// Bumped when the balancer container's shape (not its configuration) changes.
 const BALANCER_RECIPE: u32 = 1;
 
+const SECRET_MARKERS: &[&str] = &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL"];
+
+/// Whether an environment variable's name says its value is secret: such a value is never
+/// shown, and never stored in a label.
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    SECRET_MARKERS.iter().any(|m| upper.contains(m))
+}
+
+/// What the spec label holds for a secret-looking environment value: a keyed digest, so a
+/// change still changes the spec hash. The key is not secret (the engine shows a container's
+/// environment to whoever can inspect it anyway); it keeps the value itself out of labels,
+/// logs and plans that copy them.
+fn env_digest(name: &str, value: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(
+        format!("fleet environment digest v1\0{name}").as_bytes(),
+    )
+    .expect("HMAC takes a key of any length");
+    mac.update(value.as_bytes());
+    let bytes = mac.finalize().into_bytes();
+    let hex: String = bytes.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("hmac:{hex}")
+}
+
 /// The part of a service that shapes its containers, as stored in the [`crate::labels::SPEC`]
 /// label. Placement and rollout settings are left out: changing them must not replace replicas.
+/// Secret-looking environment values are replaced by a keyed digest of them.
 pub fn container_spec(service: &Service) -> Value {
     let mut value = serde_json::to_value(service).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
+        if let Some(Value::Object(env)) = map.get_mut("environment") {
+            for (name, v) in env.iter_mut() {
+                if let (true, Value::String(text)) = (is_secret_name(name), &*v) {
+                    *v = Value::String(env_digest(name, text));
+                }
+            }
+        }
         map.remove("origin");
         map.remove("depends_on");
         // Neither shapes the container: which services run, and when an image is pulled.
@@ -250,4 +283,32 @@ pub fn mounted_files(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{MemoryFiles, load};
+
+    fn service(env: &str) -> Service {
+        let yaml = format!(
+            "project: p\nservices:\n  web:\n    image: web:1\n    environment: {{ {env} }}\n"
+        );
+        let loaded = load(&MemoryFiles::new([("fleet.yaml", yaml.as_str())]));
+        loaded.desired.expect("valid").services["web"].clone()
+    }
+
+    #[test]
+    fn the_spec_label_holds_no_secret_looking_value_but_its_changes_still_count() {
+        let a = service("DB_PASSWORD: hunter2-value, MODE: demo");
+        let label = container_spec(&a).to_string();
+        assert!(!label.contains("hunter2"), "{label}");
+        assert!(label.contains("\"MODE\":\"demo\""), "{label}");
+        let b = service("DB_PASSWORD: other-value, MODE: demo");
+        assert_ne!(spec_hash(&a), spec_hash(&b));
+        assert_eq!(
+            spec_hash(&a),
+            spec_hash(&service("DB_PASSWORD: hunter2-value, MODE: demo"))
+        );
+    }
 }

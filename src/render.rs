@@ -8,14 +8,9 @@ use serde_json::Value;
 
 use crate::plan::{Action, BalancerAction, BalancerChange, Change, FieldDiff, Plan};
 
-const SECRET_MARKERS: &[&str] = &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL"];
-const MASK: &str = "(sensitive)";
+pub use crate::contract::is_secret_name;
 
-/// Whether an environment variable's value must never be shown.
-pub fn is_secret_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    SECRET_MARKERS.iter().any(|m| upper.contains(m))
-}
+const MASK: &str = "(sensitive)";
 
 fn masked_value(field: &str, value: &Value) -> Value {
     match field.strip_prefix("environment.") {
