@@ -12,8 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::spec::Desired;
-use crate::spec::model::{FileMount, Service};
-use crate::spec::service::FileKind;
+use crate::spec::model::{FileMount, Mount, Service};
 
 /// Where the balancer's configuration lives in its container (the official image's default
 /// path).
@@ -207,79 +206,147 @@ fn short_hash(text: &str) -> String {
 /// reaches a disk and is gone after a reboot (fleet writes it again before starting replicas).
 pub const SECRETS_ROOT: &str = "/run/fleet";
 
-/// The key of a secret's or config's content digest in [`Service::file_digests`].
-pub fn digest_key(kind: FileKind, source: &str) -> String {
-    match kind {
-        FileKind::Secret => format!("secret:{source}"),
-        FileKind::Config => format!("config:{source}"),
+/// What fleet writes on a host for a service, each set in a directory of its own: its Compose
+/// secrets, its configs, and the repository files and directories it mounts (`./x:/y`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shipped {
+    Secrets,
+    Configs,
+    Repository,
+}
+
+impl Shipped {
+    pub const ALL: [Shipped; 3] = [Shipped::Secrets, Shipped::Configs, Shipped::Repository];
+
+    /// How the plan and the messages name one of them.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Shipped::Secrets => "secret",
+            Shipped::Configs => "config",
+            Shipped::Repository => "repository file",
+        }
     }
 }
 
-/// The name of a mounted file in its directory: its place in the list, then the source name
-/// (one source may be mounted twice, with different owners or modes).
-pub fn mounted_file_name(index: usize, mount: &FileMount) -> String {
-    format!("{index}-{}", mount.source)
+/// One file (or directory) a replica binds: where it is on the host, where in the container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bound {
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+}
+
+/// What a service mounts of one kind, in order: (name in the repository or of the secret or
+/// config, target, read-only).
+fn shipped_mounts(service: &Service, kind: Shipped) -> Vec<(&str, &str, bool)> {
+    match kind {
+        Shipped::Secrets => service
+            .secrets
+            .iter()
+            .map(|m| (m.source.as_str(), m.target.as_str(), true))
+            .collect(),
+        Shipped::Configs => service
+            .configs
+            .iter()
+            .map(|m| (m.source.as_str(), m.target.as_str(), true))
+            .collect(),
+        Shipped::Repository => service
+            .volumes
+            .iter()
+            .filter_map(|m| match m {
+                Mount::RepoBind {
+                    source,
+                    target,
+                    read_only,
+                    ..
+                } => Some((source.as_str(), target.as_str(), *read_only)),
+                _ => None,
+            })
+            .collect(),
+    }
+}
+
+/// The key of a shipped file's content digest in [`Service::file_digests`].
+pub fn digest_key(kind: Shipped, source: &str) -> String {
+    let prefix = match kind {
+        Shipped::Secrets => "secret",
+        Shipped::Configs => "config",
+        Shipped::Repository => "repository",
+    };
+    format!("{prefix}:{source}")
+}
+
+/// The name of the `index`th mounted file of a kind in its directory: its place in the list,
+/// then the last part of its source (one source may be mounted twice, with different owners or
+/// modes).
+pub fn mounted_file_name(index: usize, source: &str) -> String {
+    let last = source.rsplit('/').next().unwrap_or(source);
+    format!("{index}-{last}")
 }
 
 /// The directory on `host` holding the files of `kind` that service `name` mounts, named by a
 /// digest of their contents, targets, owners and modes, so that a change makes a new directory
 /// and a replica never sees another version's files. `None` when it mounts none. Secrets are
-/// under [`SECRETS_ROOT`]; configs under the host's data directory (they are not secret, and
-/// survive a reboot).
+/// under [`SECRETS_ROOT`]; configs and repository files under the host's data directory (they
+/// are not secret, and survive a reboot).
 pub fn files_dir(
     desired: &Desired,
     host: &str,
     name: &str,
     service: &Service,
-    kind: FileKind,
+    kind: Shipped,
 ) -> Option<String> {
-    let mounts = match kind {
-        FileKind::Secret => &service.secrets,
-        FileKind::Config => &service.configs,
-    };
+    let mounts = shipped_mounts(service, kind);
     if mounts.is_empty() {
         return None;
     }
+    let owners: Vec<String> = match kind {
+        Shipped::Secrets => service.secrets.iter().map(owner).collect(),
+        Shipped::Configs => service.configs.iter().map(owner).collect(),
+        Shipped::Repository => Vec::new(),
+    };
     let mut text = String::new();
-    for (i, m) in mounts.iter().enumerate() {
+    for (i, (source, target, read_only)) in mounts.iter().enumerate() {
         let digest = service
             .file_digests
-            .get(&digest_key(kind, &m.source))
+            .get(&digest_key(kind, source))
             .map(String::as_str)
             .unwrap_or("");
+        let owner = owners.get(i).map(String::as_str).unwrap_or("");
         text.push_str(&format!(
-            "{i}\0{}\0{}\0{:o}\0{:?}\0{:?}\0{digest}\n",
-            m.source, m.target, m.mode, m.uid, m.gid
+            "{i}\0{source}\0{target}\0{read_only}\0{owner}\0{digest}\n"
         ));
     }
     let set = short_hash(&text);
     Some(match kind {
-        FileKind::Secret => format!("{SECRETS_ROOT}/{}/{name}/{set}", desired.project),
-        FileKind::Config => format!("{}/.fleet/configs/{name}/{set}", desired.data_dir(host)),
+        Shipped::Secrets => format!("{SECRETS_ROOT}/{}/{name}/{set}", desired.project),
+        Shipped::Configs => format!("{}/.fleet/configs/{name}/{set}", desired.data_dir(host)),
+        Shipped::Repository => {
+            format!("{}/.fleet/repository/{name}/{set}", desired.data_dir(host))
+        }
     })
 }
 
-/// Every file a replica of `service` binds, as (host path, container path): its secrets and
-/// configs, read-only.
-pub fn mounted_files(
-    desired: &Desired,
-    host: &str,
-    name: &str,
-    service: &Service,
-) -> Vec<(String, String)> {
+fn owner(m: &FileMount) -> String {
+    format!("{:o}:{:?}:{:?}", m.mode, m.uid, m.gid)
+}
+
+/// Everything a replica of `service` binds from what fleet wrote on the host: its secrets and
+/// configs (read-only) and its repository files and directories.
+pub fn mounted_files(desired: &Desired, host: &str, name: &str, service: &Service) -> Vec<Bound> {
     let mut out = Vec::new();
-    for (kind, mounts) in [
-        (FileKind::Secret, &service.secrets),
-        (FileKind::Config, &service.configs),
-    ] {
+    for kind in Shipped::ALL {
         let Some(dir) = files_dir(desired, host, name, service, kind) else {
             continue;
         };
-        for (i, m) in mounts.iter().enumerate() {
-            out.push((
-                format!("{dir}/{}", mounted_file_name(i, m)),
-                m.target.clone(),
-            ));
+        for (i, (source, target, read_only)) in
+            shipped_mounts(service, kind).into_iter().enumerate()
+        {
+            out.push(Bound {
+                source: format!("{dir}/{}", mounted_file_name(i, source)),
+                target: target.to_string(),
+                read_only,
+            });
         }
     }
     out

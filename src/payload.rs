@@ -1,6 +1,7 @@
-//! The files services mount (Compose secrets and configs): their contents read from the commit,
-//! secrets decrypted on the machine running fleet, a keyed digest of each stamped into the
-//! services (so a change rolls them), and the files to write on a host for a service.
+//! The files services mount (Compose secrets and configs, and repository files and directories
+//! mounted as `./path:/target`): their contents read from the commit, secrets decrypted on the
+//! machine running fleet, a digest of each stamped into the services (so a change rolls them),
+//! and the files to write on a host for a service.
 //!
 //! Decryption is passed in (by the age edge, `secrets::read_payload`), so this stage needs no keys to
 //! be tested. Contents are never printed: `Debug` shows names and sizes only.
@@ -10,9 +11,9 @@ use std::collections::BTreeMap;
 use hmac::{KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::contract::{digest_key, mounted_file_name};
+use crate::contract::{Shipped, digest_key, mounted_file_name};
 use crate::engine::HostFile;
-use crate::spec::model::{FileMount, FileSource, Service};
+use crate::spec::model::{FileSource, Mount, Service};
 use crate::spec::service::FileKind;
 use crate::spec::{Desired, Files};
 
@@ -42,7 +43,21 @@ pub type Decrypt<'a> = &'a dyn Fn(&str, &[u8]) -> Result<Vec<u8>, String>;
 pub struct Payload {
     secrets: BTreeMap<String, Content>,
     configs: BTreeMap<String, Content>,
+    /// Repository files and directories services mount, by path: (path inside, bytes) for each
+    /// file (a single file's inside path is empty).
+    repository: BTreeMap<String, Shipment>,
 }
+
+#[derive(Clone)]
+struct Shipment {
+    files: Vec<(String, Vec<u8>)>,
+    digest: String,
+}
+
+/// A repository directory shipped to hosts holds at most this many files and bytes: a mount of
+/// the whole repository by mistake is refused rather than copied to every host.
+const MAX_SHIPPED_FILES: usize = 2000;
+const MAX_SHIPPED_BYTES: usize = 64 << 20;
 
 #[derive(Clone)]
 struct Content {
@@ -56,6 +71,7 @@ impl std::fmt::Debug for Payload {
         f.debug_struct("Payload")
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .field("configs", &self.configs.keys().collect::<Vec<_>>())
+            .field("repository", &self.repository.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -99,6 +115,21 @@ impl Payload {
                 }
             }
         }
+        for service in desired.services.values() {
+            for mount in &service.volumes {
+                if let Mount::RepoBind { source, .. } = mount {
+                    if out.repository.contains_key(source) {
+                        continue;
+                    }
+                    match shipment(files, source) {
+                        Ok(s) => {
+                            out.repository.insert(source.clone(), s);
+                        }
+                        Err(e) => errors.push(e),
+                    }
+                }
+            }
+        }
         if errors.is_empty() {
             Ok(out)
         } else {
@@ -111,12 +142,19 @@ impl Payload {
         for service in desired.services.values_mut() {
             let mut digests = BTreeMap::new();
             for (kind, mounts, contents) in [
-                (FileKind::Secret, &service.secrets, &self.secrets),
-                (FileKind::Config, &service.configs, &self.configs),
+                (Shipped::Secrets, &service.secrets, &self.secrets),
+                (Shipped::Configs, &service.configs, &self.configs),
             ] {
                 for m in mounts {
                     if let Some(c) = contents.get(&m.source) {
                         digests.insert(digest_key(kind, &m.source), c.digest.clone());
+                    }
+                }
+            }
+            for mount in &service.volumes {
+                if let Mount::RepoBind { source, .. } = mount {
+                    if let Some(s) = self.repository.get(source) {
+                        digests.insert(digest_key(Shipped::Repository, source), s.digest.clone());
                     }
                 }
             }
@@ -125,18 +163,52 @@ impl Payload {
     }
 
     /// The files of `kind` to write for a replica of `service`, named as the replica binds
-    /// them, with their owners and modes.
-    pub fn host_files(&self, service: &Service, kind: FileKind) -> Vec<HostFile> {
-        let (mounts, contents): (&[FileMount], _) = match kind {
-            FileKind::Secret => (&service.secrets, &self.secrets),
-            FileKind::Config => (&service.configs, &self.configs),
+    /// them, with their owners and modes (repository files: readable by all, 0644).
+    pub fn host_files(&self, service: &Service, kind: Shipped) -> Vec<HostFile> {
+        let mounts = match kind {
+            Shipped::Secrets => &service.secrets,
+            Shipped::Configs => &service.configs,
+            Shipped::Repository => {
+                return service
+                    .volumes
+                    .iter()
+                    .filter_map(|m| match m {
+                        Mount::RepoBind { source, .. } => Some(source),
+                        _ => None,
+                    })
+                    .enumerate()
+                    .flat_map(|(i, source)| {
+                        let name = mounted_file_name(i, source);
+                        self.repository
+                            .get(source)
+                            .map(|s| s.files.clone())
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(move |(inside, content)| HostFile {
+                                name: if inside.is_empty() {
+                                    name.clone()
+                                } else {
+                                    format!("{name}/{inside}")
+                                },
+                                content,
+                                mode: 0o644,
+                                uid: 0,
+                                gid: 0,
+                            })
+                    })
+                    .collect();
+            }
+        };
+        let contents = match kind {
+            Shipped::Secrets => &self.secrets,
+            _ => &self.configs,
         };
         mounts
             .iter()
             .enumerate()
             .filter_map(|(i, m)| {
                 contents.get(&m.source).map(|c| HostFile {
-                    name: mounted_file_name(i, m),
+                    name: mounted_file_name(i, &m.source),
                     content: c.bytes.clone(),
                     mode: m.mode,
                     uid: m.uid.unwrap_or(0),
@@ -150,6 +222,57 @@ impl Payload {
     pub fn secret_values(&self) -> impl Iterator<Item = &[u8]> {
         self.secrets.values().map(|c| c.bytes.as_slice())
     }
+}
+
+/// A repository file, or every file of a repository directory, as the commit has it.
+fn shipment(files: &dyn Files, path: &str) -> Result<Shipment, PayloadError> {
+    let failed = |reason: String| PayloadError::Read {
+        kind: "repository path",
+        name: path.to_string(),
+        path: path.to_string(),
+        reason,
+    };
+    let listed = files.list(path).map_err(|e| failed(e.to_string()))?;
+    let inside: Vec<String> = if listed.is_empty() {
+        vec![String::new()]
+    } else {
+        listed
+    };
+    if inside.len() > MAX_SHIPPED_FILES {
+        return Err(failed(format!(
+            "it holds {} files; fleet ships at most {MAX_SHIPPED_FILES}: mount a narrower directory",
+            inside.len()
+        )));
+    }
+    let mut out = Vec::new();
+    let mut total = 0;
+    let mut hasher = Sha256::new();
+    for rel in inside {
+        let full = if rel.is_empty() {
+            path.to_string()
+        } else {
+            format!("{path}/{rel}")
+        };
+        let bytes = files
+            .read(&full)
+            .map_err(|e| failed(e.to_string()))?
+            .ok_or_else(|| failed(format!("`{full}` is not in the commit")))?;
+        total += bytes.len();
+        if total > MAX_SHIPPED_BYTES {
+            return Err(failed(format!(
+                "it is larger than {} MiB: mount a narrower directory, or build the files into the image",
+                MAX_SHIPPED_BYTES >> 20
+            )));
+        }
+        hasher.update(rel.as_bytes());
+        hasher.update([0]);
+        hasher.update(Sha256::digest(&bytes));
+        out.push((rel, bytes));
+    }
+    Ok(Shipment {
+        files: out,
+        digest: hex(&hasher.finalize()),
+    })
 }
 
 fn content(
@@ -271,7 +394,7 @@ mod tests {
         assert_ne!(*digest, plain_digest(b"payload"), "never a plain hash");
         assert!(web.file_digests.contains_key("config:conf"));
         assert!(desired.services["plain"].file_digests.is_empty());
-        let written = payload.host_files(web, FileKind::Secret);
+        let written = payload.host_files(web, Shipped::Secrets);
         assert_eq!(written.len(), 2);
         assert_eq!(written[0].name, "0-pw");
         assert_eq!(written[0].content, b"payload");

@@ -435,6 +435,32 @@ impl Files for CommitFiles {
             None => Ok(false),
         }
     }
+
+    fn list(&self, dir: &str) -> io::Result<Vec<String>> {
+        let Some((ObjectType::Tree, id, _)) = self.entry(dir)? else {
+            return Ok(Vec::new());
+        };
+        let tree = self.repository.find_tree(id).map_err(io::Error::other)?;
+        let mut out = Vec::new();
+        let mut refused = None;
+        tree.walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+            let name = format!("{parent}{}", entry.name().unwrap_or(""));
+            if entry.filemode() == SYMLINK_MODE {
+                refused = Some(symlink_refused(&format!("{dir}/{name}")));
+                return git2::TreeWalkResult::Abort;
+            }
+            if entry.kind() == Some(ObjectType::Blob) {
+                out.push(name);
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .map_err(io::Error::other)
+        .or_else(|e| if refused.is_some() { Ok(()) } else { Err(e) })?;
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
 }
 
 /// Files on disk under a root, never following a link out of it.
@@ -469,6 +495,36 @@ impl Files for WorktreeFiles {
 
     fn exists(&self, path: &str) -> io::Result<bool> {
         Ok(self.resolve(path)?.is_some())
+    }
+
+    fn list(&self, dir: &str) -> io::Result<Vec<String>> {
+        fn walk(base: &Path, at: &Path, out: &mut Vec<String>) -> io::Result<()> {
+            let mut entries: Vec<_> = fs::read_dir(at)?.collect::<Result<_, _>>()?;
+            entries.sort_by_key(|e| e.file_name());
+            for entry in entries {
+                let path = entry.path();
+                let kind = entry.file_type()?;
+                if kind.is_symlink() {
+                    return Err(io::Error::other(format!(
+                        "`{}` is a symbolic link; fleet does not follow links in the repository",
+                        path.display()
+                    )));
+                }
+                if kind.is_dir() {
+                    if entry.file_name() != ".git" {
+                        walk(base, &path, out)?;
+                    }
+                } else if let Ok(rel) = path.strip_prefix(base) {
+                    out.push(rel.to_string_lossy().into_owned());
+                }
+            }
+            Ok(())
+        }
+        let mut out = Vec::new();
+        if let Some(real) = self.resolve(dir)?.filter(|r| r.is_dir()) {
+            walk(&real, &real, &mut out)?;
+        }
+        Ok(out)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Secrets encrypted with the `age` command-line tool, deployed by fleet to real hosts: each
 //! replica reads it at /run/secrets with the mode and owner asked for, it is in no label,
 //! environment or output of any command, a saved plan is private, a changed secret rolls the
-//! service, and a machine without a key changes nothing.
+//! service, and a machine without a key changes nothing. Config files and repository
+//! directories travel the same way.
 
 mod common;
 
@@ -71,6 +72,7 @@ impl Project {
             &repo.path().join("secrets/db_password.age"),
         );
         repo.write("conf/app.conf", "greeting = hello\n");
+        repo.write("static/css/site.css", "body { margin: 0 }\n");
         repo.commit(yaml);
         Project {
             testbed,
@@ -137,7 +139,7 @@ fn an_age_encrypted_secret_reaches_every_replica_and_nothing_else() {
     let hosts = [1, 2];
     let _cleanup = Cleanup::of(&testbed, &hosts, &project);
     let yaml = format!(
-        "project: {project}\n{}secrets:\n  db_password: {{ file: secrets/db_password.age }}\nconfigs:\n  app_conf: {{ file: conf/app.conf }}\nservices:\n  web:\n    image: fleet-demo:1\n    environment: {{ MODE: demo }}\n    deploy: {{ replicas: 2, placement: {{ max_replicas_per_node: 1 }} }}\n    secrets:\n      - {{ source: db_password, mode: 0440, uid: '1000', gid: '1000' }}\n    configs:\n      - {{ source: app_conf, target: /etc/app.conf }}\n",
+        "project: {project}\n{}secrets:\n  db_password: {{ file: secrets/db_password.age }}\nconfigs:\n  app_conf: {{ file: conf/app.conf }}\nservices:\n  web:\n    image: fleet-demo:1\n    environment: {{ MODE: demo }}\n    deploy: {{ replicas: 2, placement: {{ max_replicas_per_node: 1 }} }}\n    secrets:\n      - {{ source: db_password, mode: 0440, uid: '1000', gid: '1000' }}\n    configs:\n      - {{ source: app_conf, target: /etc/app.conf }}\n    volumes: ['./static:/srv/static:ro']\n",
         testbed.hosts_yaml(&hosts)
     );
     let p = Project::new(Testbed::get(), &yaml);
@@ -186,6 +188,15 @@ fn an_age_encrypted_secret_reaches_every_replica_and_nothing_else() {
         assert_eq!(stat.trim(), "440 1000 1000");
         let conf = testbed.docker(*host, &["exec", name, "cat", "/etc/app.conf"]);
         assert_eq!(conf.trim_end(), "greeting = hello");
+        // A repository directory, shipped and bound read-only.
+        let css = testbed.docker(*host, &["exec", name, "cat", "/srv/static/css/site.css"]);
+        assert_eq!(css.trim_end(), "body { margin: 0 }");
+        assert!(
+            testbed
+                .try_docker(*host, &["exec", name, "touch", "/srv/static/new"])
+                .is_none(),
+            "read-only"
+        );
         assert_no_secret(&testbed.docker(*host, &["inspect", name]), "docker inspect");
         assert_no_secret(
             &testbed.docker(*host, &["exec", name, "env"]),

@@ -39,7 +39,6 @@ use crate::payload::Payload;
 use crate::plan::{Action, BalancerAction, Change, ContainerRef, NewContainer, Plan};
 use crate::spec::Desired;
 use crate::spec::model::{FailureAction, Mount, UpdateConfig, UpdateOrder};
-use crate::spec::service::FileKind;
 use error::{
     Abort, BalancerState, HostFailure, NotRestored, OpError, PrepareFailure, ReplicaFailure,
     RollbackFailure,
@@ -155,26 +154,6 @@ pub struct Report {
     pub hosts: BTreeMap<String, HostReport>,
     pub steps: Vec<StepRecord>,
     pub seconds: f64,
-}
-
-/// Checks that need no host: what fleet cannot carry out at all.
-pub fn unsupported(plan: &Plan) -> Vec<String> {
-    let mut out = BTreeSet::new();
-    for change in &plan.changes {
-        if let Some(new) = &change.create {
-            for mount in &new.spec.volumes {
-                if let Mount::RepoBind { source, .. } = mount {
-                    out.insert(format!(
-                        "service `{}` mounts the repository path `{source}`: shipping repository \
-                         files to hosts is not supported yet; use an absolute host path or build \
-                         the file into the image",
-                        change.service.as_deref().unwrap_or("?")
-                    ));
-                }
-            }
-        }
-    }
-    out.into_iter().collect()
 }
 
 /// The engine's stop timeout for a container that sets none.

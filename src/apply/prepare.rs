@@ -282,7 +282,7 @@ impl Run<'_> {
             let Some(service) = self.desired.services.get(*name) else {
                 continue;
             };
-            for kind in [FileKind::Secret, FileKind::Config] {
+            for kind in contract::Shipped::ALL {
                 let Some(dir) = contract::files_dir(self.desired, host, name, service, kind) else {
                     continue;
                 };
@@ -302,7 +302,7 @@ impl Run<'_> {
                         return Err(PrepareFailure::Files {
                             host: host.to_string(),
                             service: name.to_string(),
-                            what: kind.key(),
+                            what: kind.noun(),
                             error,
                         });
                     }

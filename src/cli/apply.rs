@@ -347,14 +347,6 @@ impl converge::Steer for CliSteer<'_> {
                 }
             },
         };
-        let unsupported = apply::unsupported(&plan);
-        if !unsupported.is_empty() {
-            for message in &unsupported {
-                printer.fail(message, None);
-            }
-            printer.info("Nothing was changed.");
-            return Err(ExitCode::Failure);
-        }
         if plan.is_empty() {
             if self.json {
                 let report = apply::apply(

@@ -73,12 +73,12 @@ pub fn container_body(
     let (mut mounts, binds) = mounts(desired, host, service);
     // Secrets and configs, read-only. The mount API refuses a missing file (the `Binds` form
     // would make a directory in its place): a replica never starts without its secret.
-    for (source, target) in contract::mounted_files(desired, host, id.service, service) {
+    for bound in contract::mounted_files(desired, host, id.service, service) {
         mounts.push(Mount {
             typ: Some(MountType::BIND),
-            source: Some(source),
-            target: Some(target),
-            read_only: Some(true),
+            source: Some(bound.source),
+            target: Some(bound.target),
+            read_only: Some(bound.read_only),
             ..Default::default()
         });
     }
@@ -339,13 +339,9 @@ fn mounts(desired: &Desired, host: &str, service: &Service) -> (Vec<Mount>, Vec<
                 }),
                 ..Default::default()
             }),
+            // Written on the host by fleet, bound with the secrets and configs.
+            SpecMount::RepoBind { .. } => {}
             SpecMount::Bind {
-                source,
-                target,
-                read_only,
-                options,
-            }
-            | SpecMount::RepoBind {
                 source,
                 target,
                 read_only,

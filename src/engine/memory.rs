@@ -476,15 +476,15 @@ impl Engine for MemoryEngine {
             } => {
                 // As the engine's mount API does, a bind of a missing file is refused; what
                 // is bound is what the container reads.
-                for (path, target) in
+                for bound in
                     crate::contract::mounted_files(desired, host, identity.service, service)
                 {
-                    let Some(file) = state.host_files.get(&path) else {
-                        return Err(files::missing_bind(&path));
-                    };
-                    sim.files
-                        .insert(target, String::from_utf8_lossy(&file.content).into_owned());
-                    sim.binds.push(path);
+                    let seen = files::bound(&state.host_files, &bound.source, &bound.target);
+                    if seen.is_empty() {
+                        return Err(files::missing_bind(&bound.source));
+                    }
+                    sim.files.extend(seen);
+                    sim.binds.push(bound.source);
                 }
                 sim.health = life::HealthPlan::of(service.healthcheck.as_ref());
                 sim.restart = service.restart.clone();
@@ -525,7 +525,7 @@ impl Engine for MemoryEngine {
             state.containers.get(id).and_then(|sim| {
                 sim.binds
                     .iter()
-                    .find(|p| !state.host_files.contains_key(*p))
+                    .find(|p| files::bound(&state.host_files, p, "").is_empty())
                     .cloned()
             })
         };

@@ -25,6 +25,9 @@ pub trait Files {
     fn read(&self, path: &str) -> std::io::Result<Option<Vec<u8>>>;
     /// Whether a file or directory exists at the path.
     fn exists(&self, path: &str) -> std::io::Result<bool>;
+    /// The files under the directory `dir`, as paths relative to it, in order; empty when
+    /// `dir` is a file or does not exist.
+    fn list(&self, dir: &str) -> std::io::Result<Vec<String>>;
 }
 
 /// Files held in memory, for tests and for tools that generate a desired state.
@@ -52,5 +55,14 @@ impl Files for MemoryFiles {
     fn exists(&self, path: &str) -> std::io::Result<bool> {
         let dir = format!("{path}/");
         Ok(self.files.contains_key(path) || self.files.keys().any(|k| k.starts_with(&dir)))
+    }
+
+    fn list(&self, dir: &str) -> std::io::Result<Vec<String>> {
+        let prefix = format!("{dir}/");
+        Ok(self
+            .files
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
+            .collect())
     }
 }

@@ -174,10 +174,6 @@ impl Daemon {
                 unplaceable.iter().map(|e| e.to_string()).collect(),
             ));
         }
-        let unsupported = apply::unsupported(&plan);
-        if !unsupported.is_empty() {
-            return Err(refuse(TipErrorKind::Unsupported, unsupported));
-        }
         if self.settings.allow_mass_delete || candidate.desired.watch.allow_mass_delete {
             return Ok(());
         }

@@ -74,7 +74,6 @@ impl Role {
 pub enum TipErrorKind {
     Invalid,
     Unplaceable,
-    Unsupported,
     MassDelete,
     RolloutFailed,
 }
@@ -84,7 +83,6 @@ impl TipErrorKind {
         match self {
             TipErrorKind::Invalid => "invalid",
             TipErrorKind::Unplaceable => "unplaceable",
-            TipErrorKind::Unsupported => "unsupported",
             TipErrorKind::MassDelete => "mass_delete",
             TipErrorKind::RolloutFailed => "rollout_failed",
         }

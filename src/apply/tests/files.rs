@@ -68,7 +68,7 @@ async fn files_are_written_before_the_replicas_that_bind_them() {
             host,
             "web",
             &desired.services["web"],
-            crate::spec::service::FileKind::Secret,
+            crate::contract::Shipped::Secrets,
         )
         .unwrap();
         assert!(
@@ -134,7 +134,7 @@ async fn a_changed_secret_rolls_the_service_into_a_new_directory() {
             "a",
             "web",
             &d.services["web"],
-            crate::spec::service::FileKind::Secret,
+            crate::contract::Shipped::Secrets,
         )
     };
     assert_ne!(dir(&before), dir(&after));
@@ -162,4 +162,44 @@ async fn a_replica_whose_secrets_were_lost_gets_them_back_before_it_starts() {
         Some("hunter2")
     );
     fleet.assert_converged(&desired).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn repository_files_and_directories_are_shipped_and_a_change_rolls_the_service() {
+    let fleet = new_fleet();
+    fleet.commit_file("conf/app.conf", "port = 80");
+    fleet.commit_file("static/index.html", "<h1>hi</h1>");
+    fleet.commit_file("static/css/site.css", "body {}");
+    let yaml = format!(
+        "{HOSTS}services:\n  web:\n    image: web:1\n    volumes: ['./conf/app.conf:/etc/app.conf:ro', './static:/srv/static']\n"
+    );
+    let first = fleet.deploy(&yaml).await;
+    let host = &fleet.replicas("web")[0].host.clone();
+    assert_eq!(
+        read(&fleet, host, "/etc/app.conf").await.as_deref(),
+        Some("port = 80")
+    );
+    assert_eq!(
+        read(&fleet, host, "/srv/static/css/site.css")
+            .await
+            .as_deref(),
+        Some("body {}")
+    );
+    fleet.commit_file("static/css/site.css", "body { margin: 0 }");
+    let second = fleet.desired(&yaml);
+    let plan = fleet.plan(&second).await;
+    let reasons: Vec<&str> = plan.actions().map(|c| c.reason.as_str()).collect();
+    assert_eq!(reasons, ["changed: repository static"], "{reasons:?}");
+    let outcome = fleet.apply(&second).await;
+    assert!(outcome.report.success, "{:#?}", outcome.report);
+    assert_eq!(
+        read(&fleet, host, "/srv/static/css/site.css")
+            .await
+            .as_deref(),
+        Some("body { margin: 0 }")
+    );
+    assert_ne!(
+        crate::contract::spec_hash(&first.services["web"]),
+        crate::contract::spec_hash(&second.services["web"])
+    );
 }

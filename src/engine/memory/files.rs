@@ -1,6 +1,8 @@
 //! The files fleet writes on a simulated host (secrets and configs), and what a test does to
 //! them.
 
+use std::collections::{BTreeMap, HashMap};
+
 use super::{EngineError, HostFile, MemoryEngine, lock, refused};
 
 impl MemoryEngine {
@@ -27,4 +29,25 @@ pub(super) fn missing_bind(path: &str) -> EngineError {
     refused(&format!(
         "invalid mount config for type \"bind\": bind source path does not exist: {path}"
     ))
+}
+
+/// What a bind of the host path `source` at `target` shows in the container: the file there,
+/// or every file under the directory there; empty when nothing is there.
+pub(super) fn bound(
+    files: &BTreeMap<String, HostFile>,
+    source: &str,
+    target: &str,
+) -> HashMap<String, String> {
+    let text = |f: &HostFile| String::from_utf8_lossy(&f.content).into_owned();
+    if let Some(file) = files.get(source) {
+        return HashMap::from([(target.to_string(), text(file))]);
+    }
+    let dir = format!("{source}/");
+    files
+        .iter()
+        .filter_map(|(path, f)| {
+            path.strip_prefix(&dir)
+                .map(|rel| (format!("{target}/{rel}"), text(f)))
+        })
+        .collect()
 }
