@@ -35,8 +35,9 @@ pub enum PayloadError {
     },
 }
 
-/// Decrypts the age file at `path` (its bytes given); the error says why, for a person.
-pub type Decrypt<'a> = &'a dyn Fn(&str, &[u8]) -> Result<Vec<u8>, String>;
+/// Decrypts the file at `path` (its bytes given): an age file, or with `Some(key)` the value at
+/// `key` of a SOPS file. The error says why, for a person.
+pub type Decrypt<'a> = &'a dyn Fn(&str, Option<&str>, &[u8]) -> Result<Vec<u8>, String>;
 
 /// The content of every secret and config of a desired state.
 #[derive(Default, Clone)]
@@ -93,6 +94,7 @@ impl Payload {
                     FileKind::Config => &s.configs,
                 };
                 mounts.iter().any(|m| m.source == name)
+                    || (kind == FileKind::Secret && s.env_from_secrets.values().any(|v| v == name))
             })
         };
         for (kind, declared) in [
@@ -149,6 +151,11 @@ impl Payload {
                     if let Some(c) = contents.get(&m.source) {
                         digests.insert(digest_key(kind, &m.source), c.digest.clone());
                     }
+                }
+            }
+            for secret in service.env_from_secrets.values() {
+                if let Some(c) = self.secrets.get(secret) {
+                    digests.insert(digest_key(Shipped::Secrets, secret), c.digest.clone());
                 }
             }
             for mount in &service.volumes {
@@ -214,6 +221,20 @@ impl Payload {
                     uid: m.uid.unwrap_or(0),
                     gid: m.gid.unwrap_or(0),
                 })
+            })
+            .collect()
+    }
+
+    /// The variables `service` sets from secrets (`x-fleet.env_from_secrets`), with their
+    /// values: for the create request only.
+    pub fn secret_env(&self, service: &Service) -> Vec<(String, String)> {
+        service
+            .env_from_secrets
+            .iter()
+            .filter_map(|(var, secret)| {
+                self.secrets
+                    .get(secret)
+                    .map(|c| (var.clone(), String::from_utf8_lossy(&c.bytes).into_owned()))
             })
             .collect()
     }
@@ -286,7 +307,7 @@ fn content(
         FileKind::Secret => "secret",
         FileKind::Config => "config",
     };
-    let (path, stored, encrypted) = match source {
+    let (path, key, encrypted) = match source {
         FileSource::Content { text } => {
             let bytes = text.as_bytes().to_vec();
             return Ok(Content {
@@ -294,22 +315,21 @@ fn content(
                 bytes,
             });
         }
-        FileSource::File { path, encrypted } => {
-            let stored = files
-                .read(path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| b.ok_or_else(|| "it is not in the commit".to_string()))
-                .map_err(|reason| PayloadError::Read {
-                    kind: kind_name,
-                    name: name.to_string(),
-                    path: path.clone(),
-                    reason,
-                })?;
-            (path, stored, *encrypted)
-        }
+        FileSource::File { path, encrypted } => (path, None, *encrypted),
+        FileSource::Sops { path, key } => (path, Some(key.as_str()), true),
     };
+    let stored = files
+        .read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| b.ok_or_else(|| "it is not in the commit".to_string()))
+        .map_err(|reason| PayloadError::Read {
+            kind: kind_name,
+            name: name.to_string(),
+            path: path.clone(),
+            reason,
+        })?;
     let bytes = if encrypted {
-        decrypt(path, &stored).map_err(|reason| PayloadError::Decrypt {
+        decrypt(path, key, &stored).map_err(|reason| PayloadError::Decrypt {
             name: name.to_string(),
             path: path.clone(),
             reason,
@@ -372,7 +392,7 @@ mod tests {
         )
     }
 
-    fn fake_decrypt(_: &str, bytes: &[u8]) -> Result<Vec<u8>, String> {
+    fn fake_decrypt(_: &str, _: Option<&str>, bytes: &[u8]) -> Result<Vec<u8>, String> {
         // Stands in for age: the "plaintext" is what follows the header's last line.
         let text = String::from_utf8_lossy(bytes);
         Ok(text
@@ -425,7 +445,7 @@ mod tests {
     #[test]
     fn a_secret_that_cannot_be_decrypted_is_an_error_naming_it_and_unused_ones_are_not_read() {
         let (desired, files) = setup(AGE);
-        let errors = Payload::read(&desired, &files, &|path, _| {
+        let errors = Payload::read(&desired, &files, &|path, _, _| {
             Err(format!("no identity for {path}"))
         })
         .unwrap_err();

@@ -301,3 +301,35 @@ fn after_an_engine_restart_with_the_secrets_gone_fleet_watch_restores_them() {
     );
     assert_no_secret(&watch.log(), "the daemon's log");
 }
+
+/// For images that read a secret only from their environment: asked for by name, it is in the
+/// container's environment and still in no label and no output.
+#[test]
+fn env_from_secrets_sets_the_variable_and_nothing_else_shows_it() {
+    let testbed = Testbed::get();
+    let project = unique_project("secretenv");
+    let hosts = [3];
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
+    let yaml = format!(
+        "project: {project}\n{}secrets:\n  db_password: {{ file: secrets/db_password.age }}\nservices:\n  api:\n    image: fleet-demo:1\n    x-fleet:\n      env_from_secrets: {{ DATABASE_PASS: db_password }}\n",
+        testbed.hosts_yaml(&hosts)
+    );
+    let p = Project::new(Testbed::get(), &yaml);
+    let applied = p.fleet(&["apply", "--yes"], true);
+    assert_ok(&applied, "apply");
+    assert_no_secret(&applied.stdout, "apply");
+    let running = replicas(&testbed, &hosts, &project);
+    assert_eq!(running.len(), 1);
+    let (host, name) = &running[0];
+    let env = testbed.docker(*host, &["exec", name, "env"]);
+    assert!(env.contains(&format!("DATABASE_PASS={PLAINTEXT}")), "{env}");
+    let labels = testbed.docker(
+        *host,
+        &["inspect", "--format", "{{json .Config.Labels}}", name],
+    );
+    assert_no_secret(&labels, "the labels");
+    for args in [&["plan"][..], &["plan", "--format", "json"], &["config"]] {
+        let out = p.fleet(args, true);
+        assert_no_secret(&out.stdout, &format!("{args:?}"));
+    }
+}

@@ -20,9 +20,11 @@ impl Run<'_> {
             spec_hash: &new.spec_hash,
             commit: self.plan.commit.as_deref(),
         };
+        let secret_env = self.payload.secret_env(&new.spec);
         let what = Create::Replica {
             desired: self.desired,
             host,
+            secret_env: &secret_env,
             service: &new.spec,
             identity: &identity,
         };

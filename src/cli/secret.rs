@@ -146,6 +146,10 @@ fn secret_file(desired: &Desired, name: &str) -> Result<(String, bool), Failure>
                 "declare it as `{path}.age` (or another .age path) and run this again; then remove `{path}`"
             )),
         )),
+        Some(FileSource::Sops { path, .. }) => Err((
+            format!("secret `{name}` is a value of the SOPS file `{path}`"),
+            Some("change it with `sops`".into()),
+        )),
         Some(FileSource::Content { .. }) | None => Ok((format!("secrets/{name}.age"), false)),
     }
 }
@@ -332,6 +336,7 @@ fn ls(root: &Path, desired: &Desired, json: bool) {
     for (name, source) in &desired.secrets {
         let (file, encrypted) = match source {
             FileSource::File { path, encrypted } => (Some(path.clone()), *encrypted),
+            FileSource::Sops { path, .. } => (Some(path.clone()), true),
             FileSource::Content { .. } => (None, false),
         };
         let recipients = match (&file, encrypted) {

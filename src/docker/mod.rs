@@ -364,9 +364,13 @@ impl Engine for DockerEngine {
                 host,
                 service,
                 identity,
+                secret_env,
             } => {
                 platform = service.host.platform.clone();
-                create::container_body(desired, host, service, identity)
+                let mut body = create::container_body(desired, host, service, identity);
+                let env = body.env.get_or_insert_with(Vec::new);
+                env.extend(secret_env.iter().map(|(k, v)| format!("{k}={v}")));
+                body
             }
             Create::Balancer { desired } => create::balancer_body(desired),
         };

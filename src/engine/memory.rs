@@ -473,6 +473,7 @@ impl Engine for MemoryEngine {
                 host,
                 service,
                 identity,
+                ..
             } => {
                 // As the engine's mount API does, a bind of a missing file is refused; what
                 // is bound is what the container reads.

@@ -215,6 +215,9 @@ pub enum Create<'a> {
         /// The host it is created on (its data directory is the host's).
         host: &'a str,
         service: &'a Service,
+        /// Variables set from secrets (`x-fleet.env_from_secrets`), with their values: in the
+        /// request only, never in a label or the spec.
+        secret_env: &'a [(String, String)],
         identity: &'a ReplicaIdentity<'a>,
     },
     Balancer {

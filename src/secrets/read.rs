@@ -13,7 +13,7 @@ use crate::spec::{Desired, Files};
 /// is encrypted to, and what was tried.
 pub fn read_payload(desired: &Desired, files: &dyn Files) -> Result<Payload, Vec<PayloadError>> {
     let identities: OnceCell<Result<Identities, SecretError>> = OnceCell::new();
-    let decrypt_one = |_path: &str, bytes: &[u8]| -> Result<Vec<u8>, String> {
+    let decrypt_one = |_path: &str, key: Option<&str>, bytes: &[u8]| -> Result<Vec<u8>, String> {
         let loaded = identities.get_or_init(|| {
             Identities::load(
                 &|name| std::env::var(name).ok(),
@@ -23,7 +23,13 @@ pub fn read_payload(desired: &Desired, files: &dyn Files) -> Result<Payload, Vec
         let identities = loaded
             .as_ref()
             .map_err(|e| with_hint(e.to_string(), e.hint()))?;
-        decrypt(bytes, identities).map_err(|e| with_hint(e.to_string(), e.hint()))
+        match key {
+            None => decrypt(bytes, identities).map_err(|e| with_hint(e.to_string(), e.hint())),
+            Some(_) => Err(
+                "SOPS files are not read yet; encrypt the value as an age file (`fleet secret set`)"
+                    .into(),
+            ),
+        }
     };
     Payload::read(desired, files, &decrypt_one)
 }

@@ -49,6 +49,9 @@ pub enum FileSource {
     File { path: String, encrypted: bool },
     /// Written inline (`content:`, configs only).
     Content { text: String },
+    /// One value of a SOPS file (YAML, JSON or dotenv, age recipients), as Flux and Argo CD
+    /// users keep them: `key` is its dotted path (the variable, for dotenv).
+    Sops { path: String, key: String },
 }
 
 /// A secret or config a service mounts: which one, where, and as whom.
@@ -326,6 +329,10 @@ pub struct Service {
     /// Compose `configs` the service mounts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub configs: Vec<FileMount>,
+    /// `x-fleet.env_from_secrets`: variables set from secrets, for images that read them only
+    /// from their environment (visible to whoever can inspect the container).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env_from_secrets: BTreeMap<String, String>,
     /// A keyed digest of the content of each secret and config it mounts (`secret:NAME`,
     /// `config:NAME`), set from the repository's files after loading (never a plain hash of a
     /// secret): part of the spec hash, so changed content rolls the service.

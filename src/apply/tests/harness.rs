@@ -206,7 +206,7 @@ impl Fleet {
     /// The contents of the secrets and configs of `desired`, from the repository's files.
     pub fn payload(&self, desired: &Desired) -> Payload {
         let files = self.repository("");
-        Payload::read(desired, &files, &|_, bytes| Ok(bytes.to_vec()))
+        Payload::read(desired, &files, &|_, _, bytes| Ok(bytes.to_vec()))
             .unwrap_or_else(|e| panic!("unreadable files: {e:?}"))
     }
 

@@ -35,6 +35,7 @@ async fn create_web(engine: &MemoryEngine, desired: &crate::spec::Desired, name:
             Create::Replica {
                 desired,
                 host: "a",
+                secret_env: &[],
                 service,
                 identity: &identity,
             },
@@ -109,6 +110,7 @@ async fn a_name_is_taken_once_unless_the_labels_are_the_same() {
     let what = Create::Replica {
         desired: &desired,
         host: "a",
+        secret_env: &[],
         service,
         identity: &identity,
     };

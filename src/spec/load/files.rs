@@ -11,7 +11,7 @@ use crate::spec::paths::{RepoPath, resolve_in_repo};
 use crate::spec::service::FileKind;
 use crate::spec::yaml::{Node, Pos};
 
-pub const SECRET_KEYS: &[&str] = &["file", "name"];
+pub const SECRET_KEYS: &[&str] = &["file", "key", "name"];
 pub const CONFIG_KEYS: &[&str] = &["file", "content", "name"];
 
 /// The first bytes of an age file, binary or armored.
@@ -93,11 +93,14 @@ fn decode_one(
     };
     let mut out = None;
     let mut written = false;
+    let mut file_node = None;
+    let mut sops_key = None;
     for (k, kn, v) in cx.map(field, node, "a mapping with `file`")? {
         written |= k == "file" || (k == "content" && kind == FileKind::Config);
         let f = join(field, k);
         match (k, kind) {
-            ("file", _) => out = file(cx, files, dir, kind, &f, v),
+            ("file", _) => file_node = Some((f, v)),
+            ("key", FileKind::Secret) => sops_key = cx.string(&f, v).map(|key| (key, v.pos, f)),
             ("content", FileKind::Config) => {
                 out = cx
                     .text(&f, v, "the file's text")
@@ -130,6 +133,31 @@ fn decode_one(
             _ if k.starts_with("x-") => {}
             _ => cx.unknown_key(kn, &f, k, known),
         }
+    }
+    match (file_node, sops_key) {
+        (Some((f, v)), None) => out = file(cx, files, dir, kind, &f, v),
+        (Some((f, v)), Some((key, pos, kf))) => {
+            out = sops(cx, files, dir, &f, v).and_then(|path| {
+                if key.trim().is_empty() {
+                    cx.error(
+                        pos,
+                        &kf,
+                        "an empty key",
+                        "the dotted path of the value, e.g. db.password",
+                    );
+                    None
+                } else {
+                    Some(FileSource::Sops { path, key })
+                }
+            })
+        }
+        (None, Some((_, pos, kf))) => cx.error(
+            pos,
+            &kf,
+            "`key` picks a value of a SOPS `file`, and there is none",
+            "file: ./secrets.enc.yaml",
+        ),
+        (None, None) => {}
     }
     if out.is_none() && !written && !has_error_at(node) {
         cx.error(
@@ -202,6 +230,78 @@ fn file(
         path: path.to_string(),
         encrypted,
     })
+}
+
+/// A SOPS file (YAML, JSON or dotenv, by its extension) in the repository: its path.
+fn sops(
+    cx: &mut Cx,
+    files: &dyn Files,
+    dir: &RepoPath,
+    field: &str,
+    node: &Node,
+) -> Option<String> {
+    let written = cx.string(field, node)?;
+    let path = resolve_in_repo(cx, field, node.pos, dir, &written)?;
+    let bytes = match files.read(path.as_str()) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            cx.error_hint(
+                node.pos,
+                field,
+                format!("`{written}` does not exist in the repository"),
+                "a file committed in the repository",
+                "commit the file or fix the path",
+            );
+            return None;
+        }
+        Err(e) => {
+            cx.error(
+                node.pos,
+                field,
+                format!("cannot read `{written}`: {e}"),
+                "a readable file",
+            );
+            return None;
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let marker = match sops_format(path.as_str()) {
+        Some("json") => text.contains("\"sops\""),
+        Some("dotenv") => text.lines().any(|l| l.starts_with("sops_")),
+        Some(_) => text.lines().any(|l| l.starts_with("sops:")),
+        None => {
+            cx.error(
+                node.pos,
+                field,
+                format!("`{written}` is not a SOPS file fleet reads"),
+                "a .yaml, .yml, .json or .env file encrypted by sops",
+            );
+            return None;
+        }
+    };
+    if !marker {
+        cx.error_hint(
+            node.pos,
+            field,
+            format!("`{written}` has no sops metadata"),
+            "a file encrypted by sops (with age recipients)",
+            "encrypt it with `sops --encrypt --age RECIPIENT`, or drop `key` for an age file",
+        );
+        return None;
+    }
+    Some(path.to_string())
+}
+
+/// The format of a SOPS file by its extension: `yaml`, `json` or `dotenv`.
+pub fn sops_format(path: &str) -> Option<&'static str> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("yaml" | "yml") => Some("yaml"),
+        Some("json") => Some("json"),
+        Some("env") => Some("dotenv"),
+        _ if name == ".env" => Some("dotenv"),
+        _ => None,
+    }
 }
 
 fn not_encrypted(cx: &mut Cx, pos: Pos, field: &str, written: &str) {

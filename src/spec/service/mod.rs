@@ -307,6 +307,7 @@ pub fn decode(
         host: Default::default(),
         secrets: Vec::new(),
         configs: Vec::new(),
+        env_from_secrets: BTreeMap::new(),
         file_digests: BTreeMap::new(),
         deploy: Deploy {
             mode: Mode::Replicated,
@@ -395,7 +396,14 @@ pub fn decode(
                 }
             }
             "x-fleet" => {
-                if let Some(pos) = x_fleet(cx, &f, value, &mut s.expose_via) {
+                if let Some(pos) = x_fleet(
+                    cx,
+                    &f,
+                    value,
+                    &mut s.expose_via,
+                    &mut s.env_from_secrets,
+                    &mut decoded.file_refs,
+                ) {
                     decoded.expose_pos = Some(pos);
                 }
             }

@@ -3,6 +3,7 @@
 //! container port, balancer port, protocol, drain time and health path. Clashes of balancer
 //! ports between services are checked by the loader.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::entries_have;
@@ -10,7 +11,7 @@ use crate::spec::decode::{Cx, join};
 use crate::spec::model::{DEFAULT_DRAIN, Expose, ExposeProtocol};
 use crate::spec::yaml::{Node, Pos};
 
-pub const X_FLEET_KEYS: &[&str] = &["expose"];
+pub const X_FLEET_KEYS: &[&str] = &["expose", "env_from_secrets"];
 
 pub const EXPOSE_KEYS: &[&str] = &["port", "host_port", "protocol", "drain", "health_path"];
 
@@ -21,6 +22,8 @@ pub(super) fn x_fleet(
     field: &str,
     node: &Node,
     out: &mut Option<Expose>,
+    env_from_secrets: &mut BTreeMap<String, String>,
+    secret_refs: &mut Vec<(String, Pos, String)>,
 ) -> Option<Pos> {
     if node.is_null() {
         return None;
@@ -33,6 +36,32 @@ pub(super) fn x_fleet(
                 let (expose, pos) = expose_via(cx, &f, v)?;
                 *out = Some(expose);
                 host_port_pos = Some(pos);
+            }
+            // For images that read a secret only from their environment: visible to whoever
+            // can inspect the container, which is why it is asked for by name.
+            "env_from_secrets" => {
+                for (name, key, value) in cx
+                    .map(&f, v, "a mapping of variable name to secret name")
+                    .unwrap_or_default()
+                {
+                    let ef = join(&f, name);
+                    let valid = !name.is_empty()
+                        && !name.contains('=')
+                        && !name.chars().any(char::is_whitespace);
+                    if !valid {
+                        cx.error(
+                            key.pos,
+                            &ef,
+                            format!("`{name}` is not a variable name"),
+                            "a name without `=` or spaces",
+                        );
+                        continue;
+                    }
+                    if let Some(secret) = cx.string(&ef, value) {
+                        secret_refs.push((secret.clone(), value.pos, ef));
+                        env_from_secrets.insert(name.to_string(), secret);
+                    }
+                }
             }
             k if k.starts_with("x-") => {}
             _ => cx.unknown_key(kn, &f, k, X_FLEET_KEYS),
