@@ -250,6 +250,27 @@ fn load_desired_at(
     Some((desired, commit, payload))
 }
 
+/// Writes a file only its owner can read (mode 0600, also when it existed before), making its
+/// directory (0700) when missing: saved plans, identities, decrypted scratch files.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.exists() {
+            std::fs::create_dir_all(parent)?;
+            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(bytes)
+}
+
 /// The async runtime for commands that talk to hosts; `None` after reporting why it failed.
 fn runtime(printer: &Printer) -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_multi_thread()

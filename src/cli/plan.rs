@@ -190,7 +190,7 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCo
         // Terraform's plan file, so only its owner may read it. Secrets are in it only as
         // keyed digests; `fleet apply` reads their content again from the commit.
         let saved = serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n";
-        if let Err(e) = write_private(path, saved.as_bytes()) {
+        if let Err(e) = super::write_private(path, saved.as_bytes()) {
             printer.error(
                 &e,
                 Some(&format!("could not write the plan to {}", path.display())),
@@ -209,18 +209,4 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCo
         (true, false) => ExitCode::Changes,
         _ => ExitCode::Success,
     }
-}
-
-/// Writes a file only its owner can read (mode 0600, also when it existed before).
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    file.write_all(bytes)
 }

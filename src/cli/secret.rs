@@ -3,7 +3,6 @@
 //! terminal), a file or an editor, and is never printed.
 
 use std::io::{IsTerminal, Read};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
@@ -120,7 +119,7 @@ fn init(printer: &Printer) -> ExitCode {
     }
     let (secret, recipient) = secrets::generate();
     let text = format!("# created by fleet secret init\n# public key: {recipient}\n{secret}\n");
-    if let Err(e) = write_private(&path, text.as_bytes()) {
+    if let Err(e) = super::write_private(&path, text.as_bytes()) {
         printer.error(&e, Some(&format!("could not write {}", path.display())));
         return ExitCode::Failure;
     }
@@ -233,7 +232,7 @@ fn edit(root: &Path, desired: &Desired, name: &str, printer: &Printer) -> Result
     };
     let dir = private_dir().map_err(|e| (format!("cannot make a private directory: {e}"), None))?;
     let scratch = dir.join(name);
-    write_private(&scratch, &old)
+    super::write_private(&scratch, &old)
         .map_err(|e| (format!("cannot write the temporary file: {e}"), None))?;
     let editor = ["VISUAL", "EDITOR"]
         .iter()
@@ -387,23 +386,4 @@ fn ls(root: &Path, desired: &Desired, json: bool) {
             row.file.as_deref().unwrap_or("-")
         );
     }
-}
-
-/// Writes a file only its owner can read, making its directory (0700) when missing.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(parent) = path.parent() {
-        if !parent.exists() {
-            std::fs::create_dir_all(parent)?;
-            std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700))?;
-        }
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    file.write_all(bytes)
 }

@@ -290,27 +290,7 @@ fn rewrite_scalars(node: &mut Node, f: &dyn Fn(&str) -> Option<String>) {
 
 /// Merges a service over its base as Compose does.
 fn merge_service(base: &Node, local: &Node) -> Node {
-    let (Kind::Map(b), Kind::Map(l)) = (&base.kind, &local.kind) else {
-        return local.clone();
-    };
-    let mut out: Vec<(Node, Node)> = Vec::new();
-    for (k, bv) in b {
-        let key = k.scalar_text().unwrap_or("");
-        match l.iter().find(|(lk, _)| lk.scalar_text() == Some(key)) {
-            None => out.push((k.clone(), bv.clone())),
-            Some((lk, lv)) => out.push((lk.clone(), merge_key(key, bv, lv))),
-        }
-    }
-    for (k, lv) in l {
-        let key = k.scalar_text().unwrap_or("");
-        if !b.iter().any(|(bk, _)| bk.scalar_text() == Some(key)) {
-            out.push((k.clone(), lv.clone()));
-        }
-    }
-    Node {
-        pos: local.pos,
-        kind: Kind::Map(out),
-    }
+    merge_maps(base, local, &merge_key)
 }
 
 fn merge_key(key: &str, base: &Node, local: &Node) -> Node {

@@ -180,14 +180,15 @@ fn has_error_at(node: &Node) -> bool {
         .any(|k| super::root_has(node, k))
 }
 
-fn file(
+/// The file a `file:` names: as written, its path in the repository, and its bytes at the
+/// commit (reported when it is not there).
+fn committed(
     cx: &mut Cx,
     files: &dyn Files,
     dir: &RepoPath,
-    kind: FileKind,
     field: &str,
     node: &Node,
-) -> Option<FileSource> {
+) -> Option<(String, RepoPath, Vec<u8>)> {
     let written = cx.string(field, node)?;
     let path = resolve_in_repo(cx, field, node.pos, dir, &written)?;
     let bytes = match files.read(path.as_str()) {
@@ -212,6 +213,18 @@ fn file(
             return None;
         }
     };
+    Some((written, path, bytes))
+}
+
+fn file(
+    cx: &mut Cx,
+    files: &dyn Files,
+    dir: &RepoPath,
+    kind: FileKind,
+    field: &str,
+    node: &Node,
+) -> Option<FileSource> {
+    let (written, path, bytes) = committed(cx, files, dir, field, node)?;
     let encrypted = path.as_str().ends_with(".age");
     if encrypted && !(bytes.starts_with(AGE_BINARY) || bytes.starts_with(AGE_ARMOR)) {
         cx.error_hint(
@@ -240,30 +253,7 @@ fn sops(
     field: &str,
     node: &Node,
 ) -> Option<String> {
-    let written = cx.string(field, node)?;
-    let path = resolve_in_repo(cx, field, node.pos, dir, &written)?;
-    let bytes = match files.read(path.as_str()) {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => {
-            cx.error_hint(
-                node.pos,
-                field,
-                format!("`{written}` does not exist in the repository"),
-                "a file committed in the repository",
-                "commit the file or fix the path",
-            );
-            return None;
-        }
-        Err(e) => {
-            cx.error(
-                node.pos,
-                field,
-                format!("cannot read `{written}`: {e}"),
-                "a readable file",
-            );
-            return None;
-        }
-    };
+    let (written, path, bytes) = committed(cx, files, dir, field, node)?;
     let text = String::from_utf8_lossy(&bytes);
     let marker = match sops_format(path.as_str()) {
         Some("json") => text.contains("\"sops\""),
