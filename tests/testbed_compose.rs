@@ -61,32 +61,6 @@ fn assert_ok(out: &Output, what: &str) {
     );
 }
 
-/// The host (testbed index) and name of each running container of `service`.
-fn running(
-    testbed: &Testbed,
-    hosts: &[usize],
-    project: &str,
-    service: &str,
-) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    for &host in hosts {
-        let names = testbed.docker(
-            host,
-            &[
-                "ps",
-                "--filter",
-                &format!("label=fleet.project={project}"),
-                "--filter",
-                &format!("label=fleet.service={service}"),
-                "--format",
-                "{{.Names}}",
-            ],
-        );
-        out.extend(names.lines().map(|n| (host, n.to_string())));
-    }
-    out
-}
-
 #[test]
 fn a_compose_app_with_env_container_names_and_a_data_directory_runs_on_three_hosts() {
     let testbed = Testbed::get();
@@ -127,9 +101,9 @@ fn a_compose_app_with_env_container_names_and_a_data_directory_runs_on_three_hos
 
     // The app's single replicas sit together (they reach each other by name on one host); the
     // replicated service uses all three hosts.
-    let db = running(&testbed, &hosts, &project, "db");
-    let web = running(&testbed, &hosts, &project, "web");
-    let worker = running(&testbed, &hosts, &project, "worker");
+    let db = testbed.running(&hosts, &project, Some("db"));
+    let web = testbed.running(&hosts, &project, Some("web"));
+    let worker = testbed.running(&hosts, &project, Some("worker"));
     assert_eq!(db.len(), 1, "{db:?}");
     let host = db[0].0;
     assert_eq!(
@@ -142,7 +116,7 @@ fn a_compose_app_with_env_container_names_and_a_data_directory_runs_on_three_hos
         [host],
         "{worker:?}"
     );
-    let spread = running(&testbed, &hosts, &project, "spread");
+    let spread = testbed.running(&hosts, &project, Some("spread"));
     let mut spread_hosts: Vec<usize> = spread.iter().map(|s| s.0).collect();
     spread_hosts.sort();
     assert_eq!(spread_hosts, hosts, "{spread:?}");
@@ -185,7 +159,7 @@ fn a_fixed_address_on_an_ipam_network_is_held_by_one_replica_per_host_across_an_
         )
     };
     let address = |host: usize| {
-        let names = running(&testbed, &[host], &project, "db");
+        let names = testbed.running(&[host], &project, Some("db"));
         assert_eq!(names.len(), 1, "one replica on fh{host}: {names:?}");
         testbed.docker(
             host,

@@ -114,24 +114,6 @@ fn assert_no_secret(text: &str, what: &str) {
     }
 }
 
-fn replicas(testbed: &Testbed, hosts: &[usize], project: &str) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    for &host in hosts {
-        let names = testbed.docker(
-            host,
-            &[
-                "ps",
-                "--filter",
-                &format!("label=fleet.project={project}"),
-                "--format",
-                "{{.Names}}",
-            ],
-        );
-        out.extend(names.lines().map(|n| (host, n.to_string())));
-    }
-    out
-}
-
 #[test]
 fn an_age_encrypted_secret_reaches_every_replica_and_nothing_else() {
     let testbed = Testbed::get();
@@ -154,7 +136,7 @@ fn an_age_encrypted_secret_reaches_every_replica_and_nothing_else() {
         "names the file and who it is for:\n{}",
         refused.stderr
     );
-    assert!(replicas(testbed, &hosts, &project).is_empty());
+    assert!(testbed.running(&hosts, &project, None).is_empty());
 
     // A saved plan is private and holds no secret.
     let plan_file = p.home.path().join("plan.json");
@@ -169,7 +151,7 @@ fn an_age_encrypted_secret_reaches_every_replica_and_nothing_else() {
 
     let applied = p.fleet(&["apply", "--yes"], true);
     assert_ok(&applied, "apply");
-    let running = replicas(testbed, &hosts, &project);
+    let running = testbed.running(&hosts, &project, None);
     assert_eq!(running.len(), 2, "{running:?}");
     for (host, name) in &running {
         let read = testbed.docker(*host, &["exec", name, "cat", "/run/secrets/db_password"]);
@@ -242,7 +224,7 @@ fn an_age_encrypted_secret_reaches_every_replica_and_nothing_else() {
     let rolled = p.fleet(&["apply", "--yes"], true);
     assert_ok(&rolled, "apply of the rotation");
     assert!(rolled.stdout.contains("2 replaced"), "{}", rolled.stdout);
-    for (host, name) in replicas(testbed, &hosts, &project) {
+    for (host, name) in testbed.running(&hosts, &project, None) {
         let read = testbed.docker(host, &["exec", &name, "cat", "/run/secrets/db_password"]);
         assert_eq!(read, ROTATED);
     }
@@ -270,7 +252,7 @@ fn after_an_engine_restart_with_the_secrets_gone_fleet_watch_restores_them() {
         std::time::Duration::from_secs(60),
         |s| converged_at(s, 1),
     );
-    let running = replicas(&testbed, &[host], &project);
+    let running = testbed.running(&[host], &project, None);
     assert_eq!(running.len(), 1);
     let read = |name: &str| testbed.try_docker(host, &["exec", name, "cat", "/run/secrets/token"]);
     assert_eq!(read(&running[0].1).as_deref(), Some(PLAINTEXT));
@@ -281,7 +263,8 @@ fn after_an_engine_restart_with_the_secrets_gone_fleet_watch_restores_them() {
 
     let start = std::time::Instant::now();
     loop {
-        let back = replicas(&testbed, &[host], &project)
+        let back = testbed
+            .running(&[host], &project, None)
             .into_iter()
             .find_map(|(_, name)| read(&name));
         if back.as_deref() == Some(PLAINTEXT) {
@@ -318,7 +301,7 @@ fn env_from_secrets_sets_the_variable_and_nothing_else_shows_it() {
     let applied = p.fleet(&["apply", "--yes"], true);
     assert_ok(&applied, "apply");
     assert_no_secret(&applied.stdout, "apply");
-    let running = replicas(&testbed, &hosts, &project);
+    let running = testbed.running(&hosts, &project, None);
     assert_eq!(running.len(), 1);
     let (host, name) = &running[0];
     let env = testbed.docker(*host, &["exec", name, "env"]);

@@ -65,6 +65,33 @@ impl Testbed {
         out
     }
 
+    /// The host and name of each running container of `project` on `hosts` (of `service` when
+    /// given).
+    pub fn running(
+        &self,
+        hosts: &[usize],
+        project: &str,
+        service: Option<&str>,
+    ) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        for &host in hosts {
+            let mut args = vec![
+                "ps".to_string(),
+                "--filter".to_string(),
+                format!("label=fleet.project={project}"),
+            ];
+            if let Some(service) = service {
+                args.push("--filter".into());
+                args.push(format!("label=fleet.service={service}"));
+            }
+            args.extend(["--format".to_string(), "{{.Names}}".to_string()]);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let names = self.docker(host, &args);
+            out.extend(names.lines().map(|n| (host, n.to_string())));
+        }
+        out
+    }
+
     /// Runs a testbed fault helper (`sshd-stop 4`, ...).
     pub fn fault(&self, args: &[&str]) {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("testbed/testbed.sh");
