@@ -389,3 +389,57 @@ fn services_find_each_other_by_name_on_a_host_and_through_the_balancers_across_h
     let body = testbed.docker(2, &["exec", &client, "wget", "-qO-", &url]);
     assert_eq!(body.trim(), "demo 1");
 }
+
+#[test]
+fn a_secret_rotation_under_load_fails_no_request() {
+    let testbed = Testbed::get();
+    let hosts = [1, 2, 3];
+    let project = unique_project("lbsecret");
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
+    let port = 18109;
+    let repo = Repo::new();
+    // The replicas serve what they read at /run/secrets/token (a test app: real ones do not
+    // serve their secrets), so the traffic shows when the new value took over.
+    let state = state(&testbed, &project, &hosts, 1, 4, port, "").replace(
+        "hostname > /www/id;",
+        "hostname > /www/id; cp /run/secrets/token /www/token;",
+    ) + "    secrets: [token]\nsecrets:\n  token: { file: token.txt }\n";
+    repo.write("token.txt", "first-value");
+    repo.commit(&state);
+    apply(&testbed, &repo);
+    wait_serving(&testbed, 1, port);
+
+    let load = traffic_through(&testbed, &hosts, port, "/token", 51);
+    std::thread::sleep(Duration::from_secs(2));
+    repo.write("token.txt", "second-value");
+    repo.commit_all("rotate the token");
+    let out = apply(&testbed, &repo);
+    assert!(out.stdout.contains("4 replaced"), "{}", out.stdout);
+    assert!(out.stdout.contains("secret token"), "{}", out.stdout);
+    std::thread::sleep(Duration::from_secs(2));
+    let outcomes = finish(load);
+
+    let failed = traffic::failures(&outcomes);
+    assert!(outcomes.len() >= 300, "only {} requests", outcomes.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed during the rotation:\n{}",
+        failed.len(),
+        outcomes.len(),
+        failed.join("\n")
+    );
+    let bodies = |range: &[Outcome]| -> Vec<String> {
+        range.iter().filter_map(|o| o.result.clone().ok()).collect()
+    };
+    assert!(
+        bodies(&outcomes[..20])
+            .iter()
+            .all(|b| b.trim() == "first-value")
+    );
+    let tail = &outcomes[outcomes.len() - 20..];
+    assert!(
+        bodies(tail).iter().all(|b| b.trim() == "second-value"),
+        "after the rotation: {:?}",
+        bodies(tail)
+    );
+}
