@@ -206,18 +206,18 @@ where
 /// Reads and validates the desired state for a command that needs it, printing what was read
 /// and any diagnostics. `None` when it is invalid or unreadable (already reported).
 fn load_desired(global: &GlobalOptions, printer: &Printer) -> Option<crate::spec::Desired> {
-    load_desired_at(global, printer).map(|(desired, _, _)| desired)
+    read_desired(global, printer).map(|(desired, _, _)| desired)
 }
 
-/// Like [`load_desired`], with the commit that was read and the content of its secrets and
-/// configs (secrets decrypted; their digests stamped into the services).
-fn load_desired_at(
+/// The desired state, the commit it was read at, and the snapshot, without the content of its
+/// secrets: for commands that do not plan (`fleet hosts`, `fleet lock`), so they need no key.
+fn read_desired(
     global: &GlobalOptions,
     printer: &Printer,
 ) -> Option<(
     crate::spec::Desired,
     Option<String>,
-    crate::payload::Payload,
+    crate::source::Snapshot,
 )> {
     let snapshot = validate::open_source(global, printer)?;
     // A working tree is not the commit HEAD points to: say "the working tree", not a commit id.
@@ -235,7 +235,20 @@ fn load_desired_at(
             "Invalid: {errors} error(s); run `fleet validate` for details."
         ));
     }
-    let mut desired = loaded.desired?;
+    loaded.desired.map(|d| (d, commit, snapshot))
+}
+
+/// Like [`load_desired`], with the commit that was read and the content of its secrets and
+/// configs (secrets decrypted; their digests stamped into the services, as planning needs).
+fn load_desired_at(
+    global: &GlobalOptions,
+    printer: &Printer,
+) -> Option<(
+    crate::spec::Desired,
+    Option<String>,
+    crate::payload::Payload,
+)> {
+    let (mut desired, commit, snapshot) = read_desired(global, printer)?;
     let payload = match crate::secrets::read_payload(&desired, snapshot.files()) {
         Ok(payload) => payload,
         Err(errors) => {
