@@ -6,7 +6,7 @@
 //! up to date on every host: a different spec hash replaces every replica (or balancer) it
 //! covers. The label keys themselves are in [`crate::labels`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -305,10 +305,26 @@ pub fn files_dir(
         Shipped::Configs => service.configs.iter().map(owner).collect(),
         Shipped::Repository => Vec::new(),
     };
+    let set = set_name(kind, &mounts, &owners, &service.file_digests);
+    Some(match kind {
+        Shipped::Secrets => format!("{SECRETS_ROOT}/{}/{name}/{set}", desired.project),
+        Shipped::Configs => format!("{}/.fleet/configs/{name}/{set}", desired.data_dir(host)),
+        Shipped::Repository => {
+            format!("{}/.fleet/repository/{name}/{set}", desired.data_dir(host))
+        }
+    })
+}
+
+/// The name of a set of files: a digest of what is in it and how it is mounted.
+fn set_name(
+    kind: Shipped,
+    mounts: &[(&str, &str, bool)],
+    owners: &[String],
+    digests: &BTreeMap<String, String>,
+) -> String {
     let mut text = String::new();
     for (i, (source, target, read_only)) in mounts.iter().enumerate() {
-        let digest = service
-            .file_digests
+        let digest = digests
             .get(&digest_key(kind, source))
             .map(String::as_str)
             .unwrap_or("");
@@ -317,14 +333,39 @@ pub fn files_dir(
             "{i}\0{source}\0{target}\0{read_only}\0{owner}\0{digest}\n"
         ));
     }
-    let set = short_hash(&text);
-    Some(match kind {
-        Shipped::Secrets => format!("{SECRETS_ROOT}/{}/{name}/{set}", desired.project),
-        Shipped::Configs => format!("{}/.fleet/configs/{name}/{set}", desired.data_dir(host)),
-        Shipped::Repository => {
-            format!("{}/.fleet/repository/{name}/{set}", desired.data_dir(host))
-        }
-    })
+    short_hash(&text)
+}
+
+/// The secrets directory of a running container of service `name`, and the names of the files
+/// in it, read from its spec label (the service may have changed or gone since).
+pub fn secrets_of_spec(
+    desired: &Desired,
+    name: &str,
+    spec: &Value,
+) -> Option<(String, Vec<String>)> {
+    let secrets: Vec<FileMount> = serde_json::from_value(spec.get("secrets")?.clone()).ok()?;
+    if secrets.is_empty() {
+        return None;
+    }
+    let digests: BTreeMap<String, String> = spec
+        .get("file_digests")
+        .and_then(|d| serde_json::from_value(d.clone()).ok())
+        .unwrap_or_default();
+    let mounts: Vec<(&str, &str, bool)> = secrets
+        .iter()
+        .map(|m| (m.source.as_str(), m.target.as_str(), true))
+        .collect();
+    let owners: Vec<String> = secrets.iter().map(owner).collect();
+    let set = set_name(Shipped::Secrets, &mounts, &owners, &digests);
+    let files = secrets
+        .iter()
+        .enumerate()
+        .map(|(i, m)| mounted_file_name(i, &m.source))
+        .collect();
+    Some((
+        format!("{SECRETS_ROOT}/{}/{name}/{set}", desired.project),
+        files,
+    ))
 }
 
 fn owner(m: &FileMount) -> String {

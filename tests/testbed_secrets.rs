@@ -228,6 +228,19 @@ fn an_age_encrypted_secret_reaches_every_replica_and_nothing_else() {
         let read = testbed.docker(host, &["exec", &name, "cat", "/run/secrets/db_password"]);
         assert_eq!(read, ROTATED);
     }
+    // The old value is gone from the hosts (the testbed's hosts share this machine's /run):
+    // every old copy is blanked, and only the current one holds a value.
+    let mut values = Vec::new();
+    for set in std::fs::read_dir(format!("/run/fleet/{project}/web")).unwrap() {
+        let file = set.unwrap().path().join("0-db_password");
+        values.push(std::fs::read_to_string(file).unwrap());
+    }
+    values.sort();
+    assert_eq!(
+        values,
+        ["", ROTATED],
+        "one old (blanked) set and the current one"
+    );
 }
 
 /// A reboot, as far as secrets go: the engine restarts and /run is empty. The daemon writes

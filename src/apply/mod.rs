@@ -33,7 +33,7 @@ use serde::Serialize;
 use crate::contract::{self, ReplicaIdentity};
 use crate::docker::auth::DockerConfig;
 use crate::docker::create;
-use crate::engine::{Create, Engine, EngineError, ProbeHealth, PullError, SharedEngine};
+use crate::engine::{Create, Engine, EngineError, HostFile, ProbeHealth, PullError, SharedEngine};
 use crate::lock::Fence;
 use crate::payload::Payload;
 use crate::plan::{Action, BalancerAction, Change, ContainerRef, NewContainer, Plan};
@@ -235,6 +235,7 @@ pub async fn apply(
         }
         run.prune().await;
         run.finish_balancers().await;
+        run.blank_stale_secrets(&services).await;
     } else {
         for name in desired.services.keys() {
             services.insert(

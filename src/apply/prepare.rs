@@ -312,3 +312,48 @@ impl Run<'_> {
         Ok(())
     }
 }
+
+impl Run<'_> {
+    /// Blanks the secret files no replica uses any more (old values of a rotated secret, or
+    /// the secrets of a removed service): once the service's rollout went through, so a
+    /// rollback never finds its secrets gone. The empty files stay until the host reboots.
+    pub(super) async fn blank_stale_secrets(&self, services: &BTreeMap<String, ServiceReport>) {
+        for stale in &self.plan.stale_secrets {
+            let done = match services.get(&stale.service) {
+                Some(report) => matches!(
+                    report.status,
+                    ServiceStatus::Updated | ServiceStatus::Unchanged
+                ),
+                // A service no longer in the desired state: its replicas were pruned.
+                None => true,
+            };
+            let Ok(engine) = self.engine(&stale.host) else {
+                continue;
+            };
+            if !done {
+                continue;
+            }
+            let blanks: Vec<HostFile> = stale
+                .files
+                .iter()
+                .map(|name| HostFile {
+                    name: name.clone(),
+                    content: Vec::new(),
+                    mode: 0o400,
+                    uid: 0,
+                    gid: 0,
+                })
+                .collect();
+            let labels = contract::object_labels(&self.desired.project);
+            // Best effort: a failure leaves the old values in memory until the host reboots;
+            // it never fails the run.
+            let _ = self
+                .call(
+                    &stale.host,
+                    self.options.call_timeout,
+                    engine.put_files(&stale.dir, &stale.image, &blanks, labels),
+                )
+                .await;
+        }
+    }
+}

@@ -714,7 +714,9 @@ impl Engine for MemoryEngine {
     ) -> Result<(), EngineError> {
         self.enter("put_files").await?;
         let mut state = lock(&self.state);
-        // The engine makes the helper container from the image.
+        // The engine makes the helper container from the image (by reference, or by the id
+        // this engine gives it: `sha256:` and the reference).
+        let image = image.strip_prefix("sha256:").unwrap_or(image);
         if !state.images.contains(image) {
             return Err(refused(&format!("No such image: {image}")));
         }

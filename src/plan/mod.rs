@@ -48,6 +48,21 @@ pub struct Plan {
     /// one that is missing; fleet never deletes one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data_dirs: Vec<DataDirUse>,
+    /// Sets of secrets on the hosts that no replica uses once the plan is carried out: their
+    /// files are blanked after the service's rollout succeeds (they hold old values).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale_secrets: Vec<StaleSecrets>,
+}
+
+/// A directory of old secret files on a host, and what is needed to blank them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaleSecrets {
+    pub host: String,
+    pub service: String,
+    pub dir: String,
+    pub files: Vec<String>,
+    /// An image the host has (the old replica's), for the engine to write through.
+    pub image: String,
 }
 
 /// One data directory on one host, and the services whose new containers mount it.
@@ -406,6 +421,7 @@ pub fn plan_best_effort(
     let rotation = balancer::rotation(desired, observed);
     let balancers = plan_balancers(desired, observed, &rotation);
     let data_dirs = data_dirs(desired, &changes);
+    let stale_secrets = stale_secrets(desired, observed, &changes);
     let plan = Plan {
         format_version: FORMAT_VERSION,
         project: desired.project.clone(),
@@ -417,8 +433,85 @@ pub fn plan_best_effort(
         balancers,
         rotation,
         data_dirs,
+        stale_secrets,
     };
     (plan, unplaceable)
+}
+
+/// The secret sets that replaced and removed containers leave behind unused.
+fn stale_secrets(desired: &Desired, observed: &Observed, changes: &[Change]) -> Vec<StaleSecrets> {
+    let container = |host: &str, id: &str| -> Option<Container> {
+        match observed.hosts.get(host)? {
+            HostState::Reachable { containers } => containers.iter().find(|c| c.id == id).cloned(),
+            _ => None,
+        }
+    };
+    // The secrets of a running container: its service and (directory, files).
+    let secrets_of = |host: &str, id: &str| -> Option<(String, String, Vec<String>, String)> {
+        let c = container(host, id)?;
+        let Owner::Replica {
+            service,
+            spec: Some(spec),
+            ..
+        } = &c.owner
+        else {
+            return None;
+        };
+        let spec: Value = serde_json::from_str(spec).ok()?;
+        let (dir, files) = contract::secrets_of_spec(desired, service, &spec)?;
+        Some((service.clone(), dir, files, c.image_id.clone()))
+    };
+    let mut in_use: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut given_up = Vec::new();
+    for c in changes {
+        match c.action {
+            Action::Create | Action::Replace => {
+                if let (Some(new), Some(service)) = (&c.create, &c.service) {
+                    let kind = contract::Shipped::Secrets;
+                    if let Some(dir) =
+                        contract::files_dir(desired, &c.host, service, &new.spec, kind)
+                    {
+                        in_use.insert((c.host.clone(), dir));
+                    }
+                }
+            }
+            Action::Keep | Action::Start => {
+                if let Some((_, dir, _, _)) = c
+                    .container
+                    .as_ref()
+                    .and_then(|r| secrets_of(&c.host, &r.id))
+                {
+                    in_use.insert((c.host.clone(), dir));
+                }
+            }
+            Action::Remove => {}
+        }
+        if matches!(c.action, Action::Replace | Action::Remove) {
+            if let Some(old) = c
+                .container
+                .as_ref()
+                .and_then(|r| secrets_of(&c.host, &r.id))
+            {
+                given_up.push((c.host.clone(), old));
+            }
+        }
+    }
+    let mut out: Vec<StaleSecrets> = Vec::new();
+    for (host, (service, dir, files, image)) in given_up {
+        if in_use.contains(&(host.clone(), dir.clone()))
+            || out.iter().any(|s| s.host == host && s.dir == dir)
+        {
+            continue;
+        }
+        out.push(StaleSecrets {
+            host,
+            service,
+            dir,
+            files,
+            image,
+        });
+    }
+    out
 }
 
 /// The data directories the containers to create mount, by host and path.

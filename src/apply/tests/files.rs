@@ -138,6 +138,20 @@ async fn a_changed_secret_rolls_the_service_into_a_new_directory() {
         )
     };
     assert_ne!(dir(&before), dir(&after));
+    // The old value is blanked on the host once no replica uses it.
+    let old = fleet
+        .host("a")
+        .host_file(&format!("{}/0-pw", dir(&before).unwrap()))
+        .expect("the old file is still there, empty");
+    assert!(
+        old.content.is_empty(),
+        "the old secret is still on the host"
+    );
+    let new = fleet
+        .host("a")
+        .host_file(&format!("{}/0-pw", dir(&after).unwrap()))
+        .unwrap();
+    assert_eq!(new.content, b"second");
     fleet.assert_converged(&after).await;
 }
 
