@@ -124,7 +124,8 @@ pub enum Outcome<S> {
     /// The policy ended the run before any change.
     Stopped(S),
     Applied {
-        plan: Plan,
+        /// Boxed: a plan is large beside the other outcomes.
+        plan: Box<Plan>,
         report: Report,
         /// The engines the plan was carried out on.
         engines: BTreeMap<String, SharedEngine>,
@@ -181,7 +182,7 @@ async fn locked<S: Steer>(
     .await;
     steer.applied(&observation.engines, &report).await;
     Outcome::Applied {
-        plan,
+        plan: Box::new(plan),
         report,
         engines: observation.engines,
     }
