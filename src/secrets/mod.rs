@@ -4,7 +4,9 @@
 //! This module owns the cryptography edge only: finding the identities that can decrypt
 //! (`Identities`), decrypting, encrypting to recipients given as text, and a keyed digest of a
 //! secret's content for the spec hash, and reading a desired state's payload with this
-//! machine's identities (`read_payload`). Delivery to hosts and the command line are elsewhere.
+//! machine's identities (`read_payload`), and reading one value of a SOPS file whose data key
+//! is encrypted to age recipients (`sops_value`, in `sops.rs`: AES-256-GCM values and the MAC,
+//! with the RustCrypto `aes-gcm` crate). Delivery to hosts and the command line are elsewhere.
 //! `age.rs` is the only file that names the `age` crate; nothing here is hand-written crypto.
 //!
 //! Invariants: no error message, `Debug` output or source note carries plaintext or secret key
@@ -13,6 +15,7 @@
 
 mod age;
 mod read;
+mod sops;
 #[cfg(test)]
 mod tests;
 
@@ -23,6 +26,7 @@ use sha2::Sha256;
 
 pub use self::age::{Identities, decrypt, encrypt, generate, recipients_of};
 pub use self::read::read_payload;
+pub use self::sops::{SopsError, SopsFormat, sops_value};
 
 /// An identity file that exists but cannot be used. Missing files are not errors (they are
 /// skipped when looking in the usual places); these are.
