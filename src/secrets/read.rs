@@ -3,7 +3,7 @@
 
 use std::cell::OnceCell;
 
-use super::{Identities, SecretError, decrypt};
+use super::{Identities, SecretError, SopsFormat, decrypt, sops_value};
 use crate::payload::{Payload, PayloadError};
 use crate::spec::{Desired, Files};
 
@@ -13,7 +13,7 @@ use crate::spec::{Desired, Files};
 /// is encrypted to, and what was tried.
 pub fn read_payload(desired: &Desired, files: &dyn Files) -> Result<Payload, Vec<PayloadError>> {
     let identities: OnceCell<Result<Identities, SecretError>> = OnceCell::new();
-    let decrypt_one = |_path: &str, key: Option<&str>, bytes: &[u8]| -> Result<Vec<u8>, String> {
+    let decrypt_one = |path: &str, key: Option<&str>, bytes: &[u8]| -> Result<Vec<u8>, String> {
         let loaded = identities.get_or_init(|| {
             Identities::load(
                 &|name| std::env::var(name).ok(),
@@ -25,10 +25,12 @@ pub fn read_payload(desired: &Desired, files: &dyn Files) -> Result<Payload, Vec
             .map_err(|e| with_hint(e.to_string(), e.hint()))?;
         match key {
             None => decrypt(bytes, identities).map_err(|e| with_hint(e.to_string(), e.hint())),
-            Some(_) => Err(
-                "SOPS files are not read yet; encrypt the value as an age file (`fleet secret set`)"
-                    .into(),
-            ),
+            Some(key) => {
+                let format = SopsFormat::from_path(path)
+                    .ok_or_else(|| "not a .yaml, .yml, .json or .env SOPS file".to_string())?;
+                sops_value(bytes, format, key, identities)
+                    .map_err(|e| with_hint(e.to_string(), e.hint()))
+            }
         }
     };
     Payload::read(desired, files, &decrypt_one)
