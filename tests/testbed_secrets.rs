@@ -168,6 +168,19 @@ fn an_age_encrypted_secret_reaches_every_replica_and_nothing_else() {
             ],
         );
         assert_eq!(stat.trim(), "440 1000 1000");
+        // Its owner reads it in the container, though its directory on the host is root's.
+        let as_owner = testbed.docker(
+            *host,
+            &[
+                "exec",
+                "-u",
+                "1000",
+                name,
+                "cat",
+                "/run/secrets/db_password",
+            ],
+        );
+        assert_eq!(as_owner, PLAINTEXT);
         let conf = testbed.docker(*host, &["exec", name, "cat", "/etc/app.conf"]);
         assert_eq!(conf.trim_end(), "greeting = hello");
         // A repository directory, shipped and bound read-only.
@@ -184,6 +197,12 @@ fn an_age_encrypted_secret_reaches_every_replica_and_nothing_else() {
             &testbed.docker(*host, &["exec", name, "env"]),
             "the environment",
         );
+    }
+
+    // On the host, only root may enter the directory holding the secret.
+    for set in std::fs::read_dir(format!("/run/fleet/{project}/web")).unwrap() {
+        let mode = set.unwrap().metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "the secret's directory is root's alone");
     }
 
     // Every command's output, in every format.

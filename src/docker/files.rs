@@ -21,7 +21,12 @@ impl DockerEngine {
         files: &[HostFile],
         labels: HashMap<String, String>,
     ) -> Result<(), EngineError> {
-        let archive = tar_of(files).map_err(|e| EngineError::Unexpected(format!("tar: {e}")))?;
+        // The parent is bound and the directory itself comes in the archive: the engine then
+        // makes it with the archive's mode (a bound directory keeps the 0755 it was made with).
+        let (parent, leaf) = dir.rsplit_once('/').unwrap_or(("", dir));
+        let parent = if parent.is_empty() { "/" } else { parent };
+        let archive =
+            tar_of(leaf, files).map_err(|e| EngineError::Unexpected(format!("tar: {e}")))?;
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
             // Never run; an image without a command still needs one to be created.
@@ -29,7 +34,7 @@ impl DockerEngine {
             labels: Some(labels),
             host_config: Some(HostConfig {
                 // The `Binds` form makes the directory on the host when it is missing.
-                binds: Some(vec![format!("{dir}:{INSIDE}:rw")]),
+                binds: Some(vec![format!("{parent}:{INSIDE}:rw")]),
                 ..Default::default()
             }),
             ..Default::default()
@@ -50,11 +55,20 @@ impl DockerEngine {
         let upload = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
             .path(INSIDE)
             .build();
-        let result = self
+        let bytes = bytes::Bytes::from(archive);
+        let mut result = self
             .docker
-            .upload_to_container(&id, Some(upload), bollard::body_full(archive.into()))
-            .await
-            .map_err(|e| self.down(e));
+            .upload_to_container(&id, Some(upload.clone()), bollard::body_full(bytes.clone()))
+            .await;
+        // Two writers of one directory (engines sharing a filesystem) can both see it missing
+        // and one's mkdir fails; the directory is there then, and a second extraction skips it.
+        if matches!(&result, Err(e) if e.to_string().contains("file exists")) {
+            result = self
+                .docker
+                .upload_to_container(&id, Some(upload), bollard::body_full(bytes))
+                .await;
+        }
+        let result = result.map_err(|e| self.down(e));
         let removed = self.remove_helper(&id).await;
         result.and(removed)
     }
@@ -71,9 +85,19 @@ impl DockerEngine {
     }
 }
 
-/// A tar archive of the files, each with its owner and mode.
-fn tar_of(files: &[HostFile]) -> std::io::Result<Vec<u8>> {
+/// A tar archive of the directory `dir` (one name) and its files, each with its owner and
+/// mode: only root may enter the directory on the host, while a replica reads its files
+/// through the bind, whatever the directories above.
+fn tar_of(dir: &str, files: &[HostFile]) -> std::io::Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_mode(0o700);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_size(0);
+    header.set_mtime(0);
+    builder.append_data(&mut header, format!("{dir}/"), std::io::empty())?;
     for file in files {
         let mut header = tar::Header::new_gnu();
         header.set_size(file.content.len() as u64);
@@ -82,7 +106,11 @@ fn tar_of(files: &[HostFile]) -> std::io::Result<Vec<u8>> {
         header.set_gid(u64::from(file.gid));
         header.set_entry_type(tar::EntryType::Regular);
         header.set_mtime(0);
-        builder.append_data(&mut header, &file.name, file.content.as_slice())?;
+        builder.append_data(
+            &mut header,
+            format!("{dir}/{}", file.name),
+            file.content.as_slice(),
+        )?;
     }
     builder.into_inner()
 }
@@ -109,13 +137,20 @@ mod tests {
             uid: 1000,
             gid: 70,
         }];
-        let bytes = tar_of(&files).unwrap();
+        let bytes = tar_of("set", &files).unwrap();
         let mut archive = tar::Archive::new(bytes.as_slice());
-        let entry = archive.entries().unwrap().next().unwrap().unwrap();
+        let mut entries = archive.entries().unwrap();
+        let dir = entries.next().unwrap().unwrap();
+        assert_eq!(
+            dir.header().mode().unwrap(),
+            0o700,
+            "the directory is root's alone"
+        );
+        let entry = entries.next().unwrap().unwrap();
         let header = entry.header();
         assert_eq!(header.mode().unwrap(), 0o440);
         assert_eq!(header.uid().unwrap(), 1000);
         assert_eq!(header.gid().unwrap(), 70);
-        assert_eq!(entry.path().unwrap().to_str(), Some("0-db_password"));
+        assert_eq!(entry.path().unwrap().to_str(), Some("set/0-db_password"));
     }
 }
