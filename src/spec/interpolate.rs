@@ -335,17 +335,13 @@ impl Walker<'_> {
                             *interpolated || !done.used.is_empty() || done.text != *text;
                         *text = done.text;
                         for name in &done.unset {
-                            let (message, hint) = describe(&Error::Unset(name.clone()), self.vars);
-                            self.diags.push(Diagnostic {
-                                severity: Severity::Warning,
-                                file: self.file.to_string(),
-                                line: pos.line,
-                                column: pos.col,
-                                field: field.to_string(),
-                                message,
-                                expected: None,
-                                hint,
-                            });
+                            let warning = self.diagnostic(
+                                Severity::Warning,
+                                pos,
+                                field,
+                                &Error::Unset(name.clone()),
+                            );
+                            self.diags.push(warning);
                         }
                     }
                     Err(e) => self.error(pos, field, &e),
@@ -355,9 +351,14 @@ impl Walker<'_> {
     }
 
     fn error(&mut self, pos: Pos, field: &str, e: &Error) {
+        let error = self.diagnostic(Severity::Error, pos, field, e);
+        self.diags.push_superseding(error);
+    }
+
+    fn diagnostic(&self, severity: Severity, pos: Pos, field: &str, e: &Error) -> Diagnostic {
         let (message, hint) = describe(e, self.vars);
-        self.diags.push_superseding(Diagnostic {
-            severity: Severity::Error,
+        Diagnostic {
+            severity,
             file: self.file.to_string(),
             line: pos.line,
             column: pos.col,
@@ -365,7 +366,7 @@ impl Walker<'_> {
             message,
             expected: None,
             hint,
-        });
+        }
     }
 }
 
