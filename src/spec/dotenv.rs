@@ -2,6 +2,25 @@
 
 use std::collections::BTreeMap;
 
+use super::decode::Cx;
+use super::yaml::Pos;
+
+/// Reports the bad lines `parse` found, each at its line of the file `cx` is about.
+pub fn report(cx: &mut Cx, errors: Vec<(u32, String)>) {
+    for (line, message) in errors {
+        cx.error(
+            Pos {
+                line,
+                col: 1,
+                file: 0,
+            },
+            "",
+            message,
+            "NAME=value, a # comment or an empty line",
+        );
+    }
+}
+
 /// Parses an env file. On failure, returns every bad line with its 1-based number and why.
 pub fn parse(text: &str) -> Result<BTreeMap<String, String>, Vec<(u32, String)>> {
     let mut vars = BTreeMap::new();

@@ -336,18 +336,7 @@ fn merge_maps(base: &Node, local: &Node, both: &dyn Fn(&str, &Node, &Node) -> No
 fn deep_merge(base: &Node, local: &Node) -> Node {
     match (&base.kind, &local.kind) {
         (Kind::Map(_), Kind::Map(_)) => merge_maps(base, local, &|_, b, l| deep_merge(b, l)),
-        (Kind::Seq(b), Kind::Seq(l)) => {
-            let mut items = b.clone();
-            for item in l {
-                if !items.iter().any(|i| same(i, item)) {
-                    items.push(item.clone());
-                }
-            }
-            Node {
-                pos: local.pos,
-                kind: Kind::Seq(items),
-            }
-        }
+        (Kind::Seq(b), Kind::Seq(l)) => appended(b.clone(), l, local.pos),
         // `networks: [a]` over `networks: { b: {...} }` and the like: as mappings.
         (Kind::Seq(_), Kind::Map(_)) | (Kind::Map(_), Kind::Seq(_)) => {
             deep_merge(&as_map(base), &as_map(local))
@@ -363,18 +352,23 @@ fn merge_by_target(base: &Node, local: &Node) -> Node {
         return local.clone();
     };
     let targets: Vec<String> = l.iter().filter_map(target_of).collect();
-    let mut items: Vec<Node> = b
+    let kept: Vec<Node> = b
         .iter()
         .filter(|i| target_of(i).is_none_or(|t| !targets.contains(&t)))
         .cloned()
         .collect();
-    for item in l {
+    appended(kept, l, local.pos)
+}
+
+/// `items` then each of `more` not already among them, as a list at `pos`.
+fn appended(mut items: Vec<Node>, more: &[Node], pos: Pos) -> Node {
+    for item in more {
         if !items.iter().any(|i| same(i, item)) {
             items.push(item.clone());
         }
     }
     Node {
-        pos: local.pos,
+        pos,
         kind: Kind::Seq(items),
     }
 }

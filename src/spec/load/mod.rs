@@ -325,21 +325,7 @@ pub(super) fn interpolate_file(
     match files.read(dotenv_path.as_str()) {
         Ok(Some(bytes)) => match dotenv::parse(&String::from_utf8_lossy(&bytes)) {
             Ok(parsed) => vars.dotenv = parsed,
-            Err(errors) => {
-                let mut cx = Cx::new(dotenv_path.to_string(), diags);
-                for (line, message) in errors {
-                    cx.error(
-                        Pos {
-                            line,
-                            col: 1,
-                            file: 0,
-                        },
-                        "",
-                        message,
-                        "NAME=value, a # comment or an empty line",
-                    );
-                }
-            }
+            Err(errors) => dotenv::report(&mut Cx::new(dotenv_path.to_string(), diags), errors),
         },
         Ok(None) => {}
         Err(e) => Cx::new(dotenv_path.to_string(), diags).error(

@@ -163,18 +163,7 @@ pub(super) fn env_files(
                     Ok(parsed) => vars.extend(parsed),
                     Err(errors) => {
                         let saved = std::mem::replace(&mut cx.file, repo_path.to_string());
-                        for (line, message) in errors {
-                            cx.error(
-                                Pos {
-                                    line,
-                                    col: 1,
-                                    file: 0,
-                                },
-                                "",
-                                message,
-                                "NAME=value, a # comment or an empty line",
-                            );
-                        }
+                        dotenv::report(cx, errors);
                         cx.file = saved;
                     }
                 }
