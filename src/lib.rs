@@ -8,9 +8,10 @@
 //! into an `Observed`; `plan` (pure, with `balancer`) computes a `Plan` from both; `render`
 //! shows it and `apply` carries it out under the project lock (`lock`). `converge` is that
 //! pipeline, once, for `fleet apply` and for every pass of `watch`, the daemon. `contract` and
-//! `labels` say how fleet names and labels what it creates; `error` formats error chains;
-//! `clock` reads and writes RFC 3339 time. `cli` parses the command line, wires the stages
-//! together and owns all output; nothing else imports it.
+//! `labels` say how fleet names and labels what it creates; `tls` reads and issues the
+//! balancers' certificates; `error` formats error chains; `clock` reads and writes RFC 3339
+//! time. `cli` parses the command line, wires the stages together and owns all output; nothing
+//! else imports it.
 
 pub mod apply;
 pub mod balancer;
@@ -31,4 +32,5 @@ pub mod secrets;
 pub mod source;
 pub mod spec;
 pub mod ssh;
+pub mod tls;
 pub mod watch;

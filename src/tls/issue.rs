@@ -1,0 +1,207 @@
+//! `rcgen`: issuing the project CA and leaf certificates.
+//!
+//! rcgen reads no certificates here (its `x509-parser` feature is off), so the issuer is
+//! rebuilt from the CA certificate as `x509-cert` reads it: its subject attribute by attribute
+//! with the same string types, and its subjectKeyIdentifier for the leaf's
+//! authorityKeyIdentifier. Every leaf is read back and its issuer compared with the CA's
+//! subject byte for byte, so a name rcgen would write differently fails here, not in a client.
+
+use rcgen::string::{Ia5String, PrintableString};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, SanType,
+    SerialNumber,
+};
+use ring::rand::SecureRandom;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use super::cert::{self, StringType};
+use super::{CertError, key};
+
+/// How long before `now` a new CA is valid from, for hosts whose clocks are behind.
+const CA_BACKDATE_SECS: i64 = 3600;
+/// Ten years, counting the leap days.
+const CA_LIFETIME_SECS: i64 = 3653 * 24 * 3600;
+/// RFC 5280: serials are at most 20 octets, encoded (with a sign byte when needed).
+const MAX_SERIAL_OCTETS: usize = 20;
+
+pub(super) fn new_ca(
+    common_name: &str,
+    now: i64,
+) -> Result<(String, Zeroizing<String>), CertError> {
+    if common_name.trim().is_empty() {
+        return Err(issue_error("the CA needs a common name"));
+    }
+    let not_before = now
+        .checked_sub(CA_BACKDATE_SECS)
+        .ok_or_else(|| issue_error("the time given is out of range"))?;
+    let not_after = not_before
+        .checked_add(CA_LIFETIME_SECS)
+        .ok_or_else(|| issue_error("the time given is out of range"))?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "fleet");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.serial_number = Some(SerialNumber::from_slice(&random_serial()?));
+    params.not_before = datetime(not_before)?;
+    params.not_after = datetime(not_after)?;
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(rcgen_error)?;
+    let cert = params.self_signed(&key).map_err(rcgen_error)?;
+    Ok((cert.pem(), Zeroizing::new(key.serialize_pem())))
+}
+
+pub(super) fn issue(
+    ca_cert_pem: &str,
+    ca_key_pem: &str,
+    names: &[String],
+    serial: &[u8],
+    not_before: i64,
+    not_after: i64,
+) -> Result<(String, Zeroizing<String>), CertError> {
+    let ca_chain = cert::read_chain(ca_cert_pem.as_bytes())?;
+    let ca = ca_chain.first().ok_or(CertError::NoCertificate)?;
+    let ca_key = key::PrivateKey::from_pem(ca_key_pem.as_bytes())?;
+    if !ca_key.matches(ca.public_key()) {
+        return Err(CertError::CaKeyMismatch {
+            subject: ca.subject(),
+        });
+    }
+    let ca_signer = KeyPair::try_from(ca_key.pkcs8_der()).map_err(|error| CertError::BadKey {
+        kind: ca_key.kind_name(),
+        reason: format!("rcgen cannot sign with it: {error}"),
+    })?;
+    let ca_ski = ca.subject_key_id()?;
+
+    let mut ca_params = CertificateParams::default();
+    ca_params.distinguished_name = distinguished_name(ca.subject_name()).map_err(|reason| {
+        issue_error(&format!(
+            "the CA's subject `{}` cannot be written as an issuer: {reason}",
+            ca.subject()
+        ))
+    })?;
+    if let Some(ski) = &ca_ski {
+        ca_params.key_identifier_method = KeyIdMethod::PreSpecified(ski.clone());
+    }
+    let issuer = Issuer::new(ca_params, ca_signer);
+
+    let mut params = CertificateParams::default();
+    params.subject_alt_names = dns_names(names)?;
+    params.distinguished_name = DistinguishedName::new();
+    // `dns_names` refused an empty list.
+    if let Some(first) = names.first() {
+        params
+            .distinguished_name
+            .push(DnType::CommonName, first.as_str());
+    }
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.serial_number = Some(SerialNumber::from_slice(&checked_serial(serial)?));
+    if not_before >= not_after {
+        return Err(issue_error("the validity ends before it starts"));
+    }
+    params.not_before = datetime(not_before)?;
+    params.not_after = datetime(not_after)?;
+    // Without a CA key identifier to name, clients find the CA by name alone.
+    params.use_authority_key_identifier_extension = ca_ski.is_some();
+
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(rcgen_error)?;
+    let leaf = params.signed_by(&key, &issuer).map_err(rcgen_error)?;
+
+    let issued = cert::from_der(leaf.der())?;
+    if cert::name_der(issued.issuer_name())? != cert::name_der(ca.subject_name())? {
+        return Err(issue_error(&format!(
+            "the leaf's issuer would not be the CA's subject `{}` byte for byte",
+            ca.subject()
+        )));
+    }
+    Ok((leaf.pem(), Zeroizing::new(key.serialize_pem())))
+}
+
+/// `name` as rcgen writes it: the same attributes in the same order with the same string
+/// types. rcgen keeps one value per attribute type, so a repeated type is refused.
+fn distinguished_name(name: &x509_cert::name::Name) -> Result<DistinguishedName, String> {
+    let mut dn = DistinguishedName::new();
+    for attribute in cert::attributes(name)? {
+        let ty = DnType::from_oid(&attribute.oid);
+        if dn.get(&ty).is_some() {
+            return Err("it repeats an attribute type".into());
+        }
+        let value = match attribute.string_type {
+            StringType::Utf8 => DnValue::Utf8String(attribute.value),
+            StringType::Printable => DnValue::PrintableString(
+                PrintableString::try_from(attribute.value)
+                    .map_err(|_| "a PrintableString holds characters it may not".to_string())?,
+            ),
+            StringType::Ia5 => DnValue::Ia5String(
+                Ia5String::try_from(attribute.value)
+                    .map_err(|_| "an IA5String holds characters it may not".to_string())?,
+            ),
+        };
+        dn.push(ty, value);
+    }
+    Ok(dn)
+}
+
+fn dns_names(names: &[String]) -> Result<Vec<SanType>, CertError> {
+    if names.is_empty() {
+        return Err(issue_error("a certificate needs at least one name"));
+    }
+    names
+        .iter()
+        .map(|name| {
+            if name.is_empty() || name.contains(|c: char| c.is_whitespace()) {
+                return Err(issue_error(&format!("`{name}` is not a DNS name")));
+            }
+            Ia5String::try_from(name.as_str())
+                .map(SanType::DnsName)
+                .map_err(|_| issue_error(&format!("`{name}` is not an ASCII DNS name")))
+        })
+        .collect()
+}
+
+/// The serial without leading zero bytes; positive and at most 20 octets once encoded.
+fn checked_serial(serial: &[u8]) -> Result<Vec<u8>, CertError> {
+    let start = serial
+        .iter()
+        .position(|b| *b != 0)
+        .ok_or_else(|| issue_error("the serial must be a positive number"))?;
+    let digits = serial.get(start..).unwrap_or_default();
+    let sign_byte = digits.first().is_some_and(|b| b & 0x80 != 0);
+    if digits.len() + usize::from(sign_byte) > MAX_SERIAL_OCTETS {
+        return Err(issue_error("the serial is longer than 20 octets"));
+    }
+    Ok(digits.to_vec())
+}
+
+/// 16 random bytes, first bit clear so the DER needs no sign byte, never zero.
+fn random_serial() -> Result<[u8; 16], CertError> {
+    let mut serial = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut serial)
+        .map_err(|_| issue_error("no randomness for a serial"))?;
+    serial[0] = (serial[0] & 0x7f) | 0x01;
+    Ok(serial)
+}
+
+fn datetime(unix: i64) -> Result<OffsetDateTime, CertError> {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .map_err(|_| issue_error(&format!("the time {unix} is out of range")))
+}
+
+fn rcgen_error(error: rcgen::Error) -> CertError {
+    issue_error(&error.to_string())
+}
+
+fn issue_error(reason: &str) -> CertError {
+    CertError::Issue {
+        reason: reason.into(),
+    }
+}
