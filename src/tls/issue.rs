@@ -157,14 +157,29 @@ fn dns_names(names: &[String]) -> Result<Vec<SanType>, CertError> {
     names
         .iter()
         .map(|name| {
-            if name.is_empty() || name.contains(|c: char| c.is_whitespace()) {
+            if !is_dns_name(name) {
                 return Err(issue_error(&format!("`{name}` is not a DNS name")));
             }
             Ia5String::try_from(name.as_str())
                 .map(SanType::DnsName)
-                .map_err(|_| issue_error(&format!("`{name}` is not an ASCII DNS name")))
+                .map_err(|_| issue_error(&format!("`{name}` is not a DNS name")))
         })
         .collect()
+}
+
+/// Letters, digits, `-` and `_` in non-empty labels, and a `*` only as the whole first label:
+/// what a certificate name can be. Internationalized names are given as A-labels (`xn--`).
+fn is_dns_name(name: &str) -> bool {
+    let name = name.strip_prefix("*.").unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
 }
 
 /// The serial without leading zero bytes; positive and at most 20 octets once encoded.

@@ -19,8 +19,8 @@ impl Block<'_> {
     /// The block's DER bytes. `what` names the input in errors ("certificate", "private key").
     /// Zeroizing, since key blocks come through here too.
     pub(super) fn decode(&self, what: &'static str) -> Result<Zeroizing<Vec<u8>>, CertError> {
-        // RFC 1421 headers: only old-style encrypted keys have them.
-        if find(self.text, b"Proc-Type:").is_some() {
+        // RFC 1421 headers: what old-style encrypted keys (`Proc-Type: 4,ENCRYPTED`) have.
+        if self.label.ends_with("PRIVATE KEY") && find(self.text, b"Proc-Type:").is_some() {
             return Err(CertError::EncryptedKey);
         }
         match pem::decode_vec(self.text) {
@@ -38,26 +38,26 @@ impl Block<'_> {
 pub(super) fn blocks<'a>(input: &'a [u8], what: &'static str) -> Result<Vec<Block<'a>>, CertError> {
     let mut out = Vec::new();
     let mut rest = input;
-    while let Some(start) = find(rest, BEGIN) {
-        let from_begin = &rest[start..];
-        let after_begin = &from_begin[BEGIN.len()..];
-        let Some(label_len) = find(after_begin, DASHES) else {
-            return Err(unterminated(what));
-        };
-        let label = std::str::from_utf8(&after_begin[..label_len]).map_err(|_| CertError::Pem {
+    // Offsets come from `find` on the same slice, so `get` always succeeds; it is `get` anyway
+    // so that no input can make this panic.
+    while let Some(from_begin) = find(rest, BEGIN).and_then(|start| rest.get(start..)) {
+        let after_begin = from_begin.get(BEGIN.len()..).unwrap_or_default();
+        let label = find(after_begin, DASHES)
+            .and_then(|len| after_begin.get(..len))
+            .ok_or_else(|| unterminated(what))?;
+        let label = std::str::from_utf8(label).map_err(|_| CertError::Pem {
             what,
             reason: "the BEGIN line's label is not text".into(),
         })?;
         let end_line = format!("-----END {label}-----");
-        let Some(end) = find(from_begin, end_line.as_bytes()) else {
-            return Err(unterminated(what));
-        };
-        let block_len = end + end_line.len();
-        out.push(Block {
-            label,
-            text: &from_begin[..block_len],
-        });
-        rest = &from_begin[block_len..];
+        let block_len = find(from_begin, end_line.as_bytes())
+            .map(|end| end + end_line.len())
+            .ok_or_else(|| unterminated(what))?;
+        let (text, after) = from_begin
+            .split_at_checked(block_len)
+            .ok_or_else(|| unterminated(what))?;
+        out.push(Block { label, text });
+        rest = after;
     }
     Ok(out)
 }

@@ -585,10 +585,22 @@ fn issue_refuses_bad_requests() {
         issue_with(&["bad name.example.com".into()], now, now + 1),
         Err(CertError::Issue { .. })
     ));
-    assert!(matches!(
-        issue_with(&["bücher.example".into()], now, now + 1),
-        Err(CertError::Issue { .. })
-    ));
+    for bad in [
+        "bücher.example",
+        "*",
+        "*.*.example.com",
+        "a.*.example.com",
+        "example..com",
+        "f*.example.com",
+    ] {
+        assert!(
+            matches!(
+                issue_with(&[bad.into()], now, now + 1),
+                Err(CertError::Issue { .. })
+            ),
+            "{bad}"
+        );
+    }
     assert!(matches!(
         issue_with(&names, now, now),
         Err(CertError::Issue { .. })
