@@ -352,6 +352,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the secrets: file, who each is encrypted to, which services mount it (no values)')
+            [CompletionResult]::new('ca', 'ca', [CompletionResultType]::ParameterValue, 'The project CA for `tls: internal`: its certificate (secrets/fleet-ca.crt) and its key, encrypted to `secrets_recipients` (secrets/fleet-ca.key.age)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -446,12 +447,86 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'fleet;secret;ca' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr (NO_COLOR is respected with `auto`)')
+            [CompletionResult]::new('--worktree', '--worktree', [CompletionResultType]::ParameterName, 'Read the files on disk, uncommitted changes included, instead of a commit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Make the project CA (ECDSA P-256, valid 10 years); commit both files')
+            [CompletionResult]::new('cert', 'cert', [CompletionResultType]::ParameterValue, 'Print the CA certificate (PEM) for clients to trust, e.g. `curl --cacert`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'fleet;secret;ca;init' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr (NO_COLOR is respected with `auto`)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace an existing CA: every client must then trust the new certificate')
+            [CompletionResult]::new('--worktree', '--worktree', [CompletionResultType]::ParameterName, 'Read the files on disk, uncommitted changes included, instead of a commit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'fleet;secret;ca;cert' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml)')
+            [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')
+            [CompletionResult]::new('--ref', '--ref', [CompletionResultType]::ParameterName, 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format on stdout')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr (NO_COLOR is respected with `auto`)')
+            [CompletionResult]::new('--worktree', '--worktree', [CompletionResultType]::ParameterName, 'Read the files on disk, uncommitted changes included, instead of a commit')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'fleet;secret;ca;help' {
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Make the project CA (ECDSA P-256, valid 10 years); commit both files')
+            [CompletionResult]::new('cert', 'cert', [CompletionResultType]::ParameterValue, 'Print the CA certificate (PEM) for clients to trust, e.g. `curl --cacert`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'fleet;secret;ca;help;init' {
+            break
+        }
+        'fleet;secret;ca;help;cert' {
+            break
+        }
+        'fleet;secret;ca;help;help' {
+            break
+        }
         'fleet;secret;help' {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml''s `secrets_recipients`')
             [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Encrypt a value (standard input, or --file) to fleet.yaml''s `secrets_recipients`, into the secret''s `file` (secrets/NAME.age for a new one)')
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the secrets: file, who each is encrypted to, which services mount it (no values)')
+            [CompletionResult]::new('ca', 'ca', [CompletionResultType]::ParameterValue, 'The project CA for `tls: internal`: its certificate (secrets/fleet-ca.crt) and its key, encrypted to `secrets_recipients` (secrets/fleet-ca.key.age)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -468,6 +543,17 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             break
         }
         'fleet;secret;help;ls' {
+            break
+        }
+        'fleet;secret;help;ca' {
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Make the project CA (ECDSA P-256, valid 10 years); commit both files')
+            [CompletionResult]::new('cert', 'cert', [CompletionResultType]::ParameterValue, 'Print the CA certificate (PEM) for clients to trust, e.g. `curl --cacert`')
+            break
+        }
+        'fleet;secret;help;ca;init' {
+            break
+        }
+        'fleet;secret;help;ca;cert' {
             break
         }
         'fleet;secret;help;help' {
@@ -566,6 +652,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             [CompletionResult]::new('edit', 'edit', [CompletionResultType]::ParameterValue, 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now')
             [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List the secrets: file, who each is encrypted to, which services mount it (no values)')
+            [CompletionResult]::new('ca', 'ca', [CompletionResultType]::ParameterValue, 'The project CA for `tls: internal`: its certificate (secrets/fleet-ca.crt) and its key, encrypted to `secrets_recipients` (secrets/fleet-ca.key.age)')
             break
         }
         'fleet;help;secret;init' {
@@ -581,6 +668,17 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             break
         }
         'fleet;help;secret;ls' {
+            break
+        }
+        'fleet;help;secret;ca' {
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Make the project CA (ECDSA P-256, valid 10 years); commit both files')
+            [CompletionResult]::new('cert', 'cert', [CompletionResultType]::ParameterValue, 'Print the CA certificate (PEM) for clients to trust, e.g. `curl --cacert`')
+            break
+        }
+        'fleet;help;secret;ca;init' {
+            break
+        }
+        'fleet;help;secret;ca;cert' {
             break
         }
         'fleet;help;schema' {

@@ -100,6 +100,9 @@ _fleet() {
             fleet__subcmd__help__subcmd__lock,status)
                 cmd="fleet__subcmd__help__subcmd__lock__subcmd__status"
                 ;;
+            fleet__subcmd__help__subcmd__secret,ca)
+                cmd="fleet__subcmd__help__subcmd__secret__subcmd__ca"
+                ;;
             fleet__subcmd__help__subcmd__secret,edit)
                 cmd="fleet__subcmd__help__subcmd__secret__subcmd__edit"
                 ;;
@@ -114,6 +117,12 @@ _fleet() {
                 ;;
             fleet__subcmd__help__subcmd__secret,set)
                 cmd="fleet__subcmd__help__subcmd__secret__subcmd__set"
+                ;;
+            fleet__subcmd__help__subcmd__secret__subcmd__ca,cert)
+                cmd="fleet__subcmd__help__subcmd__secret__subcmd__ca__subcmd__cert"
+                ;;
+            fleet__subcmd__help__subcmd__secret__subcmd__ca,init)
+                cmd="fleet__subcmd__help__subcmd__secret__subcmd__ca__subcmd__init"
                 ;;
             fleet__subcmd__lock,break)
                 cmd="fleet__subcmd__lock__subcmd__break"
@@ -133,6 +142,9 @@ _fleet() {
             fleet__subcmd__lock__subcmd__help,status)
                 cmd="fleet__subcmd__lock__subcmd__help__subcmd__status"
                 ;;
+            fleet__subcmd__secret,ca)
+                cmd="fleet__subcmd__secret__subcmd__ca"
+                ;;
             fleet__subcmd__secret,edit)
                 cmd="fleet__subcmd__secret__subcmd__edit"
                 ;;
@@ -151,6 +163,27 @@ _fleet() {
             fleet__subcmd__secret,set)
                 cmd="fleet__subcmd__secret__subcmd__set"
                 ;;
+            fleet__subcmd__secret__subcmd__ca,cert)
+                cmd="fleet__subcmd__secret__subcmd__ca__subcmd__cert"
+                ;;
+            fleet__subcmd__secret__subcmd__ca,help)
+                cmd="fleet__subcmd__secret__subcmd__ca__subcmd__help"
+                ;;
+            fleet__subcmd__secret__subcmd__ca,init)
+                cmd="fleet__subcmd__secret__subcmd__ca__subcmd__init"
+                ;;
+            fleet__subcmd__secret__subcmd__ca__subcmd__help,cert)
+                cmd="fleet__subcmd__secret__subcmd__ca__subcmd__help__subcmd__cert"
+                ;;
+            fleet__subcmd__secret__subcmd__ca__subcmd__help,help)
+                cmd="fleet__subcmd__secret__subcmd__ca__subcmd__help__subcmd__help"
+                ;;
+            fleet__subcmd__secret__subcmd__ca__subcmd__help,init)
+                cmd="fleet__subcmd__secret__subcmd__ca__subcmd__help__subcmd__init"
+                ;;
+            fleet__subcmd__secret__subcmd__help,ca)
+                cmd="fleet__subcmd__secret__subcmd__help__subcmd__ca"
+                ;;
             fleet__subcmd__secret__subcmd__help,edit)
                 cmd="fleet__subcmd__secret__subcmd__help__subcmd__edit"
                 ;;
@@ -168,6 +201,12 @@ _fleet() {
                 ;;
             fleet__subcmd__secret__subcmd__help,set)
                 cmd="fleet__subcmd__secret__subcmd__help__subcmd__set"
+                ;;
+            fleet__subcmd__secret__subcmd__help__subcmd__ca,cert)
+                cmd="fleet__subcmd__secret__subcmd__help__subcmd__ca__subcmd__cert"
+                ;;
+            fleet__subcmd__secret__subcmd__help__subcmd__ca,init)
+                cmd="fleet__subcmd__secret__subcmd__help__subcmd__ca__subcmd__init"
                 ;;
             *)
                 ;;
@@ -524,8 +563,50 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__help__subcmd__secret)
-            opts="init set edit rotate ls"
+            opts="init set edit rotate ls ca"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__help__subcmd__secret__subcmd__ca)
+            opts="init cert"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__help__subcmd__secret__subcmd__ca__subcmd__cert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__help__subcmd__secret__subcmd__ca__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1056,8 +1137,178 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__secret)
-            opts="-C -v -q -h -V --directory --repo --ref --worktree --format --color --verbose --quiet --help --version init set edit rotate ls help"
+            opts="-C -v -q -h -V --directory --repo --ref --worktree --format --color --verbose --quiet --help --version init set edit rotate ls ca help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --directory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ref)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__secret__subcmd__ca)
+            opts="-C -v -q -h -V --directory --repo --ref --worktree --format --color --verbose --quiet --help --version init cert help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --directory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ref)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__secret__subcmd__ca__subcmd__cert)
+            opts="-C -v -q -h -V --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --directory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ref)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__secret__subcmd__ca__subcmd__help)
+            opts="init cert help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__secret__subcmd__ca__subcmd__help__subcmd__cert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__secret__subcmd__ca__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__secret__subcmd__ca__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__secret__subcmd__ca__subcmd__init)
+            opts="-C -v -q -h -V --force --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1132,8 +1383,50 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__secret__subcmd__help)
-            opts="init set edit rotate ls help"
+            opts="init set edit rotate ls ca help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__secret__subcmd__help__subcmd__ca)
+            opts="init cert"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__secret__subcmd__help__subcmd__ca__subcmd__cert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__secret__subcmd__help__subcmd__ca__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

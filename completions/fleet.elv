@@ -333,6 +333,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand edit 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed'
             cand rotate 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now'
             cand ls 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
+            cand ca 'The project CA for `tls: internal`: its certificate (secrets/fleet-ca.crt) and its key, encrypted to `secrets_recipients` (secrets/fleet-ca.key.age)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fleet;secret;init'= {
@@ -421,12 +422,79 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'fleet;secret;ca'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand init 'Make the project CA (ECDSA P-256, valid 10 years); commit both files'
+            cand cert 'Print the CA certificate (PEM) for clients to trust, e.g. `curl --cacert`'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fleet;secret;ca;init'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --force 'Replace an existing CA: every client must then trust the new certificate'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;secret;ca;cert'= {
+            cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
+            cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'
+            cand --ref 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]'
+            cand --format 'Output format on stdout'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;secret;ca;help'= {
+            cand init 'Make the project CA (ECDSA P-256, valid 10 years); commit both files'
+            cand cert 'Print the CA certificate (PEM) for clients to trust, e.g. `curl --cacert`'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fleet;secret;ca;help;init'= {
+        }
+        &'fleet;secret;ca;help;cert'= {
+        }
+        &'fleet;secret;ca;help;help'= {
+        }
         &'fleet;secret;help'= {
             cand init 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml''s `secrets_recipients`'
             cand set 'Encrypt a value (standard input, or --file) to fleet.yaml''s `secrets_recipients`, into the secret''s `file` (secrets/NAME.age for a new one)'
             cand edit 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed'
             cand rotate 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now'
             cand ls 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
+            cand ca 'The project CA for `tls: internal`: its certificate (secrets/fleet-ca.crt) and its key, encrypted to `secrets_recipients` (secrets/fleet-ca.key.age)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fleet;secret;help;init'= {
@@ -438,6 +506,14 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;secret;help;rotate'= {
         }
         &'fleet;secret;help;ls'= {
+        }
+        &'fleet;secret;help;ca'= {
+            cand init 'Make the project CA (ECDSA P-256, valid 10 years); commit both files'
+            cand cert 'Print the CA certificate (PEM) for clients to trust, e.g. `curl --cacert`'
+        }
+        &'fleet;secret;help;ca;init'= {
+        }
+        &'fleet;secret;help;ca;cert'= {
         }
         &'fleet;secret;help;help'= {
         }
@@ -520,6 +596,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand edit 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed'
             cand rotate 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now'
             cand ls 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
+            cand ca 'The project CA for `tls: internal`: its certificate (secrets/fleet-ca.crt) and its key, encrypted to `secrets_recipients` (secrets/fleet-ca.key.age)'
         }
         &'fleet;help;secret;init'= {
         }
@@ -530,6 +607,14 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;help;secret;rotate'= {
         }
         &'fleet;help;secret;ls'= {
+        }
+        &'fleet;help;secret;ca'= {
+            cand init 'Make the project CA (ECDSA P-256, valid 10 years); commit both files'
+            cand cert 'Print the CA certificate (PEM) for clients to trust, e.g. `curl --cacert`'
+        }
+        &'fleet;help;secret;ca;init'= {
+        }
+        &'fleet;help;secret;ca;cert'= {
         }
         &'fleet;help;schema'= {
         }

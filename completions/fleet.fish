@@ -276,26 +276,27 @@ complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcom
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show who holds the project lock on each host, and since when'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "break" -d 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -l format -d 'Output format on stdout' -r -f -a "text\t''
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -l format -d 'Output format on stdout' -r -f -a "text\t''
 json\t''
 markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -s v -l verbose -d 'Say more'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -s V -l version -d 'Print version'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -f -a "init" -d 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml\'s `secrets_recipients`'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -f -a "set" -d 'Encrypt a value (standard input, or --file) to fleet.yaml\'s `secrets_recipients`, into the secret\'s `file` (secrets/NAME.age for a new one)'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -f -a "edit" -d 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -f -a "rotate" -d 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -f -a "ls" -d 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -f -a "init" -d 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml\'s `secrets_recipients`'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -f -a "set" -d 'Encrypt a value (standard input, or --file) to fleet.yaml\'s `secrets_recipients`, into the secret\'s `file` (secrets/NAME.age for a new one)'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -f -a "edit" -d 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -f -a "rotate" -d 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -f -a "ls" -d 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -f -a "ca" -d 'The project CA for `tls: internal`: its certificate (secrets/fleet-ca.crt) and its key, encrypted to `secrets_recipients` (secrets/fleet-ca.key.age)'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
@@ -367,11 +368,29 @@ complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subc
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print only errors'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -l format -d 'Output format on stdout' -r -f -a "text\t''
+json\t''
+markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -s v -l verbose -d 'Say more'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -s q -l quiet -d 'Print only errors'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -s V -l version -d 'Print version'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -f -a "init" -d 'Make the project CA (ECDSA P-256, valid 10 years); commit both files'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -f -a "cert" -d 'Print the CA certificate (PEM) for clients to trust, e.g. `curl --cacert`'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "init" -d 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml\'s `secrets_recipients`'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "set" -d 'Encrypt a value (standard input, or --file) to fleet.yaml\'s `secrets_recipients`, into the secret\'s `file` (secrets/NAME.age for a new one)'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "edit" -d 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "ca" -d 'The project CA for `tls: internal`: its certificate (secrets/fleet-ca.crt) and its key, encrypted to `secrets_recipients` (secrets/fleet-ca.key.age)'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
@@ -421,3 +440,4 @@ complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcom
 complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "edit" -d 'Change a secret in $EDITOR: decrypted to a private temporary file, encrypted again, and the temporary file overwritten and removed'
 complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "rotate" -d 'Encrypt every encrypted secret again, to the recipients fleet.yaml lists now'
 complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "ls" -d 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
+complete -c fleet -n "__fish_fleet_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "ca" -d 'The project CA for `tls: internal`: its certificate (secrets/fleet-ca.crt) and its key, encrypted to `secrets_recipients` (secrets/fleet-ca.key.age)'

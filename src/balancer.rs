@@ -14,12 +14,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract;
 use crate::observe::{Health, HostState, Observed, Owner, RunState};
 use crate::spec::Desired;
-use crate::spec::model::{Address, ExposeProtocol};
+use crate::spec::model::{Address, CertificateSummary, ExposeProtocol};
 
 /// First line of every configuration fleet writes, followed by the rotation as JSON.
 const HEADER: &str = "# fleet-rotation: ";
+/// Second line when services have TLS: the certificates served, as JSON (public facts only).
+const CERTIFICATES: &str = "# fleet-certificates: ";
 
 /// One replica a balancer routes to.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -122,6 +125,66 @@ pub fn rotation(desired: &Desired, observed: &Observed) -> Rotation {
     out
 }
 
+/// The certificates a configuration written by fleet serves, by service.
+pub fn read_certificates(config: &str) -> BTreeMap<String, CertificateSummary> {
+    config
+        .lines()
+        .take(2)
+        .find_map(|l| l.strip_prefix(CERTIFICATES))
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default()
+}
+
+/// A certificate fleet warns about this long before it expires.
+pub const EXPIRY_WARNING: Duration = Duration::from_secs(21 * 24 * 3600);
+
+/// A certificate as the balancers serve it, for `fleet status` and the daemon's `/status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServedCertificate {
+    pub service: String,
+    pub names: Vec<String>,
+    pub serial: String,
+    pub not_after: String,
+    /// Whole days left (negative once expired).
+    pub days_left: i64,
+    /// Expires within [`EXPIRY_WARNING`] (or has expired).
+    pub expires_soon: bool,
+    pub internal: bool,
+    /// The ingress hosts whose balancer serves it.
+    pub balancers: Vec<String>,
+}
+
+/// Every certificate the observed balancers serve, once per service and certificate.
+pub fn served_certificates(observed: &Observed, now_unix: i64) -> Vec<ServedCertificate> {
+    let mut out: BTreeMap<(String, String), ServedCertificate> = BTreeMap::new();
+    for (host, balancers) in &observed.balancers {
+        for b in balancers {
+            if b.state != RunState::Running {
+                continue;
+            }
+            for (service, c) in read_certificates(b.config.as_deref().unwrap_or_default()) {
+                let left = c.not_after - now_unix;
+                out.entry((service.clone(), c.id.clone()))
+                    .or_insert_with(|| ServedCertificate {
+                        service,
+                        names: c.names.clone(),
+                        serial: c.serial.clone(),
+                        not_after: crate::clock::rfc3339(
+                            u64::try_from(c.not_after).unwrap_or_default(),
+                        ),
+                        days_left: left.div_euclid(24 * 3600),
+                        expires_soon: left < EXPIRY_WARNING.as_secs() as i64,
+                        internal: c.internal,
+                        balancers: Vec::new(),
+                    })
+                    .balancers
+                    .push(host.clone());
+            }
+        }
+    }
+    out.into_values().collect()
+}
+
 /// The rotation a configuration written by fleet carries.
 pub fn read_rotation(config: &str) -> Option<Rotation> {
     let json = config.lines().next()?.strip_prefix(HEADER)?;
@@ -152,6 +215,10 @@ pub fn render(desired: &Desired, rotation: &Rotation) -> String {
     let mut out = String::new();
     let header = serde_json::to_string(rotation).unwrap_or_else(|_| "{}".into());
     let _ = writeln!(out, "{HEADER}{header}");
+    if !desired.certificates.is_empty() {
+        let certificates = serde_json::to_string(&desired.certificates).unwrap_or_default();
+        let _ = writeln!(out, "{CERTIFICATES}{certificates}");
+    }
     let _ = writeln!(
         out,
         "# Written by fleet for project `{}`; do not edit: every reconcile rewrites it.",
@@ -171,6 +238,8 @@ pub fn render(desired: &Desired, rotation: &Rotation) -> String {
          \x20   # Reloads hand the listening sockets to the new worker: no connection refused.\n\
          \x20   stats socket /var/run/haproxy.sock mode 600 level admin expose-fd listeners\n\
          \x20   hard-stop-after {}s\n\
+         \x20   # TLS 1.2 and later only, as Mozilla's \"intermediate\" profile.\n\
+         \x20   ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n\
          \n\
          defaults\n\
          \x20   log global\n\
@@ -187,16 +256,15 @@ pub fn render(desired: &Desired, rotation: &Rotation) -> String {
         hard_stop.as_secs()
     );
     for (name, via) in desired.exposed() {
-        let (mode, balance) = match via.protocol {
-            ExposeProtocol::Http => ("http", "roundrobin"),
-            ExposeProtocol::Tcp => ("tcp", "leastconn"),
+        let Some(port) = via.host_port else {
+            continue;
         };
+        let mode = mode_of(via.protocol);
         let _ = write!(
             out,
             "\nfrontend {name}\n\
              \x20   bind :{port}\n\
-             \x20   mode {mode}\n",
-            port = via.host_port
+             \x20   mode {mode}\n"
         );
         match via.protocol {
             ExposeProtocol::Http => {
@@ -206,10 +274,18 @@ pub fn render(desired: &Desired, rotation: &Rotation) -> String {
                 let _ = writeln!(out, "    option tcplog");
             }
         }
+        let _ = writeln!(out, "    default_backend {name}");
+    }
+    render_routed(&mut out, desired);
+    for (name, via) in desired.exposed() {
+        let mode = mode_of(via.protocol);
+        let balance = match via.protocol {
+            ExposeProtocol::Http => "roundrobin",
+            ExposeProtocol::Tcp => "leastconn",
+        };
         let _ = write!(
             out,
-            "    default_backend {name}\n\
-             \nbackend {name}\n\
+            "\nbackend {name}\n\
              \x20   mode {mode}\n\
              \x20   balance {balance}\n"
         );
@@ -218,6 +294,13 @@ pub fn render(desired: &Desired, rotation: &Rotation) -> String {
         }
         if let Some(path) = &via.health_path {
             let _ = writeln!(out, "    option httpchk GET {path}");
+        }
+        if let Some(max_age) = via.routes.as_ref().and_then(|r| r.hsts) {
+            let _ = writeln!(
+                out,
+                "    http-response set-header Strict-Transport-Security \"max-age={}\" if {{ ssl_fc }}",
+                max_age.as_secs()
+            );
         }
         for e in rotation.get(name).into_iter().flatten() {
             let _ = writeln!(
@@ -230,6 +313,192 @@ pub fn render(desired: &Desired, rotation: &Rotation) -> String {
         }
     }
     out
+}
+
+fn mode_of(protocol: ExposeProtocol) -> &'static str {
+    match protocol {
+        ExposeProtocol::Http => "http",
+        ExposeProtocol::Tcp => "tcp",
+    }
+}
+
+/// Where the balancer container finds the certificate files (bound read-only from the host's
+/// [`contract::balancer_tls_dir`]).
+fn certificate_path(id: &str) -> String {
+    format!(
+        "{}/{id}/{}",
+        contract::BALANCER_TLS_DIR,
+        contract::BALANCER_CERTIFICATE_FILE
+    )
+}
+
+/// One routing rule: requests for these names and this path prefix go to `service`.
+struct Rule<'a> {
+    service: &'a str,
+    wildcard: bool,
+    hosts: Vec<&'a str>,
+    path: &'a str,
+}
+
+/// The shared frontends of services routed by name: plain HTTP on `http_port` (redirecting to
+/// https where asked), TLS on `https_port` with every certificate, the certificate picked by
+/// SNI (`strict-sni`: a name without one gets no handshake, never another's certificate).
+/// Each request is matched once against every rule, exact names before wildcards and longer
+/// paths before shorter, and the first match names its backend; no match is a 404.
+fn render_routed(out: &mut String, desired: &Desired) {
+    let mut rules: Vec<Rule> = Vec::new();
+    for (service, via) in desired.exposed() {
+        let Some(routes) = &via.routes else {
+            continue;
+        };
+        for wildcard in [false, true] {
+            let hosts: Vec<&str> = routes
+                .hosts
+                .iter()
+                .filter(|h| h.starts_with("*.") == wildcard)
+                .map(String::as_str)
+                .collect();
+            if hosts.is_empty() {
+                continue;
+            }
+            for path in &routes.paths {
+                rules.push(Rule {
+                    service,
+                    wildcard,
+                    hosts: hosts.clone(),
+                    path,
+                });
+            }
+        }
+    }
+    if rules.is_empty() {
+        return;
+    }
+    rules.sort_by(|a, b| {
+        (a.wildcard, std::cmp::Reverse(a.path.len()), a.service).cmp(&(
+            b.wildcard,
+            std::cmp::Reverse(b.path.len()),
+            b.service,
+        ))
+    });
+    let tls_of = |service: &str| {
+        desired
+            .services
+            .get(service)
+            .and_then(|s| s.expose_via.as_ref())
+            .and_then(|e| e.routes.as_ref())
+            .filter(|r| r.tls.is_some())
+    };
+    let redirected: Vec<&str> = rules
+        .iter()
+        .map(|r| r.service)
+        .filter(|s| tls_of(s).is_some_and(|r| r.redirect_http))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let _ = write!(
+        out,
+        "\nfrontend fleet-http\n\
+         \x20   bind :{}\n\
+         \x20   mode http\n\
+         \x20   option httplog\n\
+         \x20   option forwardfor\n\
+         \x20   http-request set-header X-Forwarded-Proto http\n",
+        desired.balancer.http_port
+    );
+    route_lines(out, &rules);
+    if !redirected.is_empty() {
+        let _ = writeln!(
+            out,
+            "    http-request redirect scheme https code 308 if {{ var(txn.fleet_route) -m str {} }}",
+            redirected.join(" ")
+        );
+    }
+    let _ = writeln!(out, "    use_backend %[var(txn.fleet_route)]");
+    let tls_rules: Vec<&Rule> = rules
+        .iter()
+        .filter(|r| tls_of(r.service).is_some())
+        .collect();
+    let certificates: BTreeSet<&str> = tls_rules
+        .iter()
+        .filter_map(|r| desired.certificates.get(r.service))
+        .map(|c| c.id.as_str())
+        .collect();
+    if tls_rules.is_empty() || certificates.is_empty() {
+        return;
+    }
+    let crts: Vec<String> = certificates
+        .iter()
+        .map(|id| format!("crt {}", certificate_path(id)))
+        .collect();
+    let _ = write!(
+        out,
+        "\nfrontend fleet-https\n\
+         \x20   bind :{} ssl {} strict-sni alpn h2,http/1.1\n\
+         \x20   mode http\n\
+         \x20   option httplog\n\
+         \x20   option forwardfor\n\
+         \x20   http-request set-header X-Forwarded-Proto https\n",
+        desired.balancer.https_port,
+        crts.join(" ")
+    );
+    let tls_rules: Vec<Rule> = tls_rules
+        .into_iter()
+        .map(|r| Rule {
+            service: r.service,
+            wildcard: r.wildcard,
+            hosts: r.hosts.clone(),
+            path: r.path,
+        })
+        .collect();
+    route_lines(out, &tls_rules);
+    let _ = writeln!(out, "    use_backend %[var(txn.fleet_route)]");
+}
+
+/// The rules as HAProxy lines: the first rule that matches names the backend in
+/// `txn.fleet_route`; a request no rule matches gets a 404.
+fn route_lines(out: &mut String, rules: &[Rule]) {
+    let _ = writeln!(
+        out,
+        "    http-request set-header X-Forwarded-Host %[req.hdr(host)] if {{ req.hdr(host) -m found }}"
+    );
+    for rule in rules {
+        let host = if rule.wildcard {
+            let patterns: Vec<String> = rule
+                .hosts
+                .iter()
+                .map(|h| format!("^[^.]+{}$", h[1..].replace('.', "\\.")))
+                .collect();
+            format!(
+                "{{ req.hdr(host),field(1,:),lower -m reg {} }}",
+                patterns.join(" ")
+            )
+        } else {
+            format!(
+                "{{ req.hdr(host),field(1,:),lower -m str {} }}",
+                rule.hosts.join(" ")
+            )
+        };
+        let unset = "!{ var(txn.fleet_route) -m found }";
+        let set = format!(
+            "http-request set-var(txn.fleet_route) str({})",
+            rule.service
+        );
+        if rule.path == "/" {
+            let _ = writeln!(out, "    {set} if {unset} {host}");
+        } else {
+            // Whole segments: `/v1` takes `/v1` and `/v1/...`, not `/v1x`.
+            let _ = writeln!(
+                out,
+                "    {set} if {unset} {host} {{ path -m str {p} }} || {unset} {host} {{ path -m beg {p}/ }}",
+                p = rule.path
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "    http-request return status 404 content-type text/plain string \"no service for this host name and path\" unless {{ var(txn.fleet_route) -m found }}"
+    );
 }
 
 #[cfg(test)]
@@ -396,5 +665,98 @@ mod tests {
         assert!(added[0].starts_with("web 10.0.0.1:32001 (a "), "{added:?}");
         assert_eq!(removed.len(), 1);
         assert!(removed[0].starts_with("web 10.0.0.1:32000"));
+    }
+
+    const ROUTED: &str = "project: shop\n\
+        hosts:\n  a: { address: 'ssh://root@10.0.0.1' }\n\
+        services:\n  web:\n    image: demo:1\n    \
+        x-fleet: { expose: { port: 8080, hosts: [shop.example.com, '*.shop.example.com'], hsts: 1h, tls: internal } }\n  \
+        api:\n    image: api:1\n    \
+        x-fleet: { expose: { port: 9000, hosts: [shop.example.com], paths: [/v1, /v1/admin], tls: internal } }\n  \
+        plain:\n    image: p:1\n    \
+        x-fleet: { expose: { port: 80, hosts: [plain.example.com], health_path: /h } }\n  \
+        db:\n    image: db:1\n    x-fleet: { expose: { port: 5432, host_port: 5432, protocol: tcp } }\n";
+
+    fn routed() -> Desired {
+        let files = MemoryFiles::new([
+            ("fleet.yaml", ROUTED),
+            ("secrets/fleet-ca.crt", "x"),
+            ("secrets/fleet-ca.key.age", "x"),
+        ]);
+        let loaded = load(&files);
+        let mut d = loaded
+            .desired
+            .unwrap_or_else(|| panic!("invalid test state: {:#?}", loaded.diagnostics));
+        let summary = |id: &str| CertificateSummary {
+            id: id.into(),
+            names: vec!["shop.example.com".into()],
+            serial: "01".into(),
+            not_before: 0,
+            not_after: 2_000_000_000,
+            issuer: "CN=ca".into(),
+            internal: true,
+        };
+        d.certificates.insert("web".into(), summary("c1"));
+        d.certificates.insert("api".into(), summary("c1"));
+        d
+    }
+
+    #[test]
+    fn routed_services_share_the_http_and_https_frontends() {
+        let d = routed();
+        let config = render(&d, &Rotation::new());
+        // One https frontend with each certificate once, picked by SNI.
+        assert_eq!(config.matches("frontend fleet-https").count(), 1);
+        assert!(
+            config.contains(
+                "bind :443 ssl crt /usr/local/etc/haproxy/tls/c1/bundle.pem strict-sni alpn h2,http/1.1"
+            ),
+            "{config}"
+        );
+        assert!(config.contains("frontend fleet-http\n    bind :80\n"));
+        // The tcp service keeps its own port.
+        assert!(config.contains("frontend db\n    bind :5432\n    mode tcp\n"));
+        // Longer paths first, exact names before wildcards, whole segments.
+        let api_admin = config.find("str(api) if !{ var(txn.fleet_route) -m found } { req.hdr(host),field(1,:),lower -m str shop.example.com } { path -m str /v1/admin }").expect(&config);
+        let api = config.find("{ path -m str /v1 } ||").expect(&config);
+        let web = config.find("str(web) if !{ var(txn.fleet_route) -m found } { req.hdr(host),field(1,:),lower -m str shop.example.com }\n").expect(&config);
+        let wildcard = config
+            .find("-m reg ^[^.]+\\.shop\\.example\\.com$")
+            .expect(&config);
+        assert!(api_admin < api && api < web && web < wildcard, "{config}");
+        assert!(config.contains("{ path -m beg /v1/ }"));
+        // TLS services are redirected from http; the plain one is not, and is not on https.
+        assert!(
+            config.contains(
+                "redirect scheme https code 308 if { var(txn.fleet_route) -m str api web }"
+            )
+        );
+        let https = &config[config.find("frontend fleet-https").unwrap()..];
+        let https = &https[..https.find("\nbackend ").unwrap()];
+        assert!(!https.contains("str(plain)"), "{https}");
+        assert!(config.contains("X-Forwarded-Proto https"));
+        assert!(config.contains("X-Forwarded-Proto http\n"));
+        assert!(config.contains("X-Forwarded-Host"));
+        assert!(config.contains("http-request return status 404"));
+        // HSTS only where asked, only over TLS.
+        assert_eq!(config.matches("Strict-Transport-Security").count(), 1);
+        assert!(config.contains("\"max-age=3600\" if { ssl_fc }"));
+        // The certificates are read back from the configuration, without their key.
+        let served = read_certificates(&config);
+        assert_eq!(served, d.certificates);
+        assert_eq!(read_rotation(&config), Some(Rotation::new()));
+    }
+
+    #[test]
+    fn without_certificates_there_is_no_https_frontend_and_without_routes_no_shared_frontend() {
+        let mut d = routed();
+        d.certificates.clear();
+        let config = render(&d, &Rotation::new());
+        assert!(!config.contains("fleet-https"), "{config}");
+        assert!(config.contains("frontend fleet-http\n"));
+        let plain = desired(YAML);
+        let config = render(&plain, &Rotation::new());
+        assert!(!config.contains("fleet-http"), "{config}");
+        assert!(read_certificates(&config).is_empty());
     }
 }

@@ -18,6 +18,11 @@ use crate::spec::model::{FileMount, Mount, Service};
 /// path).
 pub const BALANCER_CONFIG_DIR: &str = "/usr/local/etc/haproxy";
 pub const BALANCER_CONFIG_FILE: &str = "haproxy.cfg";
+/// Where a balancer sees the certificates of TLS services: the host's
+/// [`balancer_tls_dir`], bound read-only; one directory per certificate, named by its id.
+pub const BALANCER_TLS_DIR: &str = "/usr/local/etc/haproxy/tls";
+/// The file in a certificate's directory: the chain, then the key (as HAProxy reads it).
+pub const BALANCER_CERTIFICATE_FILE: &str = "bundle.pem";
 /// The signal that makes the balancer's HAProxy master process load the configuration again
 /// (master-worker mode): new workers take over the listening sockets, old ones finish their
 /// connections.
@@ -107,9 +112,25 @@ pub fn balancer_container_name(project: &str) -> String {
     format!("{project}-balancer")
 }
 
-/// Identifies the balancer container's shape: a different hash means "replace".
+/// Identifies the balancer container's shape: a different hash means "replace". A balancer
+/// binds the certificates directory only when a service has TLS, so that a project without
+/// keeps the balancers it has.
 pub fn balancer_spec_hash(desired: &Desired) -> String {
-    short_hash(&format!("{BALANCER_RECIPE}\0{}", desired.balancer.image))
+    if balancer_binds_tls(desired) {
+        short_hash(&format!(
+            "{BALANCER_RECIPE}\0{}\0tls",
+            desired.balancer.image
+        ))
+    } else {
+        short_hash(&format!("{BALANCER_RECIPE}\0{}", desired.balancer.image))
+    }
+}
+
+/// Whether the balancers bind [`balancer_tls_dir`]: a service is served over TLS.
+pub fn balancer_binds_tls(desired: &Desired) -> bool {
+    desired
+        .exposed()
+        .any(|(_, e)| e.routes.as_ref().is_some_and(|r| r.tls.is_some()))
 }
 
 /// The file the balancer container runs HAProxy with.
@@ -205,6 +226,12 @@ fn short_hash(text: &str) -> String {
 /// Where secrets live on the hosts: `/run` is a tmpfs on systemd hosts, so a secret never
 /// reaches a disk and is gone after a reboot (fleet writes it again before starting replicas).
 pub const SECRETS_ROOT: &str = "/run/fleet";
+
+/// Where fleet writes the certificates the balancers serve on a host: under
+/// [`SECRETS_ROOT`], as keys are secrets. Service names never start with a dot.
+pub fn balancer_tls_dir(project: &str) -> String {
+    format!("{SECRETS_ROOT}/{project}/.balancer-tls")
+}
 
 /// What fleet writes on a host for a service, each set in a directory of its own: its Compose
 /// secrets, its configs, and the repository files and directories it mounts (`./x:/y`).

@@ -11,9 +11,11 @@ use std::collections::BTreeMap;
 use hmac::{KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
+mod certificates;
+
 use crate::contract::{Shipped, digest_key, mounted_file_name};
 use crate::engine::HostFile;
-use crate::spec::model::{FileSource, Mount, Service};
+use crate::spec::model::{FileSource, Mount, Service, TlsSource};
 use crate::spec::service::FileKind;
 use crate::spec::{Desired, Files};
 
@@ -33,6 +35,13 @@ pub enum PayloadError {
         path: String,
         reason: String,
     },
+    /// `at`: where the service's `tls` is written.
+    #[error("{}services.{service}.x-fleet.expose.tls: {reason}", at.as_ref().map(|a| format!("{}:{}:{}: ", a.file, a.line, a.column)).unwrap_or_default())]
+    Certificate {
+        at: Option<crate::spec::model::SourceAt>,
+        service: String,
+        reason: String,
+    },
 }
 
 /// Decrypts the file at `path` (its bytes given): an age file, or with `Some(key)` the value at
@@ -47,6 +56,8 @@ pub struct Payload {
     /// Repository files and directories services mount, by path: (path inside, bytes) for each
     /// file (a single file's inside path is empty).
     repository: BTreeMap<String, Shipment>,
+    /// The certificates the balancers serve.
+    certified: certificates::Certified,
 }
 
 #[derive(Clone)]
@@ -94,7 +105,8 @@ impl Payload {
                     FileKind::Config => &s.configs,
                 };
                 mounts.iter().any(|m| m.source == name)
-                    || (kind == FileKind::Secret && s.env_from_secrets.values().any(|v| v == name))
+                    || (kind == FileKind::Secret
+                        && (s.env_from_secrets.values().any(|v| v == name) || tls_uses(s, name)))
             })
         };
         for (kind, declared) in [
@@ -133,6 +145,14 @@ impl Payload {
             }
         }
         if errors.is_empty() {
+            let secret = |name: &str| out.secrets.get(name).map(|c| c.bytes.clone());
+            match certificates::certify(desired, files, decrypt, &secret, crate::clock::unix_now())
+            {
+                Ok(certified) => out.certified = certified,
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if errors.is_empty() {
             Ok(out)
         } else {
             Err(errors)
@@ -167,6 +187,7 @@ impl Payload {
             }
             service.file_digests = digests;
         }
+        desired.certificates = self.certified.summaries.clone();
     }
 
     /// The files of `kind` to write for a replica of `service`, named as the replica binds
@@ -239,10 +260,29 @@ impl Payload {
             .collect()
     }
 
+    /// The file a balancer reads for certificate `id` (chain and key, only root may read it).
+    pub fn certificate_file(&self, id: &str) -> Option<HostFile> {
+        self.certified.bundles.get(id).map(|bundle| HostFile {
+            name: crate::contract::BALANCER_CERTIFICATE_FILE.to_string(),
+            content: bundle.to_vec(),
+            mode: 0o400,
+            uid: 0,
+            gid: 0,
+        })
+    }
+
     /// Every secret's content, for checks that no output contains one.
     pub fn secret_values(&self) -> impl Iterator<Item = &[u8]> {
         self.secrets.values().map(|c| c.bytes.as_slice())
     }
+}
+
+/// Whether `service` serves a certificate or key from secret `name`.
+fn tls_uses(service: &Service, name: &str) -> bool {
+    matches!(
+        service.expose_via.as_ref().and_then(|e| e.routes.as_ref()).and_then(|r| r.tls.as_ref()),
+        Some(TlsSource::Secrets { certificate, key }) if certificate == name || key == name
+    )
 }
 
 /// A repository file, or every file of a repository directory, as the commit has it.

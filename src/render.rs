@@ -302,6 +302,9 @@ fn balancer_lines(plan: &Plan) -> Vec<(BalancerAction, String)> {
         for r in &b.removed {
             out.push((b.action, format!("    - upstream {r}")));
         }
+        for c in &b.certificates {
+            out.push((b.action, format!("    ~ certificate {c}")));
+        }
     }
     out
 }

@@ -89,10 +89,34 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             &[
                 "fleet.yaml:10:23: error: services.web.x-fleet.expose.port: 0 is out of range; expected a whole number from 1 to 65535",
                 "fleet.yaml:10:51: error: services.web.x-fleet.expose.protocol: unknown protocol `udp`; expected `http` or `tcp`",
-                "fleet.yaml:13:24: error: services.db.x-fleet.expose.host_port: missing `host_port`; expected a port number from 1 to 65535",
+                "fleet.yaml:13:24: error: services.db.x-fleet.expose.host_port: missing `host_port` or `hosts`; expected a port number from 1 to 65535, or a list of host names",
                 "fleet.yaml:13:66: error: services.db.x-fleet.expose.health_path: `health_path` needs `protocol: http`; expected no health_path for tcp",
                 "fleet.yaml:16:53: error: services.api.x-fleet.expsoe: unknown key `expsoe`; expected one of expose, env_from_secrets",
                 "fleet.yaml:19:47: error: services.app.x-fleet.expose.host_port: port 80 is already the balancer port of service `api`; expected a host_port no other service uses",
+            ],
+        ),
+        case(
+            "routing by host name",
+            format!(
+                "{HOSTS}balancer: {{ http_port: 8080 }}\nsecrets:\n  crt: {{ file: ./c.pem }}\nservices:\n  \
+                 web:\n    image: web\n    x-fleet:\n      expose: {{ port: 80, hosts: [Shop.example.com, '*.x.example.com'], paths: [/v1/] }}\n  \
+                 api:\n    image: api\n    x-fleet:\n      expose: {{ port: 80, hosts: [shop.example.com], paths: [/v1], tls: {{ certificate: crt, key: missing }} }}\n  \
+                 bad:\n    image: bad\n    x-fleet: {{ expose: {{ port: 80, hosts: ['a..b', '*'], paths: [v2] }} }}\n  \
+                 db:\n    image: db\n    x-fleet: {{ expose: {{ port: 5432, protocol: tcp, host_port: 5432, tls: internal }} }}\n  \
+                 old:\n    image: old\n    x-fleet: {{ expose: {{ port: 80, host_port: 8080, hsts: true }} }}\n  \
+                 www:\n    image: www\n    x-fleet: {{ expose: {{ port: 80, hosts: ['*.example.com'], tls: internal }} }}\n"
+            ),
+            &[
+                "fleet.yaml:8:16: error: secrets.crt.file: `./c.pem` does not exist in the repository; expected a file committed in the repository",
+                "fleet.yaml:13:35: error: services.web.x-fleet.expose.hosts: `shop.example.com` path `/v1` is already routed to service `api`; expected a host name and path no other service has",
+                "fleet.yaml:13:35: error: services.web.x-fleet.expose.hosts: `shop.example.com` is also routed to service `api`, with another `tls`; expected the same `tls` for every service of one host name",
+                "fleet.yaml:17:98: error: services.api.x-fleet.expose.tls.key: secret `missing` is not declared; expected a secret declared under the top-level `secrets`",
+                "fleet.yaml:20:44: error: services.bad.x-fleet.expose.hosts: `a..b` is not a host name: it has an empty label (`..`, or a leading or trailing dot); expected a DNS name such as shop.example.com, or a wildcard such as *.example.com",
+                "fleet.yaml:20:52: error: services.bad.x-fleet.expose.hosts: `*` is not a host name: a wildcard needs at least two labels after `*.`; expected a DNS name such as shop.example.com, or a wildcard such as *.example.com",
+                "fleet.yaml:20:66: error: services.bad.x-fleet.expose.paths: `v2` is not a request path; expected a path starting with `/`, without spaces, `#` or `?`, such as /api",
+                "fleet.yaml:23:75: error: services.db.x-fleet.expose.tls: `tls` on a tcp service: the balancers terminate TLS only for routed http services; expected no tls for a tcp service",
+                "fleet.yaml:26:59: error: services.old.x-fleet.expose.hsts: `hsts` needs `tls`; expected `tls` beside `hsts`",
+                "fleet.yaml:29:67: error: services.www.x-fleet.expose.tls: `tls: internal` needs the project CA; missing secrets/fleet-ca.crt, secrets/fleet-ca.key.age; expected the project CA's certificate and encrypted key in the repository",
             ],
         ),
         case(
@@ -102,7 +126,7 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             ),
             &[
                 "fleet.yaml:7:15: error: balancer.hosts: unknown host `zz`; expected a host declared under `hosts:`",
-                "fleet.yaml:8:3: error: balancer.imag: unknown key `imag`; expected one of image, hosts",
+                "fleet.yaml:8:3: error: balancer.imag: unknown key `imag`; expected one of image, hosts, http_port, https_port",
             ],
         ),
         case(

@@ -8,7 +8,7 @@
 //! balancer whose file differs and reloads it (HAProxy hands its listening sockets over, so no
 //! connection is refused or cut).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 // tokio's clock: the same as std's in a run, and pausable in tests on the in-memory engine.
@@ -37,6 +37,8 @@ pub(super) struct Balancing {
     containers: BTreeMap<String, String>,
     /// The configuration last written to each balancer.
     written: BTreeMap<String, String>,
+    /// The certificates written for each balancer during this run.
+    certified: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Balancing {
@@ -63,6 +65,7 @@ impl Balancing {
             rotation: plan.rotation.clone(),
             containers,
             written,
+            certified: BTreeMap::new(),
         }
     }
 }
@@ -92,7 +95,10 @@ impl Run<'_> {
             let engine = self.engine(&b.host)?;
             let t = self.options.call_timeout;
             let config = {
-                let state = self.balancing.lock().await;
+                let mut state = self.balancing.lock().await;
+                // After a reboot the certificates are gone with /run: always write them here.
+                state.certified.remove(&b.host);
+                self.put_certificates(&b.host, &mut state).await?;
                 balancer::render(self.desired, &state.rotation)
             };
             let id = match (&b.action, &b.container) {
@@ -260,6 +266,50 @@ impl Run<'_> {
         });
     }
 
+    /// Writes on `host` the certificates of the desired state it does not have yet from this
+    /// run, each in a directory of its own (named by the certificate's id, so that a changed
+    /// certificate is a new file and the running configuration keeps reading the old one until
+    /// the reload).
+    async fn put_certificates(&self, host: &str, state: &mut Balancing) -> Result<(), OpError> {
+        let wanted: BTreeSet<&str> = self
+            .desired
+            .certificates
+            .values()
+            .map(|c| c.id.as_str())
+            .collect();
+        let engine = self.engine(host)?;
+        let root = contract::balancer_tls_dir(&self.desired.project);
+        for id in wanted {
+            if state
+                .certified
+                .get(host)
+                .is_some_and(|done| done.contains(id))
+            {
+                continue;
+            }
+            let Some(file) = self.payload.certificate_file(id) else {
+                continue;
+            };
+            self.call(
+                host,
+                self.options.call_timeout,
+                engine.put_files(
+                    &format!("{root}/{id}"),
+                    &self.desired.balancer.image,
+                    &[file],
+                    contract::object_labels(&self.desired.project),
+                ),
+            )
+            .await?;
+            state
+                .certified
+                .entry(host.to_string())
+                .or_default()
+                .insert(id.to_string());
+        }
+        Ok(())
+    }
+
     /// Makes a balancer load its configuration file again and waits until a worker runs it.
     /// HAProxy drops a reload signal that arrives while it is finishing the previous reload,
     /// so a signal without effect within a second is sent again (reloading twice is harmless).
@@ -356,6 +406,26 @@ impl Run<'_> {
             .filter(|(host, _)| state.written.get(*host) != Some(&config) && self.host_ok(host))
             .map(|(h, id)| (h.clone(), id.clone()))
             .collect();
+        let mut failed = Vec::new();
+        for (host, _) in &stale {
+            if let Err(e) = self.put_certificates(host, state).await {
+                failed.push((host.clone(), e));
+            }
+        }
+        let stale: Vec<(String, String)> = stale
+            .into_iter()
+            .filter(|(h, _)| !failed.iter().any(|(f, _)| f == h))
+            .collect();
+        for (host, e) in failed {
+            self.record_balancer(
+                &host,
+                contract::balancer_container_name(&self.desired.project),
+                Err(OpError::Replica(ReplicaFailure::BalancerUpdate(Box::new(
+                    e,
+                )))),
+                Instant::now(),
+            );
+        }
         let config = &config;
         let results = join_all(stale.iter().map(|(host, id)| async move {
             let started = Instant::now();

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::{ExitCode, Format, GlobalOptions, Printer};
 use crate::secrets::{self, Identities};
 use crate::spec::Desired;
+use crate::spec::load::{CA_CERTIFICATE, CA_KEY};
 use crate::spec::model::FileSource;
 
 #[derive(Debug, Subcommand)]
@@ -34,11 +35,30 @@ pub enum SecretCommand {
     Rotate,
     /// List the secrets: file, who each is encrypted to, which services mount it (no values)
     Ls,
+    /// The project CA for `tls: internal`: its certificate (secrets/fleet-ca.crt) and its key,
+    /// encrypted to `secrets_recipients` (secrets/fleet-ca.key.age)
+    #[command(subcommand)]
+    Ca(CaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Make the project CA (ECDSA P-256, valid 10 years); commit both files
+    Init {
+        /// Replace an existing CA: every client must then trust the new certificate
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the CA certificate (PEM) for clients to trust, e.g. `curl --cacert`
+    Cert,
 }
 
 pub fn run(global: &GlobalOptions, command: &SecretCommand, printer: &Printer) -> ExitCode {
     if let SecretCommand::Init = command {
         return init(printer);
+    }
+    if let SecretCommand::Ca(CaCommand::Cert) = command {
+        return ca_cert(global, printer);
     }
     if global.repo.is_some() || global.rev.is_some() {
         printer.fail(
@@ -47,12 +67,23 @@ pub fn run(global: &GlobalOptions, command: &SecretCommand, printer: &Printer) -
         );
         return ExitCode::Failure;
     }
-    let Some(desired) = load(global, printer) else {
+    let writes = matches!(
+        command,
+        SecretCommand::Ca(CaCommand::Init { .. })
+            | SecretCommand::Set { .. }
+            | SecretCommand::Edit { .. }
+    );
+    let Some(desired) = load(global, printer, writes) else {
         return ExitCode::Failure;
     };
     let root = global.dir.as_path();
     let result = match command {
-        SecretCommand::Init => unreachable!("handled above"),
+        SecretCommand::Init | SecretCommand::Ca(CaCommand::Cert) => {
+            unreachable!("handled above")
+        }
+        SecretCommand::Ca(CaCommand::Init { force }) => {
+            ca_init_run(root, &desired, *force, printer)
+        }
         SecretCommand::Set { name, file } => set(root, &desired, name, file.as_deref(), printer),
         SecretCommand::Edit { name } => edit(root, &desired, name, printer),
         SecretCommand::Rotate => rotate(root, &desired, printer),
@@ -72,7 +103,9 @@ pub fn run(global: &GlobalOptions, command: &SecretCommand, printer: &Printer) -
 
 type Failure = (String, Option<String>);
 
-fn load(global: &GlobalOptions, printer: &Printer) -> Option<Desired> {
+/// The working tree's desired state. For the commands that write secrets, the files they are
+/// about to write count as present: a state that declares them is invalid until they are.
+fn load(global: &GlobalOptions, printer: &Printer, writes: bool) -> Option<Desired> {
     let snapshot = crate::source::open(&crate::source::Request {
         dir: global.dir.clone(),
         repo: None,
@@ -81,7 +114,11 @@ fn load(global: &GlobalOptions, printer: &Printer) -> Option<Desired> {
     })
     .map_err(|e| printer.error(&e, e.hint().as_deref()))
     .ok()?;
-    let loaded = crate::spec::load(snapshot.files());
+    let loaded = if writes {
+        crate::spec::load(&Unwritten(snapshot.files()))
+    } else {
+        crate::spec::load(snapshot.files())
+    };
     for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
         printer.diagnostic(d);
     }
@@ -385,5 +422,100 @@ fn ls(root: &Path, desired: &Desired, json: bool) {
             row.name,
             row.file.as_deref().unwrap_or("-")
         );
+    }
+}
+
+/// The files of the working tree, where a missing age file reads as an empty one and the CA
+/// certificate as present.
+struct Unwritten<'a>(&'a dyn crate::spec::Files);
+
+impl Unwritten<'_> {
+    fn stands_in(path: &str) -> Option<&'static [u8]> {
+        if path.ends_with(".age") {
+            Some(b"age-encryption.org/v1\n")
+        } else if path == CA_CERTIFICATE {
+            Some(b"")
+        } else {
+            None
+        }
+    }
+}
+
+impl crate::spec::Files for Unwritten<'_> {
+    fn read(&self, path: &str) -> std::io::Result<Option<Vec<u8>>> {
+        match self.0.read(path)? {
+            None => Ok(Self::stands_in(path).map(<[u8]>::to_vec)),
+            found => Ok(found),
+        }
+    }
+
+    fn exists(&self, path: &str) -> std::io::Result<bool> {
+        Ok(Self::stands_in(path).is_some() || self.0.exists(path)?)
+    }
+
+    fn list(&self, path: &str) -> std::io::Result<Vec<String>> {
+        self.0.list(path)
+    }
+}
+
+fn ca_init_run(
+    root: &Path,
+    desired: &Desired,
+    force: bool,
+    printer: &Printer,
+) -> Result<(), Failure> {
+    let to = recipients(desired)?;
+    let (cert_path, key_path) = (root.join(CA_CERTIFICATE), root.join(CA_KEY));
+    if !force && (cert_path.exists() || key_path.exists()) {
+        return Err((
+            format!("the project CA exists already ({CA_CERTIFICATE}, {CA_KEY})"),
+            Some(
+                "`fleet secret ca cert` prints it; `--force` replaces it, and every client must then trust the new one"
+                    .into(),
+            ),
+        ));
+    }
+    let name = format!("fleet CA for {}", desired.project);
+    let (cert, key) = crate::tls::new_ca(&name, crate::clock::unix_now())
+        .map_err(|e| (format!("cannot make the CA: {e}"), None))?;
+    encrypt_into(root, CA_KEY, key.as_bytes(), to)?;
+    std::fs::write(&cert_path, cert.as_bytes())
+        .map_err(|e| (format!("cannot write {}: {e}", cert_path.display()), None))?;
+    printer.info(&format!(
+        "Made the project CA `{name}`: {CA_CERTIFICATE} (public) and {CA_KEY} (encrypted to {} recipient(s)); commit both.\n\
+         Services with `tls: internal` get certificates from it; clients trust it with the output of `fleet secret ca cert`.",
+        to.len()
+    ));
+    Ok(())
+}
+
+/// Prints the CA certificate on stdout, and what it is on stderr.
+fn ca_cert(global: &GlobalOptions, printer: &Printer) -> ExitCode {
+    let path = global.dir.join(CA_CERTIFICATE);
+    let pem = match std::fs::read(&path) {
+        Ok(pem) => pem,
+        Err(e) => {
+            printer.fail(
+                &format!("cannot read {}: {e}", path.display()),
+                Some("make the project CA with `fleet secret ca init`"),
+            );
+            return ExitCode::Failure;
+        }
+    };
+    match crate::tls::inspect_certificate(&pem) {
+        Ok(info) => {
+            out!("{}", String::from_utf8_lossy(&pem));
+            printer.info(&format!(
+                "{}, valid until {}, SHA-256 {}",
+                info.subject,
+                crate::clock::rfc3339(u64::try_from(info.not_after).unwrap_or_default()),
+                info.sha256
+            ));
+            ExitCode::Success
+        }
+        Err(e) => {
+            printer.fail(&format!("{}: {e}", path.display()), None);
+            ExitCode::Failure
+        }
     }
 }

@@ -27,6 +27,9 @@ struct Report {
     pending_changes: usize,
     services: BTreeMap<String, ServiceRow>,
     hosts: BTreeMap<String, HostRow>,
+    /// What the balancers serve over TLS.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    certificates: Vec<crate::balancer::ServedCertificate>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -151,6 +154,7 @@ async fn gather(desired: &Desired, commit: Option<String>, connect: &ConnectOpti
         && services
             .values()
             .all(|s| s.running == s.desired && s.healthy == s.desired && s.outdated == 0);
+    let certificates = crate::balancer::served_certificates(&observed, crate::clock::unix_now());
     Report {
         project: desired.project.clone(),
         commit,
@@ -158,6 +162,7 @@ async fn gather(desired: &Desired, commit: Option<String>, connect: &ConnectOpti
         pending_changes,
         services,
         hosts,
+        certificates,
     }
 }
 
@@ -240,6 +245,26 @@ fn table(report: &Report) -> String {
             h.replicas,
             notes.join("; ")
         ));
+    }
+    if !report.certificates.is_empty() {
+        out.push_str(&format!(
+            "\n{:<20} {:<24} {:<10} {}\n",
+            "CERTIFICATE", "VALID UNTIL", "DAYS LEFT", "NAMES"
+        ));
+        for c in &report.certificates {
+            let warning = match c.days_left {
+                d if d < 0 => "  EXPIRED",
+                _ if c.expires_soon => "  EXPIRES SOON: renew it",
+                _ => "",
+            };
+            out.push_str(&format!(
+                "{:<20} {:<24} {:<10} {}{warning}\n",
+                super::output::printable(&c.service),
+                c.not_after,
+                c.days_left,
+                c.names.join(" ")
+            ));
+        }
     }
     out
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::{ExitCode, Format, GlobalOptions, Printer};
+use crate::payload::PayloadError;
 use crate::source::{self, Revision};
 use crate::spec::{self, Diagnostic, Severity};
 
@@ -73,7 +74,14 @@ pub fn run(global: &GlobalOptions, printer: &Printer, strict: bool) -> ExitCode 
     let Some(snapshot) = open_source(global, printer) else {
         return ExitCode::Failure;
     };
-    let loaded = spec::load(snapshot.files());
+    let mut loaded = spec::load(snapshot.files());
+    if let Some(desired) = &loaded.desired {
+        let found = check_certificates(desired, snapshot.files());
+        loaded.diagnostics.extend(found);
+        if loaded.diagnostics.iter().any(|d| d.is_error()) {
+            loaded.desired = None;
+        }
+    }
     let errors = loaded
         .diagnostics
         .iter()
@@ -148,5 +156,58 @@ pub fn run(global: &GlobalOptions, printer: &Printer, strict: bool) -> ExitCode 
         ExitCode::Failure
     } else {
         ExitCode::Success
+    }
+}
+
+/// The certificates of services with `tls`, checked as `fleet plan` will (they cover the host
+/// names, match their key, are valid now) when this machine can decrypt them; a warning says so
+/// when it cannot (a CI job without keys still validates the rest).
+fn check_certificates(desired: &spec::Desired, files: &dyn spec::Files) -> Vec<spec::Diagnostic> {
+    let mut only_tls = desired.clone();
+    only_tls.services.retain(|_, s| {
+        s.expose_via
+            .as_ref()
+            .and_then(|e| e.routes.as_ref())
+            .is_some_and(|r| r.tls.is_some())
+    });
+    let Some(first) = only_tls.services.keys().next().cloned() else {
+        return Vec::new();
+    };
+    let at_of = |service: &str| {
+        only_tls
+            .services
+            .get(service)
+            .and_then(|s| s.expose_via.as_ref()?.routes.as_ref()?.tls_at.clone())
+            .unwrap_or_default()
+    };
+    let diagnostic = |severity, service: &str, message: String, hint: Option<String>| {
+        let at = at_of(service);
+        spec::Diagnostic {
+            severity,
+            file: at.file,
+            line: at.line,
+            column: at.column,
+            field: format!("services.{service}.x-fleet.expose.tls"),
+            message,
+            expected: None,
+            hint,
+        }
+    };
+    match crate::secrets::read_payload(&only_tls, files) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors
+            .into_iter()
+            .map(|e| match e {
+                PayloadError::Certificate {
+                    service, reason, ..
+                } => diagnostic(Severity::Error, &service, reason, None),
+                other => diagnostic(
+                    Severity::Warning,
+                    &first,
+                    format!("certificates not checked: {other}"),
+                    Some("`fleet plan` checks them where the secrets can be decrypted".into()),
+                ),
+            })
+            .collect(),
     }
 }

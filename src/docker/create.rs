@@ -422,6 +422,14 @@ pub fn balancer_body(desired: &Desired) -> ContainerCreateBody {
             cap_drop: Some(vec!["ALL".into()]),
             cap_add: Some(vec!["NET_BIND_SERVICE".into()]),
             security_opt: Some(vec!["no-new-privileges".into()]),
+            // The `Binds` form makes the directory when it is missing (a host just rebooted).
+            binds: crate::contract::balancer_binds_tls(desired).then(|| {
+                vec![format!(
+                    "{}:{}:ro",
+                    crate::contract::balancer_tls_dir(&desired.project),
+                    crate::contract::BALANCER_TLS_DIR
+                )]
+            }),
             ..Default::default()
         }),
         ..Default::default()

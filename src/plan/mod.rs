@@ -18,6 +18,7 @@ use crate::observe::{
     Balancer as ObservedBalancer, Container, HostState, Observed, Owner, RunState,
 };
 use crate::spec::Desired;
+use crate::spec::model::CertificateSummary;
 use crate::spec::model::{Mount, Service};
 
 /// Bumped when the JSON shape of a plan changes incompatibly.
@@ -93,6 +94,10 @@ pub struct BalancerChange {
     /// Upstreams the new configuration adds and removes (`service address (host container)`).
     pub added: Vec<String>,
     pub removed: Vec<String>,
+    /// Certificates the new configuration serves that this balancer does not yet, said for
+    /// people (service, serial, names, expiry; never the key).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<String>,
     pub reason: String,
 }
 
@@ -566,6 +571,12 @@ fn plan_balancers(
             }),
             added: Vec::new(),
             removed: Vec::new(),
+            certificates: certificate_changes(
+                b.and_then(|b| b.config.as_deref())
+                    .map(balancer::read_certificates)
+                    .unwrap_or_default(),
+                &desired.certificates,
+            ),
             reason,
         };
         if !ingress.contains(&host.as_str()) {
@@ -630,10 +641,12 @@ fn plan_balancers(
                 .unwrap_or_default();
             let mut c = change(BalancerAction::Reload, Some(b), String::new());
             (c.added, c.removed) = balancer::rotation_diff(&before, rotation);
-            c.reason = if c.added.is_empty() && c.removed.is_empty() {
-                "the configuration changed".into()
-            } else {
+            c.reason = if !(c.added.is_empty() && c.removed.is_empty()) {
                 "the replicas in rotation changed".into()
+            } else if !c.certificates.is_empty() {
+                "a certificate changed".into()
+            } else {
+                "the configuration changed".into()
             };
             c
         } else {
@@ -642,6 +655,30 @@ fn plan_balancers(
         out.push(c);
     }
     out
+}
+
+/// The certificates of `wanted` that a balancer serving `served` does not serve yet, one line
+/// each: what it is and what it replaces.
+fn certificate_changes(
+    served: BTreeMap<String, CertificateSummary>,
+    wanted: &BTreeMap<String, CertificateSummary>,
+) -> Vec<String> {
+    let describe = |c: &CertificateSummary| {
+        format!(
+            "serial {}, {}, valid until {}",
+            c.serial,
+            c.names.join(" "),
+            crate::clock::rfc3339(u64::try_from(c.not_after).unwrap_or_default())
+        )
+    };
+    wanted
+        .iter()
+        .filter(|(service, c)| served.get(*service).map(|s| &s.id) != Some(&c.id))
+        .map(|(service, c)| match served.get(service) {
+            Some(old) => format!("{service}: {} (was {})", describe(c), describe(old)),
+            None => format!("{service}: {}", describe(c)),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -4,6 +4,9 @@
 //! references resolving and numbers being in range. Plain data only: no I/O, no behaviour that
 //! depends on the outside world.
 
+mod expose;
+pub use expose::*;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -38,6 +41,10 @@ pub struct Desired {
     /// (`age1...`) and SSH public keys (`ssh-ed25519 ...`, `ssh-rsa ...`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets_recipients: Vec<String>,
+    /// The certificate the balancers serve for each service with `tls`, by service: public
+    /// facts only, stamped with the payload (the certificates are read with the secrets).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub certificates: BTreeMap<String, CertificateSummary>,
 }
 
 /// Where a secret's or config's content comes from.
@@ -139,76 +146,6 @@ impl Desired {
             Mode::Global => u32::try_from(self.eligible_hosts(service).len()).unwrap_or(u32::MAX),
         }
     }
-}
-
-/// The default balancer image: the official HAProxy image, current LTS branch.
-pub const DEFAULT_BALANCER_IMAGE: &str = "haproxy:3.2";
-
-/// The top-level `balancer:` section: where and with what image exposed services are balanced.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BalancerSettings {
-    /// An HAProxy image (the official one by default).
-    pub image: String,
-    /// The ingress hosts that run a balancer; `None` means every host.
-    pub hosts: Option<Vec<String>>,
-}
-
-impl Default for BalancerSettings {
-    fn default() -> Self {
-        BalancerSettings {
-            image: DEFAULT_BALANCER_IMAGE.to_string(),
-            hosts: None,
-        }
-    }
-}
-
-impl Desired {
-    /// The services a balancer routes to, with their exposure.
-    pub fn exposed(&self) -> impl Iterator<Item = (&str, &Expose)> {
-        self.services
-            .iter()
-            .filter_map(|(name, s)| s.expose_via.as_ref().map(|e| (name.as_str(), e)))
-    }
-
-    /// The hosts that should run a balancer: none when no service is exposed.
-    pub fn ingress_hosts(&self) -> Vec<&str> {
-        if self.exposed().next().is_none() {
-            return Vec::new();
-        }
-        match &self.balancer.hosts {
-            None => self.hosts.keys().map(String::as_str).collect(),
-            Some(hosts) => self
-                .hosts
-                .keys()
-                .filter(|h| hosts.contains(h))
-                .map(String::as_str)
-                .collect(),
-        }
-    }
-}
-
-/// `x-fleet: { expose: ... }` of a service: reachable through the project's balancers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Expose {
-    /// The container port the replicas serve on (published on a host port the engine picks).
-    pub port: u16,
-    /// The port every balancer listens on for this service.
-    pub host_port: u16,
-    pub protocol: ExposeProtocol,
-    /// How long a replica leaving the balancers keeps its connections before it is stopped.
-    pub drain: Duration,
-    /// HTTP path the balancers probe (`http` only); without it they check that a TCP connection
-    /// opens.
-    pub health_path: Option<String>,
-}
-
-pub const DEFAULT_DRAIN: Duration = Duration::from_secs(10);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExposeProtocol {
-    Http,
-    Tcp,
 }
 
 /// The top-level `watch:` section: how `fleet watch` treats this project.

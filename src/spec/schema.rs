@@ -321,7 +321,9 @@ pub fn schema() -> Value {
                 "patternProperties": {"^x-": {}},
                 "properties": {
                     "image": {"type": "string", "description": "HAProxy image (default haproxy:3.2)"},
-                    "hosts": {"type": "array", "items": {"type": "string"}, "description": "Ingress hosts that run a balancer (default: every host)"}
+                    "hosts": {"type": "array", "items": {"type": "string"}, "description": "Ingress hosts that run a balancer (default: every host)"},
+                    "http_port": {"type": "integer", "minimum": 1, "maximum": 65535, "description": "Port of services routed by host name over HTTP (default 80)"},
+                    "https_port": {"type": "integer", "minimum": 1, "maximum": 65535, "description": "Port of services routed by host name over TLS (default 443)"}
                 }
             },
             "variables": {

@@ -289,9 +289,14 @@ impl Daemon {
             })
             .collect();
         let backoff = self.backoff.report(Instant::now());
+        let certificates = crate::balancer::served_certificates(observed, crate::clock::unix_now());
+        for c in certificates.iter().filter(|c| c.expires_soon) {
+            warn!(service = %c.service, serial = %c.serial, not_after = %c.not_after, days_left = c.days_left, "certificate expires soon: renew it");
+        }
         self.shared.update(|s| {
             s.services = services;
             s.hosts = hosts;
+            s.certificates = certificates;
             s.backoff = backoff;
             s.unplaceable = unplaceable.iter().map(|e| e.to_string()).collect();
         });

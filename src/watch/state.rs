@@ -27,6 +27,8 @@ pub struct Status {
     pub last_reconcile: Option<Reconcile>,
     pub services: BTreeMap<String, ServiceStatus>,
     pub hosts: BTreeMap<String, HostStatus>,
+    /// What the balancers serve over TLS, with a warning 21 days before expiry.
+    pub certificates: Vec<crate::balancer::ServedCertificate>,
     pub backoff: Vec<SlotBackoff>,
     /// Replicas that could not be placed with the hosts available.
     pub unplaceable: Vec<String>,
@@ -408,6 +410,22 @@ pub fn render_prometheus(m: &Metrics, status: &Status) -> String {
             let _ = writeln!(
                 out,
                 "fleet_replicas{{service=\"{name}\",state=\"{state}\"}} {n}"
+            );
+        }
+    }
+    if !status.certificates.is_empty() {
+        let _ = writeln!(
+            out,
+            "# HELP fleet_certificate_expiry_timestamp_seconds When each certificate the balancers serve expires (unix seconds).\n# TYPE fleet_certificate_expiry_timestamp_seconds gauge"
+        );
+        for c in &status.certificates {
+            let not_after = crate::clock::parse_rfc3339(&c.not_after).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "fleet_certificate_expiry_timestamp_seconds{{service=\"{}\",serial=\"{}\",names=\"{}\"}} {not_after}",
+                escape(&c.service),
+                escape(&c.serial),
+                escape(&c.names.join(","))
             );
         }
     }

@@ -86,12 +86,14 @@ pub(super) fn cross_check(diags: &mut Diagnostics, hosts: &BTreeMap<String, Host
             }
         }
         for (source, pos, field) in &d.file_refs {
-            let (kind, declared) =
-                if field.contains(".secrets[") || field.contains(".env_from_secrets.") {
-                    ("secret", &state.secrets)
-                } else {
-                    ("config", &state.configs)
-                };
+            let (kind, declared) = if field.contains(".secrets[")
+                || field.contains(".env_from_secrets.")
+                || field.contains(".expose.tls.")
+            {
+                ("secret", &state.secrets)
+            } else {
+                ("config", &state.configs)
+            };
             if !declared.contains_key(source) {
                 let hint = did_you_mean(source, declared.keys().map(String::as_str))
                     .map(|v| format!("did you mean `{v}`?"))

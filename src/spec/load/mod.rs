@@ -33,7 +33,7 @@ mod include;
 mod profiles;
 mod volumes_networks;
 
-pub use balancer::BALANCER_KEYS;
+pub use balancer::{BALANCER_KEYS, CA_CERTIFICATE, CA_KEY};
 pub use extends::EXTENDS_KEYS;
 pub use files::{CONFIG_KEYS, SECRET_KEYS};
 pub use hosts::HOST_KEYS;
@@ -270,7 +270,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
     apply_profiles(diags, &active_profiles, &mut state);
     check_container_names(diags, &state);
     cross_check(diags, &hosts, &state);
-    let balancer = check_balancer(diags, &hosts, &state, balancer);
+    let balancer = check_balancer(diags, &hosts, &state, balancer, files);
 
     let project = project?;
     Some(Desired {
@@ -299,6 +299,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             .map(|(k, (v, _, _))| (k, v))
             .collect(),
         secrets_recipients: recipients,
+        certificates: BTreeMap::new(),
         configs: state
             .configs
             .into_iter()

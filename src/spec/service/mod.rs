@@ -44,7 +44,7 @@ pub use host::{DEVICE_KEYS, ULIMIT_KEYS};
 pub use networks::SERVICE_NETWORK_KEYS;
 pub use ports::{PORT_KEYS, parse_port};
 pub use volumes::{MOUNT_BIND_KEYS, MOUNT_KEYS, MOUNT_TMPFS_KEYS, MOUNT_VOLUME_KEYS};
-pub use x_fleet::{EXPOSE_KEYS, X_FLEET_KEYS};
+pub use x_fleet::{EXPOSE_KEYS, ExposeAt, X_FLEET_KEYS, check_host_name};
 
 use container::{absolute_path, check_image, command, logging, restart, stop_signal};
 use depends_on::{depends_on, links};
@@ -255,8 +255,9 @@ pub struct Decoded {
     /// Position of `deploy.replicas` (or of the service) for placement messages.
     pub replicas_pos: Pos,
     pub constraint_pos: Vec<Pos>,
-    /// Position of `x-fleet.expose.host_port`, for clashes between services.
-    pub expose_pos: Option<Pos>,
+    /// Where `x-fleet.expose` and its ports and host names were written, for clashes between
+    /// services.
+    pub expose_at: Option<ExposeAt>,
     /// Position of `container_name`, for clashes between services.
     pub container_name_pos: Option<Pos>,
     /// Secrets and configs named, with where (the field says which of the two).
@@ -330,7 +331,7 @@ pub fn decode(
         depends_refs: Vec::new(),
         replicas_pos: name_pos,
         constraint_pos: Vec::new(),
-        expose_pos: None,
+        expose_at: None,
         container_name_pos: None,
         file_refs: Vec::new(),
     };
@@ -396,7 +397,7 @@ pub fn decode(
                 }
             }
             "x-fleet" => {
-                if let Some(pos) = x_fleet(
+                if let Some(at) = x_fleet(
                     cx,
                     &f,
                     value,
@@ -404,7 +405,7 @@ pub fn decode(
                     &mut s.env_from_secrets,
                     &mut decoded.file_refs,
                 ) {
-                    decoded.expose_pos = Some(pos);
+                    decoded.expose_at = Some(at);
                 }
             }
             "container_name" => {

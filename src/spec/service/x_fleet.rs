@@ -8,15 +8,41 @@ use std::time::Duration;
 
 use super::entries_have;
 use crate::spec::decode::{Cx, join};
-use crate::spec::model::{DEFAULT_DRAIN, Expose, ExposeProtocol};
-use crate::spec::yaml::{Node, Pos};
+use crate::spec::model::{DEFAULT_DRAIN, Expose, ExposeProtocol, Routes, SourceAt, TlsSource};
+use crate::spec::yaml::{Node, Pos, Resolved};
 
 pub const X_FLEET_KEYS: &[&str] = &["expose", "env_from_secrets"];
 
-pub const EXPOSE_KEYS: &[&str] = &["port", "host_port", "protocol", "drain", "health_path"];
+pub const EXPOSE_KEYS: &[&str] = &[
+    "port",
+    "host_port",
+    "protocol",
+    "drain",
+    "health_path",
+    "hosts",
+    "paths",
+    "tls",
+    "redirect_http",
+    "hsts",
+];
+
+const TLS_KEYS: &[&str] = &["certificate", "key"];
+
+/// How long `hsts: true` asks browsers to remember: one year, as the HSTS preload list wants.
+const HSTS_DEFAULT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Where an exposure was written, for the checks across services.
+#[derive(Clone, Debug)]
+pub struct ExposeAt {
+    pub expose: Pos,
+    pub host_port: Option<Pos>,
+    /// Of each of `routes.hosts`, in order.
+    pub hosts: Vec<Pos>,
+    pub tls: Option<Pos>,
+}
 
 /// `x-fleet:` of a service: fleet's own extension (Compose ignores `x-` keys, so the file stays
-/// a valid compose file). Returns the position of `expose.host_port` when one was decoded.
+/// a valid compose file). Returns where `expose` was written when one was decoded.
 pub(super) fn x_fleet(
     cx: &mut Cx,
     field: &str,
@@ -24,18 +50,18 @@ pub(super) fn x_fleet(
     out: &mut Option<Expose>,
     env_from_secrets: &mut BTreeMap<String, String>,
     secret_refs: &mut Vec<(String, Pos, String)>,
-) -> Option<Pos> {
+) -> Option<ExposeAt> {
     if node.is_null() {
         return None;
     }
-    let mut host_port_pos = None;
+    let mut expose_at = None;
     for (k, kn, v) in cx.map(field, node, "a mapping with `expose`")? {
         let f = join(field, k);
         match k {
             "expose" => {
-                let (expose, pos) = expose_via(cx, &f, v)?;
+                let (expose, at) = expose_via(cx, &f, v, secret_refs)?;
                 *out = Some(expose);
-                host_port_pos = Some(pos);
+                expose_at = Some(at);
             }
             // For images that read a secret only from their environment: visible to whoever
             // can inspect the container, which is why it is asked for by name.
@@ -67,20 +93,31 @@ pub(super) fn x_fleet(
             _ => cx.unknown_key(kn, &f, k, X_FLEET_KEYS),
         }
     }
-    host_port_pos
+    expose_at
 }
 
-fn expose_via(cx: &mut Cx, field: &str, node: &Node) -> Option<(Expose, Pos)> {
+fn expose_via(
+    cx: &mut Cx,
+    field: &str,
+    node: &Node,
+    secret_refs: &mut Vec<(String, Pos, String)>,
+) -> Option<(Expose, ExposeAt)> {
     let entries = cx.map(
         field,
         node,
-        "a mapping with `port`, `host_port`, `protocol`, `drain`, `health_path`",
+        "a mapping with `port` and `host_port` or `hosts`, and optionally `protocol`, `drain`, \
+         `health_path`, `paths`, `tls`, `redirect_http`, `hsts`",
     )?;
     let mut port = None;
     let mut host_port = None;
-    let mut protocol = ExposeProtocol::Http;
+    let mut protocol = (ExposeProtocol::Http, node.pos);
     let mut drain = DEFAULT_DRAIN;
     let mut health_path: Option<(String, Pos)> = None;
+    let mut hosts: Option<(Vec<(String, Pos)>, Pos)> = None;
+    let mut paths: Option<(Vec<String>, Pos)> = None;
+    let mut tls: Option<(TlsSource, Pos)> = None;
+    let mut redirect_http: Option<(bool, Pos)> = None;
+    let mut hsts: Option<(Option<Duration>, Pos)> = None;
     let mut ok = true;
     for (k, kn, v) in entries {
         let f = join(field, k);
@@ -88,8 +125,8 @@ fn expose_via(cx: &mut Cx, field: &str, node: &Node) -> Option<(Expose, Pos)> {
             "port" => port = cx.int(&f, v, 1, 65535).map(|n| n as u16),
             "host_port" => host_port = cx.int(&f, v, 1, 65535).map(|n| (n as u16, v.pos)),
             "protocol" => match cx.string(&f, v).as_deref() {
-                Some("http") => protocol = ExposeProtocol::Http,
-                Some("tcp") => protocol = ExposeProtocol::Tcp,
+                Some("http") => protocol = (ExposeProtocol::Http, v.pos),
+                Some("tcp") => protocol = (ExposeProtocol::Tcp, v.pos),
                 Some(other) => {
                     cx.error(
                         v.pos,
@@ -109,41 +146,106 @@ fn expose_via(cx: &mut Cx, field: &str, node: &Node) -> Option<(Expose, Pos)> {
                 Some(d) => drain = d,
                 None => ok = false,
             },
-            "health_path" => match cx.string(&f, v) {
-                Some(p)
-                    if p.starts_with('/')
-                        && p.bytes().all(|b| b.is_ascii_graphic() && b != b'#') =>
+            "health_path" => match request_path(cx, &f, v, "such as /healthz") {
+                Some(p) => health_path = Some((p, v.pos)),
+                None => ok = false,
+            },
+            "hosts" => match host_names(cx, &f, v) {
+                Some(list) => hosts = Some((list, v.pos)),
+                None => ok = false,
+            },
+            "paths" => {
+                let mut list: Vec<String> = Vec::new();
+                for item in cx
+                    .seq(&f, v, "a list of path prefixes such as /api")
+                    .unwrap_or_default()
                 {
-                    health_path = Some((p, v.pos))
+                    let Some(p) = request_path(cx, &f, item, "such as /api") else {
+                        ok = false;
+                        continue;
+                    };
+                    // `/api/` and `/api` are one prefix: whole segments are matched.
+                    let p = match p.trim_end_matches('/') {
+                        "" => "/".to_string(),
+                        trimmed => trimmed.to_string(),
+                    };
+                    if list.contains(&p) {
+                        cx.error(
+                            item.pos,
+                            &f,
+                            format!("`{p}` is listed twice"),
+                            "each path once",
+                        );
+                        ok = false;
+                    } else {
+                        list.push(p);
+                    }
                 }
-                Some(p) => {
+                if list.is_empty() && ok {
                     cx.error(
                         v.pos,
                         &f,
-                        format!("`{p}` is not a request path"),
-                        "a path starting with `/`, without spaces, such as /healthz",
+                        "no path",
+                        "at least one prefix; remove `paths` for all (`/`)",
                     );
                     ok = false;
                 }
+                paths = Some((list, v.pos));
+            }
+            "tls" => match tls_source(cx, &f, v, secret_refs) {
+                Some(t) => tls = Some((t, v.pos)),
                 None => ok = false,
+            },
+            "redirect_http" => match cx.bool(&f, v) {
+                Some(b) => redirect_http = Some((b, v.pos)),
+                None => ok = false,
+            },
+            "hsts" => match v.resolve() {
+                Some(Resolved::Bool(true)) => hsts = Some((Some(HSTS_DEFAULT), v.pos)),
+                Some(Resolved::Bool(false)) => hsts = Some((None, v.pos)),
+                _ => match cx.duration(&f, v) {
+                    Some(d) if d.as_secs() == 0 => {
+                        cx.error(
+                            v.pos,
+                            &f,
+                            "must be longer than 0s",
+                            "true, or a duration such as 365d",
+                        );
+                        ok = false;
+                    }
+                    Some(d) => hsts = Some((Some(d), v.pos)),
+                    None => ok = false,
+                },
             },
             k if k.starts_with("x-") => {}
             _ => cx.unknown_key(kn, &f, k, EXPOSE_KEYS),
         }
     }
-    for (key, present) in [("port", port.is_some()), ("host_port", host_port.is_some())] {
-        if !present && !entries_have(node, key) {
-            cx.error_hint(
-                node.pos,
-                &join(field, key),
-                format!("missing `{key}`"),
-                "a port number from 1 to 65535",
-                "`port` is the container port the replicas serve on, `host_port` the port the \
-                 balancers listen on",
-            );
-        }
+    if port.is_none() && !entries_have(node, "port") {
+        cx.error_hint(
+            node.pos,
+            &join(field, "port"),
+            "missing `port`",
+            "a port number from 1 to 65535",
+            "`port` is the container port the replicas serve on",
+        );
     }
-    if let (Some((_, pos)), ExposeProtocol::Tcp) = (&health_path, protocol) {
+    if host_port.is_none()
+        && hosts.is_none()
+        && !entries_have(node, "host_port")
+        && !entries_have(node, "hosts")
+    {
+        cx.error_hint(
+            node.pos,
+            &join(field, "host_port"),
+            "missing `host_port` or `hosts`",
+            "a port number from 1 to 65535, or a list of host names",
+            "`host_port` is a port the balancers listen on for this service alone; `hosts` routes \
+             requests for those names on the balancers' shared http_port and https_port",
+        );
+    }
+    let http = protocol.0 == ExposeProtocol::Http;
+    if let (Some((_, pos)), false) = (&health_path, http) {
         cx.error_hint(
             *pos,
             &join(field, "health_path"),
@@ -153,17 +255,280 @@ fn expose_via(cx: &mut Cx, field: &str, node: &Node) -> Option<(Expose, Pos)> {
         );
         ok = false;
     }
-    let (port, (host_port, pos)) = (port?, host_port?);
-    ok.then(|| {
+    if let (Some((_, pos)), false) = (&hosts, http) {
+        cx.error_hint(
+            *pos,
+            &join(field, "hosts"),
+            "routing by host name needs `protocol: http`",
+            "no hosts for a tcp service",
+            "a tcp service is reached on a `host_port` of its own",
+        );
+        ok = false;
+    }
+    if let Some((_, pos)) = &tls {
+        if !http {
+            cx.error_hint(
+                *pos,
+                &join(field, "tls"),
+                "`tls` on a tcp service: the balancers terminate TLS only for routed http services",
+                "no tls for a tcp service",
+                "terminate TLS in the service itself, or use `protocol: http` with `hosts`",
+            );
+            ok = false;
+        } else if hosts.is_none() && !entries_have(node, "hosts") {
+            cx.error_hint(
+                *pos,
+                &join(field, "tls"),
+                "`tls` needs `hosts`: the balancers pick the certificate by the name the client asks for",
+                "`hosts` beside `tls`",
+                "list the names the certificate is for under `hosts`",
+            );
+            ok = false;
+        }
+    }
+    for (key, pos) in [
+        ("paths", paths.as_ref().map(|p| p.1)),
+        ("redirect_http", redirect_http.as_ref().map(|p| p.1)),
+        ("hsts", hsts.as_ref().map(|p| p.1)),
+    ] {
+        let Some(pos) = pos else { continue };
+        let needs = if key == "paths" {
+            hosts.is_none() && !entries_have(node, "hosts")
+        } else {
+            tls.is_none() && !entries_have(node, "tls")
+        };
+        if needs {
+            let (what, hint) = if key == "paths" {
+                (
+                    "`hosts`",
+                    "paths are routed on the shared ports, under host names",
+                )
+            } else {
+                (
+                    "`tls`",
+                    "it applies to services the balancers serve over TLS",
+                )
+            };
+            cx.error_hint(
+                pos,
+                &join(field, key),
+                format!("`{key}` needs {what}"),
+                &format!("{what} beside `{key}`"),
+                hint,
+            );
+            ok = false;
+        }
+    }
+    let port = port?;
+    let at = ExposeAt {
+        expose: node.pos,
+        host_port: host_port.map(|(_, pos)| pos),
+        hosts: hosts
+            .iter()
+            .flat_map(|(list, _)| list.iter().map(|(_, pos)| *pos))
+            .collect(),
+        tls: tls.as_ref().map(|(_, pos)| *pos),
+    };
+    let tls_at = at.tls.map(|pos| SourceAt {
+        file: cx.diags.file_of(pos, &cx.file),
+        line: pos.line,
+        column: pos.col,
+    });
+    let routes = hosts.map(|(hosts, _)| {
+        let has_tls = tls.is_some();
+        Routes {
+            hosts: hosts.iter().map(|(h, _)| h.clone()).collect(),
+            paths: paths
+                .map(|(p, _)| p)
+                .unwrap_or_else(|| vec!["/".to_string()]),
+            tls: tls.map(|(t, _)| t),
+            redirect_http: redirect_http.map_or(has_tls, |(b, _)| b),
+            hsts: hsts.and_then(|(d, _)| d),
+            tls_at,
+        }
+    });
+    (ok && (host_port.is_some() || routes.is_some())).then(|| {
         (
             Expose {
                 port,
-                host_port,
-                protocol,
+                host_port: host_port.map(|(p, _)| p),
+                protocol: protocol.0,
                 drain,
                 health_path: health_path.map(|(p, _)| p),
+                routes,
             },
-            pos,
+            at,
         )
+    })
+}
+
+/// A request path: starts with `/`, printable, no spaces, `#` or `?`.
+fn request_path(cx: &mut Cx, field: &str, node: &Node, example: &str) -> Option<String> {
+    let p = cx.string(field, node)?;
+    if p.starts_with('/')
+        && p.bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'#' && b != b'?')
+    {
+        Some(p)
+    } else {
+        cx.error(
+            node.pos,
+            field,
+            format!("`{p}` is not a request path"),
+            &format!("a path starting with `/`, without spaces, `#` or `?`, {example}"),
+        );
+        None
+    }
+}
+
+/// `hosts:`: DNS names, lowercased, each once; `*.` as a whole first label is a wildcard.
+fn host_names(cx: &mut Cx, field: &str, node: &Node) -> Option<Vec<(String, Pos)>> {
+    let items = cx.seq(field, node, "a list of host names such as shop.example.com")?;
+    let mut out: Vec<(String, Pos)> = Vec::new();
+    let mut ok = true;
+    for item in items {
+        let Some(name) = cx.string(field, item) else {
+            ok = false;
+            continue;
+        };
+        let lower = name.to_ascii_lowercase();
+        if let Err(why) = check_host_name(&lower) {
+            cx.error(
+                item.pos,
+                field,
+                format!("`{name}` is not a host name: {why}"),
+                "a DNS name such as shop.example.com, or a wildcard such as *.example.com",
+            );
+            ok = false;
+        } else if out.iter().any(|(n, _)| *n == lower) {
+            cx.error(
+                item.pos,
+                field,
+                format!("`{name}` is listed twice"),
+                "each name once",
+            );
+            ok = false;
+        } else {
+            out.push((lower, item.pos));
+        }
+    }
+    if out.is_empty() && ok {
+        cx.error(
+            node.pos,
+            field,
+            "no host name",
+            "at least one name such as shop.example.com",
+        );
+        ok = false;
+    }
+    ok.then_some(out)
+}
+
+/// Why a (lowercase) name is not a DNS name a balancer can route: RFC 1123 labels of letters,
+/// digits and inner hyphens, at most 63 characters each and 253 in all; a wildcard only as the
+/// whole first label of a name of at least two more.
+pub fn check_host_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".into());
+    }
+    if name.len() > 253 {
+        return Err("longer than 253 characters".into());
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    for (i, label) in labels.iter().enumerate() {
+        if *label == "*" {
+            if i != 0 {
+                return Err("`*` may only be the first label".into());
+            }
+            if labels.len() < 3 {
+                return Err("a wildcard needs at least two labels after `*.`".into());
+            }
+            continue;
+        }
+        if label.is_empty() {
+            return Err("it has an empty label (`..`, or a leading or trailing dot)".into());
+        }
+        if label.len() > 63 {
+            return Err(format!("label `{label}` is longer than 63 characters"));
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(format!(
+                "label `{label}` has a character other than letters, digits and `-`"
+            ));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(format!("label `{label}` starts or ends with `-`"));
+        }
+    }
+    if labels
+        .last()
+        .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err("it is an IP address or ends in a numeric label".into());
+    }
+    Ok(())
+}
+
+/// `tls: internal`, or `tls: { certificate: SECRET, key: SECRET }`.
+fn tls_source(
+    cx: &mut Cx,
+    field: &str,
+    node: &Node,
+    secret_refs: &mut Vec<(String, Pos, String)>,
+) -> Option<TlsSource> {
+    const EXPECTED: &str =
+        "`internal`, or a mapping `{ certificate: SECRET, key: SECRET }` of two secrets (PEM)";
+    if let Some(Resolved::Str(s)) = node.resolve() {
+        if s == "internal" {
+            return Some(TlsSource::Internal);
+        }
+        cx.error(
+            node.pos,
+            field,
+            format!("unknown tls source `{s}`"),
+            EXPECTED,
+        );
+        return None;
+    }
+    let entries = cx.map(field, node, EXPECTED)?;
+    let mut certificate = None;
+    let mut key = None;
+    for (k, kn, v) in entries {
+        let f = join(field, k);
+        match k {
+            "certificate" | "key" => {
+                let Some(name) = cx.string(&f, v) else {
+                    continue;
+                };
+                secret_refs.push((name.clone(), v.pos, f));
+                if k == "certificate" {
+                    certificate = Some(name);
+                } else {
+                    key = Some(name);
+                }
+            }
+            k if k.starts_with("x-") => {}
+            _ => cx.unknown_key(kn, &f, k, TLS_KEYS),
+        }
+    }
+    for (k, present) in [
+        ("certificate", certificate.is_some()),
+        ("key", key.is_some()),
+    ] {
+        if !present && !entries_have(node, k) {
+            cx.error(
+                node.pos,
+                &join(field, k),
+                format!("missing `{k}`"),
+                "the name of a secret declared under `secrets:`",
+            );
+        }
+    }
+    Some(TlsSource::Secrets {
+        certificate: certificate?,
+        key: key?,
     })
 }
