@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 
 mod certificates;
 
+pub use certificates::renewal_due;
+
 use crate::contract::{Shipped, digest_key, mounted_file_name};
 use crate::engine::HostFile;
 use crate::spec::model::{FileSource, Mount, Service, TlsSource};

@@ -172,6 +172,54 @@ impl Run<'_> {
                 self.record_balancer(&b.host, old.name.clone(), result, started);
             });
         join_all(removals).await;
+        self.blank_retired_certificates().await;
+    }
+
+    /// Blanks the certificate files a balancer no longer reads, once its configuration without
+    /// them is loaded: a rotated-out key does not stay on the host. (The empty files stay
+    /// until the host reboots, as blanked secrets do.)
+    async fn blank_retired_certificates(&self) {
+        let config = {
+            let state = self.balancing.lock().await;
+            balancer::render(self.desired, &state.rotation)
+        };
+        let root = contract::balancer_tls_dir(&self.desired.project);
+        for b in &self.plan.balancers {
+            if b.retired_certificates.is_empty() {
+                continue;
+            }
+            let loaded = {
+                let state = self.balancing.lock().await;
+                state.written.get(&b.host) == Some(&config)
+            };
+            let Ok(engine) = self.engine(&b.host) else {
+                continue;
+            };
+            if !loaded && b.action != BalancerAction::Remove {
+                continue;
+            }
+            for id in &b.retired_certificates {
+                let empty = crate::engine::HostFile {
+                    name: contract::BALANCER_CERTIFICATE_FILE.to_string(),
+                    content: Vec::new(),
+                    mode: 0o400,
+                    uid: 0,
+                    gid: 0,
+                };
+                let _ = self
+                    .call(
+                        &b.host,
+                        self.options.call_timeout,
+                        engine.put_files(
+                            &format!("{root}/{id}"),
+                            &self.desired.balancer.image,
+                            &[empty],
+                            contract::object_labels(&self.desired.project),
+                        ),
+                    )
+                    .await;
+            }
+        }
     }
 
     /// A replica that became good starts taking traffic (exposed services only).

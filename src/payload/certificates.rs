@@ -23,6 +23,17 @@ const DAY: i64 = 24 * 3600;
 /// Clocks of clients may be behind the machine that issued.
 const BACKDATE: i64 = 3600;
 
+/// Whether a certificate fleet issued for `desired` belongs to an earlier period than `now`'s:
+/// reading the same commit again then issues its successor (the daemon does, so a project
+/// that sees no commit for months keeps valid certificates).
+pub fn renewal_due(desired: &Desired, now: i64) -> bool {
+    let period = now.div_euclid(REISSUE_EVERY);
+    desired
+        .certificates
+        .values()
+        .any(|c| c.internal && (c.not_before + BACKDATE).div_euclid(REISSUE_EVERY) != period)
+}
+
 /// What the balancers need for TLS: per service the certificate's public facts, per certificate
 /// id the file they read (chain, then key).
 #[derive(Default, Clone)]

@@ -98,6 +98,10 @@ pub struct BalancerChange {
     /// people (service, serial, names, expiry; never the key).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub certificates: Vec<String>,
+    /// Ids of the certificates this balancer serves now and will not once updated: their files
+    /// are blanked on the host after the reload (no old key stays readable there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired_certificates: Vec<String>,
     pub reason: String,
 }
 
@@ -562,22 +566,34 @@ fn plan_balancers(
         }
         let mut found: Vec<&ObservedBalancer> =
             observed.balancers.get(host).into_iter().flatten().collect();
-        let change = |action, b: Option<&ObservedBalancer>, reason: String| BalancerChange {
-            host: host.clone(),
-            action,
-            container: b.map(|b| ContainerRef {
-                id: b.id.clone(),
-                name: b.name.clone(),
-            }),
-            added: Vec::new(),
-            removed: Vec::new(),
-            certificates: certificate_changes(
-                b.and_then(|b| b.config.as_deref())
-                    .map(balancer::read_certificates)
-                    .unwrap_or_default(),
-                &desired.certificates,
-            ),
-            reason,
+        let change = |action, b: Option<&ObservedBalancer>, reason: String| {
+            let served = b
+                .and_then(|b| b.config.as_deref())
+                .map(balancer::read_certificates)
+                .unwrap_or_default();
+            let wanted: BTreeSet<&str> = desired
+                .certificates
+                .values()
+                .map(|c| c.id.as_str())
+                .collect();
+            let retired: BTreeSet<String> = served
+                .values()
+                .map(|c| c.id.clone())
+                .filter(|id| !wanted.contains(id.as_str()))
+                .collect();
+            BalancerChange {
+                host: host.clone(),
+                action,
+                container: b.map(|b| ContainerRef {
+                    id: b.id.clone(),
+                    name: b.name.clone(),
+                }),
+                added: Vec::new(),
+                removed: Vec::new(),
+                certificates: certificate_changes(served, &desired.certificates),
+                retired_certificates: retired.into_iter().collect(),
+                reason,
+            }
         };
         if !ingress.contains(&host.as_str()) {
             let why = if desired.exposed().next().is_none() {

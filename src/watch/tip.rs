@@ -8,13 +8,19 @@ impl Daemon {
         type Read = Option<(Option<String>, Result<(Desired, Payload), Vec<String>>)>;
         let request = self.settings.request.clone();
         let known = self.tip.as_ref().and_then(|t| t.commit.clone());
+        // The same commit is read again when a certificate fleet issued is due for renewal.
+        let renew = self
+            .tip
+            .as_ref()
+            .and_then(|t| t.desired.as_ref().ok())
+            .is_some_and(|d| crate::payload::renewal_due(d, crate::clock::unix_now()));
         let read = tokio::task::spawn_blocking(move || -> Result<Read, String> {
             let snapshot = source::open(&request).map_err(|e| crate::error::full_message(&e))?;
             let commit = match snapshot.revision.kind {
                 source::RevisionKind::Commit => snapshot.revision.commit.clone(),
                 source::RevisionKind::Worktree => None,
             };
-            if commit.is_some() && commit == known {
+            if commit.is_some() && commit == known && !renew {
                 return Ok(None);
             }
             let loaded = crate::spec::load(snapshot.files());

@@ -1,6 +1,7 @@
-//! Client traffic for balancer tests and benchmarks: plain HTTP/1.1 GETs, one TCP connection
-//! each (`Connection: close`), sent at a fixed rate from a thread of their own and bounded in
-//! count and time. Only testbed addresses are ever targets.
+//! Client traffic for balancer tests and benchmarks: HTTP/1.1 GETs, plain or over TLS (with a
+//! host name for the Host header and SNI), one connection each (`Connection: close`), sent at
+//! a fixed rate from a thread of their own and bounded in count and time. Only testbed
+//! addresses are ever targets.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,8 +31,73 @@ pub struct Traffic {
     pub started: Instant,
 }
 
+/// How requests are made: the name they ask for (Host header, and SNI over TLS) and whether
+/// over TLS, trusting which certificates.
+#[derive(Clone, Default)]
+pub struct Client {
+    pub host: Option<String>,
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Client {
+    /// Requests for `host` over TLS, trusting only the certificates in `ca_pem`.
+    pub fn tls(host: &str, ca_pem: &str) -> Client {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(ca_pem.as_bytes()) {
+            roots
+                .add(cert.expect("a PEM certificate"))
+                .expect("a CA certificate");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Client {
+            host: Some(host.to_string()),
+            tls: Some(Arc::new(config)),
+        }
+    }
+
+    /// Plain HTTP requests for `host`.
+    pub fn named(host: &str) -> Client {
+        Client {
+            host: Some(host.to_string()),
+            tls: None,
+        }
+    }
+}
+
+/// A response: its status code, headers (lowercase names) and body.
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 impl Traffic {
     pub fn start(target: SocketAddr, path: &str, per_second: u32, limit: Duration) -> Traffic {
+        Traffic::start_with(target, path, per_second, limit, Client::default())
+    }
+
+    pub fn start_with(
+        target: SocketAddr,
+        path: &str,
+        per_second: u32,
+        limit: Duration,
+        client: Client,
+    ) -> Traffic {
         let stop = Arc::new(AtomicBool::new(false));
         let started = Instant::now();
         let flag = stop.clone();
@@ -52,10 +118,11 @@ impl Traffic {
                     tick.tick().await;
                     let outcomes = outcomes.clone();
                     let path = path.clone();
+                    let client = client.clone();
                     tasks.push(tokio::spawn(async move {
                         let sent = started.elapsed();
                         let begin = Instant::now();
-                        let result = get(target, &path).await;
+                        let result = get_with(target, &path, &client).await;
                         outcomes.lock().unwrap().push(Outcome {
                             sent,
                             latency: begin.elapsed(),
@@ -93,33 +160,84 @@ impl Drop for Traffic {
 
 /// One GET with a fresh connection: the body of a 200 response, or the error.
 pub async fn get(target: SocketAddr, path: &str) -> Result<String, String> {
+    get_with(target, path, &Client::default()).await
+}
+
+/// One GET made by `client` with a fresh connection: the body of a 200 response, or the error.
+pub async fn get_with(target: SocketAddr, path: &str, client: &Client) -> Result<String, String> {
+    let response = request(target, path, client).await?;
+    if response.status == 200 {
+        Ok(response.body)
+    } else {
+        Err(format!("status: {}", response.status))
+    }
+}
+
+/// One GET made by `client` with a fresh connection, whatever its status.
+pub async fn request(target: SocketAddr, path: &str, client: &Client) -> Result<Response, String> {
     tokio::time::timeout(REQUEST_TIMEOUT, async {
-        let mut stream = TcpStream::connect(target)
+        let stream = TcpStream::connect(target)
             .await
             .map_err(|e| format!("connect: {e}"))?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n");
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| format!("send: {e}"))?;
-        let mut response = Vec::new();
-        stream
-            .read_to_end(&mut response)
-            .await
-            .map_err(|e| format!("receive: {e}"))?;
-        let text = String::from_utf8_lossy(&response);
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| format!("incomplete response: {text:?}"))?;
-        let status = head.lines().next().unwrap_or_default();
-        if status.split_whitespace().nth(1) == Some("200") {
-            Ok(body.trim().to_string())
-        } else {
-            Err(format!("status: {status}"))
-        }
+        let host = client.host.clone().unwrap_or_else(|| target.to_string());
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        let response = match &client.tls {
+            None => exchange(stream, &request).await?,
+            Some(config) => {
+                let name = rustls::pki_types::ServerName::try_from(host.clone())
+                    .map_err(|e| format!("server name: {e}"))?;
+                let tls = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name, stream)
+                    .await
+                    .map_err(|e| format!("handshake: {e}"))?;
+                exchange(tls, &request).await?
+            }
+        };
+        parse(&response)
     })
     .await
     .unwrap_or_else(|_| Err(format!("no answer within {REQUEST_TIMEOUT:?}")))
+}
+
+async fn exchange<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut stream: S,
+    request: &str,
+) -> Result<Vec<u8>, String> {
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    let mut response = Vec::new();
+    match stream.read_to_end(&mut response).await {
+        Ok(_) => Ok(response),
+        // A server that closes without TLS close_notify after a complete response is common.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() => {
+            Ok(response)
+        }
+        Err(e) => Err(format!("receive: {e}")),
+    }
+}
+
+fn parse(response: &[u8]) -> Result<Response, String> {
+    let text = String::from_utf8_lossy(response);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("incomplete response: {text:?}"))?;
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no status line: {head:?}"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok(Response {
+        status,
+        headers,
+        body: body.trim().to_string(),
+    })
 }
 
 /// The failed requests, as `at 1.23s: error` lines.
