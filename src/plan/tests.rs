@@ -689,3 +689,71 @@ fn a_service_with_a_fixed_address_gets_one_replica_per_host() {
         BTreeMap::from([("a".to_string(), 1), ("b".to_string(), 1)])
     );
 }
+
+#[test]
+fn a_changed_certificate_reloads_the_balancers_naming_old_and_new_and_retires_the_old_file() {
+    let mut d = desired(&format!(
+        "{FOUR_HOSTS}balancer: {{ hosts: [a1] }}\n\
+         services:\n  web:\n    image: demo:1\n    deploy: {{ replicas: 0 }}\n    \
+         x-fleet: {{ expose: {{ port: 8080, hosts: [shop.example.test] }} }}\n"
+    ));
+    // The certificate's secrets are the payload's business: only its summary matters here.
+    let routes = d
+        .services
+        .get_mut("web")
+        .unwrap()
+        .expose_via
+        .as_mut()
+        .unwrap();
+    routes.routes.as_mut().unwrap().tls = Some(crate::spec::model::TlsSource::Secrets {
+        certificate: "c".into(),
+        key: "k".into(),
+    });
+    let certificate =
+        |id: &str, serial: &str, not_after: i64| crate::spec::model::CertificateSummary {
+            id: id.into(),
+            names: vec!["shop.example.test".into()],
+            serial: serial.into(),
+            not_before: 0,
+            not_after,
+            issuer: "CN=ca".into(),
+            internal: false,
+        };
+    d.certificates
+        .insert("web".into(), certificate("old", "01", 1_800_000_000));
+    let mut obs = observed(&d, &[("a1", vec![])]);
+    let served = balancer::render(&d, &balancer::rotation(&d, &obs));
+    obs.balancers.insert(
+        "a1".into(),
+        vec![crate::observe::Balancer {
+            id: "lb".into(),
+            name: "shop-balancer".into(),
+            state: RunState::Running,
+            spec_hash: contract::balancer_spec_hash(&d),
+            config: Some(served),
+        }],
+    );
+    let kept = plan(&d, &obs, None).unwrap();
+    assert_eq!(kept.balancers[0].action, BalancerAction::Keep);
+    assert!(kept.balancers[0].certificates.is_empty());
+
+    d.certificates
+        .insert("web".into(), certificate("new", "02", 1_900_000_000));
+    let p = plan(&d, &obs, None).unwrap();
+    let b = &p.balancers[0];
+    assert_eq!(
+        (b.action, b.reason.as_str()),
+        (BalancerAction::Reload, "a certificate changed")
+    );
+    assert_eq!(
+        b.certificates,
+        vec![
+            "web: serial 02, shop.example.test, valid until 2030-03-17T17:46:40Z \
+             (was serial 01, shop.example.test, valid until 2027-01-15T08:00:00Z)"
+                .to_string()
+        ]
+    );
+    assert_eq!(b.retired_certificates, vec!["old".to_string()]);
+    let text = crate::render::text(&p, false);
+    assert!(text.contains("~ certificate web: serial 02"), "{text}");
+}
