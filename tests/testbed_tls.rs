@@ -496,3 +496,100 @@ fn internal_certificates_verify_against_the_ca_fleet_prints() {
     assert!(certs[0]["days_left"].as_i64().unwrap() >= 59, "{certs:?}");
     assert_eq!(certs[0]["balancers"].as_array().unwrap().len(), 2);
 }
+
+/// Requests for `client` through `at` until one succeeds, for at most `limit`; how long it took.
+fn serving_within(at: SocketAddr, client: &Client, limit: Duration) -> Option<Duration> {
+    let rt = runtime();
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if rt.block_on(traffic::get_with(at, "/", client)).is_ok() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    None
+}
+
+#[test]
+fn tls_serves_again_after_an_engine_restart_and_a_link_cut_during_rotation_is_caught_up() {
+    let project = Project::new("tlsfault");
+    let hosts = [5, 6];
+    let _cleanup = Cleanup::of(&project.testbed, &hosts, &project.name);
+    let (http, https) = (18082, 18445);
+    let ca = fleet::tls::new_ca("test CA", now() - DAY).unwrap();
+    let ca = (ca.0, ca.1.to_string());
+    let (cert, key) = certificate(&ca, &["shop.example.test"], 1, 60);
+    project.secret("crt", &cert);
+    project.secret("key", &key);
+    let yaml = format!(
+        "project: {name}\n{hosts}secrets_recipients: [{recipient}]\n\
+         balancer: {{ image: {BALANCER_IMAGE}, http_port: {http}, https_port: {https} }}\n\
+         secrets:\n  crt: {{ file: secrets/crt.age }}\n  key: {{ file: secrets/key.age }}\n\
+         services:\n  web:\n{web}",
+        name = project.name,
+        hosts = project.testbed.hosts_yaml(&hosts),
+        recipient = project.recipient,
+        web = service(
+            1,
+            2,
+            "{ port: 8080, hosts: [shop.example.test], health_path: /, drain: 1s, tls: { certificate: crt, key: key } }"
+        ),
+    );
+    project.repo.commit(&yaml);
+    ok(&project.fleet(&["apply", "--yes"]), "apply");
+    let shop = Client::tls("shop.example.test", &ca.0);
+    let fh6 = project.at(6, https);
+    assert!(serving_within(fh6, &shop, Duration::from_secs(30)).is_some());
+
+    // The engine restarts (its containers stop with it): the next apply starts the balancer
+    // again, with its certificate, and fh6 serves TLS again.
+    project.testbed.fault(&["dockerd-stop", "6"]);
+    project.testbed.fault(&["dockerd-start", "6"]);
+    let restarted = std::time::Instant::now();
+    let converge = project.fleet(&["apply", "--yes"]);
+    ok(&converge, "apply after the engine restart");
+    let back = serving_within(fh6, &shop, Duration::from_secs(30)).map(|_| restarted.elapsed());
+    eprintln!("TLS on fh6 after the engine answered again: {back:?}");
+    if back.is_none() {
+        let name = format!("{}-balancer", project.name);
+        panic!(
+            "fh6 does not serve TLS after an engine restart\n{}\n{}",
+            project.testbed.docker(6, &["ps", "-a"]),
+            project.testbed.docker(6, &["logs", "--tail", "20", &name]),
+        );
+    }
+
+    // A rotation while fh6 is cut off: fh5 rotates, fh6 keeps serving the old certificate
+    // it has (its files are on the host) and is caught up once it answers.
+    let (new_cert, new_key) = certificate(&ca, &["shop.example.test"], 2, 60);
+    project.secret("crt", &new_cert);
+    project.secret("key", &new_key);
+    project.repo.commit_all("rotate");
+    project.testbed.fault(&["link-down", "6"]);
+    let cut = project.fleet(&["apply", "--yes", "--connect-timeout", "2"]);
+    project.testbed.fault(&["link-up", "6"]);
+    assert_ne!(
+        cut.code, 0,
+        "fh6 was unreachable: {}{}",
+        cut.stdout, cut.stderr
+    );
+    assert_eq!(
+        served_serial(project.at(5, https), "shop.example.test"),
+        "4202"
+    );
+    assert_eq!(served_serial(fh6, "shop.example.test"), "4201");
+    let plan = project.fleet(&["plan"]);
+    assert!(
+        plan.stdout
+            .contains("balancer on fh6: reload (a certificate changed)")
+            && plan.stdout.contains("~ certificate web: serial 42:02"),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("balancer on fh5"), "{}", plan.stdout);
+    ok(
+        &project.fleet(&["apply", "--yes"]),
+        "apply after the link is back",
+    );
+    assert_eq!(served_serial(fh6, "shop.example.test"), "4202");
+}
