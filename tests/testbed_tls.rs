@@ -207,7 +207,7 @@ fn routed_tls_services_answer_by_name_on_every_ingress_host_and_a_rotation_under
  {
     let project = Project::new("tls");
     let _cleanup = Cleanup::of(&project.testbed, &HOSTS, &project.name);
-    let (http, https) = (18080, 18443);
+    let (http, https) = (18680, 18643);
     let ca = fleet::tls::new_ca("test CA", now() - DAY).unwrap();
     let ca = (ca.0, ca.1.to_string());
     let (shop_cert, shop_key) =
@@ -420,7 +420,7 @@ fn internal_certificates_verify_against_the_ca_fleet_prints() {
     let project = Project::new("tlsca");
     let hosts = [4, 5];
     let _cleanup = Cleanup::of(&project.testbed, &hosts, &project.name);
-    let (http, https) = (18081, 18444);
+    let (http, https) = (18681, 18644);
     let yaml = format!(
         "project: {name}\n{hosts}secrets_recipients: [{recipient}]\n\
          balancer: {{ image: {BALANCER_IMAGE}, http_port: {http}, https_port: {https} }}\n\
@@ -515,7 +515,7 @@ fn tls_serves_again_after_an_engine_restart_and_a_link_cut_during_rotation_is_ca
     let project = Project::new("tlsfault");
     let hosts = [5, 6];
     let _cleanup = Cleanup::of(&project.testbed, &hosts, &project.name);
-    let (http, https) = (18082, 18445);
+    let (http, https) = (18682, 18645);
     let ca = fleet::tls::new_ca("test CA", now() - DAY).unwrap();
     let ca = (ca.0, ca.1.to_string());
     let (cert, key) = certificate(&ca, &["shop.example.test"], 1, 60);
