@@ -217,3 +217,20 @@ fn the_project_ca_is_made_once_encrypted_and_printed_for_clients() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(!Path::new(&p.dir.path().join("secrets/fleet-ca.key")).exists());
 }
+
+#[test]
+fn a_certificate_expiring_within_21_days_is_a_warning_that_strict_refuses() {
+    let p = Project::new();
+    let (cert, key) = certificate(&["shop.example.com"], now() - 60 * DAY, now() + 10 * DAY);
+    p.secret("crt", cert.as_bytes());
+    p.secret("key", key.as_bytes());
+    p.state("shop.example.com");
+    let (code, out, err) = p.fleet(&["validate", "--worktree"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("fleet.yaml:13:14: warning: services.web.x-fleet.expose.tls: the certificate (serial 07:01, shop.example.com) expires in 9 day(s)"),
+        "{err}"
+    );
+    let (code, _, _) = p.fleet(&["validate", "--worktree", "--strict"]);
+    assert_eq!(code, 1);
+}

@@ -260,7 +260,45 @@ fn load_desired_at(
         }
     };
     payload.stamp(&mut desired);
+    for warning in certificate_warnings(&desired) {
+        printer.diagnostic(&warning);
+    }
     Some((desired, commit, payload))
+}
+
+/// A warning at the `tls` of every service whose certificate expires within
+/// [`crate::balancer::EXPIRY_WARNING`] (fleet renews the ones it issues itself).
+fn certificate_warnings(desired: &crate::spec::Desired) -> Vec<crate::spec::Diagnostic> {
+    let now = crate::clock::unix_now();
+    let soon = crate::balancer::EXPIRY_WARNING.as_secs() as i64;
+    desired
+        .certificates
+        .iter()
+        .filter(|(_, c)| !c.internal && c.not_after - now < soon)
+        .map(|(service, c)| {
+            let at = desired
+                .services
+                .get(service)
+                .and_then(|s| s.expose_via.as_ref()?.routes.as_ref()?.tls_at.clone())
+                .unwrap_or_default();
+            crate::spec::Diagnostic {
+                severity: crate::spec::Severity::Warning,
+                file: at.file,
+                line: at.line,
+                column: at.column,
+                field: format!("services.{service}.x-fleet.expose.tls"),
+                message: format!(
+                    "the certificate (serial {}, {}) expires in {} day(s), on {}",
+                    c.serial,
+                    c.names.join(", "),
+                    (c.not_after - now).div_euclid(24 * 3600),
+                    crate::clock::rfc3339(u64::try_from(c.not_after).unwrap_or_default())
+                ),
+                expected: None,
+                hint: Some("renew it and update its secrets".into()),
+            }
+        })
+        .collect()
 }
 
 /// Writes a file only its owner can read (mode 0600, also when it existed before), making its

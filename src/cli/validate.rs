@@ -194,7 +194,11 @@ fn check_certificates(desired: &spec::Desired, files: &dyn spec::Files) -> Vec<s
         }
     };
     match crate::secrets::read_payload(&only_tls, files) {
-        Ok(_) => Vec::new(),
+        Ok(payload) => {
+            let mut stamped = only_tls.clone();
+            payload.stamp(&mut stamped);
+            super::certificate_warnings(&stamped)
+        }
         Err(errors) => errors
             .into_iter()
             .map(|e| match e {
