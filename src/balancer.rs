@@ -340,7 +340,8 @@ struct Rule<'a> {
     path: &'a str,
 }
 
-/// The shared frontends of services routed by name: plain HTTP on `http_port` (redirecting to
+/// The shared frontends of services routed by name (named with a `:`, which no service name
+/// has, so they never clash with a service's own frontend): plain HTTP on `http_port` (redirecting to
 /// https where asked), TLS on `https_port` with every certificate, the certificate picked by
 /// SNI (`strict-sni`: a name without one gets no handshake, never another's certificate).
 /// Each request is matched once against every rule, exact names before wildcards and longer
@@ -398,7 +399,7 @@ fn render_routed(out: &mut String, desired: &Desired) {
         .collect();
     let _ = write!(
         out,
-        "\nfrontend fleet-http\n\
+        "\nfrontend fleet:http\n\
          \x20   bind :{}\n\
          \x20   mode http\n\
          \x20   option httplog\n\
@@ -408,9 +409,15 @@ fn render_routed(out: &mut String, desired: &Desired) {
     );
     route_lines(out, &rules);
     if !redirected.is_empty() {
+        // To the name asked for (without the port it came to), on https_port, path and query
+        // kept.
+        let port = match desired.balancer.https_port {
+            443 => String::new(),
+            port => format!(":{port}"),
+        };
         let _ = writeln!(
             out,
-            "    http-request redirect scheme https code 308 if {{ var(txn.fleet_route) -m str {} }}",
+            "    http-request redirect location https://%[req.hdr(host),field(1,:),lower]{port}%[capture.req.uri] code 308 if {{ var(txn.fleet_route) -m str {} }}",
             redirected.join(" ")
         );
     }
@@ -433,7 +440,7 @@ fn render_routed(out: &mut String, desired: &Desired) {
         .collect();
     let _ = write!(
         out,
-        "\nfrontend fleet-https\n\
+        "\nfrontend fleet:https\n\
          \x20   bind :{} ssl {} strict-sni alpn h2,http/1.1\n\
          \x20   mode http\n\
          \x20   option httplog\n\
@@ -706,14 +713,14 @@ mod tests {
         let d = routed();
         let config = render(&d, &Rotation::new());
         // One https frontend with each certificate once, picked by SNI.
-        assert_eq!(config.matches("frontend fleet-https").count(), 1);
+        assert_eq!(config.matches("frontend fleet:https").count(), 1);
         assert!(
             config.contains(
                 "bind :443 ssl crt /usr/local/etc/haproxy/tls/c1/bundle.pem strict-sni alpn h2,http/1.1"
             ),
             "{config}"
         );
-        assert!(config.contains("frontend fleet-http\n    bind :80\n"));
+        assert!(config.contains("frontend fleet:http\n    bind :80\n"));
         // The tcp service keeps its own port.
         assert!(config.contains("frontend db\n    bind :5432\n    mode tcp\n"));
         // Longer paths first, exact names before wildcards, whole segments.
@@ -728,10 +735,10 @@ mod tests {
         // TLS services are redirected from http; the plain one is not, and is not on https.
         assert!(
             config.contains(
-                "redirect scheme https code 308 if { var(txn.fleet_route) -m str api web }"
+                "redirect location https://%[req.hdr(host),field(1,:),lower]%[capture.req.uri] code 308 if { var(txn.fleet_route) -m str api web }"
             )
         );
-        let https = &config[config.find("frontend fleet-https").unwrap()..];
+        let https = &config[config.find("frontend fleet:https").unwrap()..];
         let https = &https[..https.find("\nbackend ").unwrap()];
         assert!(!https.contains("str(plain)"), "{https}");
         assert!(config.contains("X-Forwarded-Proto https"));
@@ -752,11 +759,11 @@ mod tests {
         let mut d = routed();
         d.certificates.clear();
         let config = render(&d, &Rotation::new());
-        assert!(!config.contains("fleet-https"), "{config}");
-        assert!(config.contains("frontend fleet-http\n"));
+        assert!(!config.contains("fleet:https"), "{config}");
+        assert!(config.contains("frontend fleet:http\n"));
         let plain = desired(YAML);
         let config = render(&plain, &Rotation::new());
-        assert!(!config.contains("fleet-http"), "{config}");
+        assert!(!config.contains("fleet:http"), "{config}");
         assert!(read_certificates(&config).is_empty());
     }
 }

@@ -176,7 +176,7 @@ fn assert_no_key_anywhere(project: &Project, outputs: &[&str], keys: &[&str]) {
         // The image has no shell: the file comes as a tar archive, text inside.
         let config = format!("{name}:/usr/local/etc/haproxy/haproxy.cfg");
         let config = project.testbed.docker(host, &["cp", &config, "-"]);
-        assert!(config.contains("frontend fleet-https"), "{config}");
+        assert!(config.contains("frontend fleet:https"), "{config}");
         seen.push(config);
         let ids = project.testbed.docker(
             host,
@@ -305,7 +305,7 @@ fn routed_tls_services_answer_by_name_on_every_ingress_host_and_a_rotation_under
         assert_eq!(redirect.status, 308, "{redirect:?}");
         assert_eq!(
             redirect.header("location"),
-            Some("https://shop.example.test/a/b?c=1")
+            Some(format!("https://shop.example.test:{https}/a/b?c=1").as_str())
         );
     }
     assert_eq!(
