@@ -238,8 +238,7 @@ pub fn render(desired: &Desired, rotation: &Rotation) -> String {
          \x20   # Reloads hand the listening sockets to the new worker: no connection refused.\n\
          \x20   stats socket /var/run/haproxy.sock mode 600 level admin expose-fd listeners\n\
          \x20   hard-stop-after {}s\n\
-         \x20   # TLS 1.2 and later only, as Mozilla's \"intermediate\" profile.\n\
-         \x20   ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n\
+         {}\
          \n\
          defaults\n\
          \x20   log global\n\
@@ -253,7 +252,14 @@ pub fn render(desired: &Desired, rotation: &Rotation) -> String {
          \x20   option redispatch 1\n\
          \x20   # A replica is taken out after 2 failed checks 1s apart, back after 2 good ones.\n\
          \x20   default-server inter 1s fall 2 rise 2\n",
-        hard_stop.as_secs()
+        hard_stop.as_secs(),
+        // Only with TLS: an image built without SSL still runs the others.
+        if contract::balancer_binds_tls(desired) {
+            "    # TLS 1.2 and later only, as Mozilla's \"intermediate\" profile.\n    \
+             ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n"
+        } else {
+            ""
+        }
     );
     for (name, via) in desired.exposed() {
         let Some(port) = via.host_port else {
@@ -748,6 +754,7 @@ mod tests {
         // HSTS only where asked, only over TLS.
         assert_eq!(config.matches("Strict-Transport-Security").count(), 1);
         assert!(config.contains("\"max-age=3600\" if { ssl_fc }"));
+        assert!(config.contains("    ssl-default-bind-options ssl-min-ver TLSv1.2"));
         // The certificates are read back from the configuration, without their key.
         let served = read_certificates(&config);
         assert_eq!(served, d.certificates);
@@ -764,6 +771,7 @@ mod tests {
         let plain = desired(YAML);
         let config = render(&plain, &Rotation::new());
         assert!(!config.contains("fleet:http"), "{config}");
+        assert!(!config.contains("ssl"), "{config}");
         assert!(read_certificates(&config).is_empty());
     }
 }
