@@ -260,3 +260,94 @@ fn describe(info: &CertInfo) -> String {
         date(info.not_after)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{MemoryFiles, load};
+
+    /// A project with two `tls: internal` services and a CA whose key is stored in the clear
+    /// (the decryption is the identity here).
+    fn project() -> (Desired, MemoryFiles) {
+        let (ca, key) = tls::new_ca("fleet CA for shop", 1_700_000_000).unwrap();
+        let files = MemoryFiles::new([
+            (
+                "fleet.yaml",
+                "project: shop\nservices:\n  web:\n    image: w:1\n    \
+                 x-fleet: { expose: { port: 80, hosts: [shop.internal, '*.shop.internal'], tls: internal } }\n  \
+                 api:\n    image: a:1\n    \
+                 x-fleet: { expose: { port: 80, hosts: [api.internal], tls: internal } }\n",
+            ),
+            (CA_CERTIFICATE, ca.as_str()),
+            (CA_KEY, key.as_str()),
+        ]);
+        let loaded = load(&files);
+        let desired = loaded
+            .desired
+            .unwrap_or_else(|| panic!("{:#?}", loaded.diagnostics));
+        (desired, files)
+    }
+
+    fn issue_at(desired: &Desired, files: &MemoryFiles, now: i64) -> Certified {
+        let plain = |_: &str, _: Option<&str>, bytes: &[u8]| Ok(bytes.to_vec());
+        certify(desired, files, &plain, &|_| None, now).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    #[test]
+    fn one_internal_certificate_covers_every_name_and_is_the_same_within_a_period() {
+        let (desired, files) = project();
+        let now = 1_800_000_000;
+        let a = issue_at(&desired, &files, now);
+        let web = &a.summaries["web"];
+        assert_eq!(web, &a.summaries["api"], "one certificate for every name");
+        assert_eq!(
+            web.names,
+            vec!["*.shop.internal", "api.internal", "shop.internal"]
+        );
+        assert!(web.internal);
+        assert!(web.not_before <= now && web.not_after >= now + 60 * DAY);
+        assert_eq!(a.bundles.len(), 1);
+        let bundle = String::from_utf8(a.bundles[&web.id].to_vec()).unwrap();
+        assert!(bundle.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert!(
+            bundle.contains("PRIVATE KEY-----"),
+            "the key for the balancer"
+        );
+        // Issued again later in the period: a new signature and key, the same certificate.
+        let b = issue_at(&desired, &files, now + 3600);
+        assert_eq!(b.summaries["web"], *web);
+        assert_ne!(b.bundles[&web.id], a.bundles[&web.id]);
+        // The next period: a new one, and a desired state stamped with the old one is due.
+        let later = now + REISSUE_EVERY;
+        let c = issue_at(&desired, &files, later);
+        assert_ne!(c.summaries["web"].serial, web.serial);
+        let mut stamped = desired.clone();
+        stamped.certificates = a.summaries.clone();
+        assert!(!renewal_due(&stamped, now + 3600));
+        assert!(renewal_due(&stamped, later));
+    }
+
+    #[test]
+    fn an_undecryptable_ca_key_is_a_decrypt_error_and_a_wrong_one_names_the_ca() {
+        let (desired, files) = project();
+        let refuse = |_: &str, _: Option<&str>, _: &[u8]| Err("no identity".to_string());
+        let errors = certify(&desired, &files, &refuse, &|_| None, 1_800_000_000)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&errors[..], [PayloadError::Decrypt { path, .. }] if path == CA_KEY),
+            "{errors:?}"
+        );
+        let (_, other_key) = tls::new_ca("other", 1_700_000_000).unwrap();
+        let swap = |_: &str, _: Option<&str>, _: &[u8]| Ok(other_key.as_bytes().to_vec());
+        let errors = certify(&desired, &files, &swap, &|_| None, 1_800_000_000)
+            .err()
+            .unwrap();
+        let text = errors[0].to_string();
+        assert!(
+            text.contains("the project CA (`secrets/fleet-ca.crt`)"),
+            "{text}"
+        );
+        assert!(!text.contains("PRIVATE"), "{text}");
+    }
+}
