@@ -221,7 +221,11 @@ fn the_project_ca_is_made_once_encrypted_and_printed_for_clients() {
 #[test]
 fn a_certificate_expiring_within_21_days_is_a_warning_that_strict_refuses() {
     let p = Project::new();
-    let (cert, key) = certificate(&["shop.example.com"], now() - 60 * DAY, now() + 10 * DAY - 3600);
+    let (cert, key) = certificate(
+        &["shop.example.com"],
+        now() - 60 * DAY,
+        now() + 10 * DAY - 3600,
+    );
     p.secret("crt", cert.as_bytes());
     p.secret("key", key.as_bytes());
     p.state("shop.example.com");

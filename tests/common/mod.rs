@@ -349,5 +349,10 @@ impl Drop for Cleanup<'_> {
                 }
             }
         }
+        // The files fleet wrote on the hosts (secrets, certificates with their keys, data
+        // directories): the testbed's hosts share this machine's filesystem.
+        for root in ["/run/fleet", "/var/lib/fleet"] {
+            let _ = std::fs::remove_dir_all(Path::new(root).join(&self.project));
+        }
     }
 }
