@@ -94,11 +94,12 @@ impl Run<'_> {
         let result: Result<String, OpError> = async {
             let engine = self.engine(&b.host)?;
             let t = self.options.call_timeout;
+            // After a reboot the certificates are gone with /run: always write them here (before
+            // taking the lock: the other hosts' balancers are set up meanwhile).
+            let certified = self.put_certificates(&b.host, &BTreeSet::new()).await?;
             let config = {
                 let mut state = self.balancing.lock().await;
-                // After a reboot the certificates are gone with /run: always write them here.
-                state.certified.remove(&b.host);
-                self.put_certificates(&b.host, &mut state).await?;
+                state.certified.insert(b.host.clone(), certified);
                 balancer::render(self.desired, &state.rotation)
             };
             let id = match (&b.action, &b.container) {
@@ -169,16 +170,18 @@ impl Run<'_> {
                     .discard(&b.host, &old.id)
                     .await
                     .map(|()| format!("removed ({})", b.reason));
+                let removed = result.is_ok().then(|| b.host.clone());
                 self.record_balancer(&b.host, old.name.clone(), result, started);
+                removed
             });
-        join_all(removals).await;
-        self.blank_retired_certificates().await;
+        let removed: BTreeSet<String> = join_all(removals).await.into_iter().flatten().collect();
+        self.blank_retired_certificates(&removed).await;
     }
 
     /// Blanks the certificate files a balancer no longer reads, once its configuration without
     /// them is loaded: a rotated-out key does not stay on the host. (The empty files stay
     /// until the host reboots, as blanked secrets do.)
-    async fn blank_retired_certificates(&self) {
+    async fn blank_retired_certificates(&self, removed: &BTreeSet<String>) {
         let config = {
             let state = self.balancing.lock().await;
             balancer::render(self.desired, &state.rotation)
@@ -195,7 +198,9 @@ impl Run<'_> {
             let Ok(engine) = self.engine(&b.host) else {
                 continue;
             };
-            if !loaded && b.action != BalancerAction::Remove {
+            // A balancer still running (its removal failed) may read them after a restart.
+            let gone = b.action == BalancerAction::Remove && removed.contains(&b.host);
+            if !loaded && !gone {
                 continue;
             }
             for id in &b.retired_certificates {
@@ -314,11 +319,15 @@ impl Run<'_> {
         });
     }
 
-    /// Writes on `host` the certificates of the desired state it does not have yet from this
-    /// run, each in a directory of its own (named by the certificate's id, so that a changed
-    /// certificate is a new file and the running configuration keeps reading the old one until
-    /// the reload).
-    async fn put_certificates(&self, host: &str, state: &mut Balancing) -> Result<(), OpError> {
+    /// Writes on `host` the certificates of the desired state not in `done`, each in a
+    /// directory of its own (named by the certificate's id, so that a changed certificate is a
+    /// new file and the running configuration keeps reading the old one until the reload);
+    /// returns every id the host has now.
+    async fn put_certificates(
+        &self,
+        host: &str,
+        done: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>, OpError> {
         let wanted: BTreeSet<&str> = self
             .desired
             .certificates
@@ -327,12 +336,9 @@ impl Run<'_> {
             .collect();
         let engine = self.engine(host)?;
         let root = contract::balancer_tls_dir(&self.desired.project);
+        let mut have = done.clone();
         for id in wanted {
-            if state
-                .certified
-                .get(host)
-                .is_some_and(|done| done.contains(id))
-            {
+            if done.contains(id) {
                 continue;
             }
             let Some(file) = self.payload.certificate_file(id) else {
@@ -349,13 +355,9 @@ impl Run<'_> {
                 ),
             )
             .await?;
-            state
-                .certified
-                .entry(host.to_string())
-                .or_default()
-                .insert(id.to_string());
+            have.insert(id.to_string());
         }
-        Ok(())
+        Ok(have)
     }
 
     /// Makes a balancer load its configuration file again and waits until a worker runs it.
@@ -454,10 +456,16 @@ impl Run<'_> {
             .filter(|(host, _)| state.written.get(*host) != Some(&config) && self.host_ok(host))
             .map(|(h, id)| (h.clone(), id.clone()))
             .collect();
+        let written = join_all(stale.iter().map(|(host, _)| {
+            let done = state.certified.get(host).cloned().unwrap_or_default();
+            async move { (host.clone(), self.put_certificates(host, &done).await) }
+        }))
+        .await;
         let mut failed = Vec::new();
-        for (host, _) in &stale {
-            if let Err(e) = self.put_certificates(host, state).await {
-                failed.push((host.clone(), e));
+        for (host, result) in written {
+            match result {
+                Ok(ids) => state.certified.entry(host).or_default().extend(ids),
+                Err(e) => failed.push((host, e)),
             }
         }
         let stale: Vec<(String, String)> = stale

@@ -502,9 +502,12 @@ fn ca_cert(global: &GlobalOptions, printer: &Printer) -> ExitCode {
             return ExitCode::Failure;
         }
     };
-    match crate::tls::inspect_certificate(&pem) {
-        Ok(info) => {
-            out!("{}", String::from_utf8_lossy(&pem));
+    match crate::tls::inspect_certificate(&pem)
+        .and_then(|info| crate::tls::certificates_only(&pem).map(|text| (info, text)))
+    {
+        Ok((info, text)) => {
+            // The certificates only: never whatever else the file might hold.
+            out!("{text}");
             printer.info(&format!(
                 "{}, valid until {}, SHA-256 {}",
                 info.subject,

@@ -19,6 +19,9 @@ struct Report<'a> {
     /// Secret-looking environment values masked.
     #[serde(skip_serializing_if = "Option::is_none")]
     desired: Option<serde_json::Value>,
+    /// What was not checked, and why (certificates without a key to decrypt them).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
 }
 
 /// Opens the requested revision and says what is being read. `None` after reporting an error.
@@ -75,9 +78,11 @@ pub fn run(global: &GlobalOptions, printer: &Printer, strict: bool) -> ExitCode 
         return ExitCode::Failure;
     };
     let mut loaded = spec::load(snapshot.files());
+    let mut notes = Vec::new();
     if let Some(desired) = &loaded.desired {
-        let found = check_certificates(desired, snapshot.files());
+        let (found, unchecked) = check_certificates(desired, snapshot.files());
         loaded.diagnostics.extend(found);
+        notes = unchecked;
         if loaded.diagnostics.iter().any(|d| d.is_error()) {
             loaded.desired = None;
         }
@@ -98,6 +103,7 @@ pub fn run(global: &GlobalOptions, printer: &Printer, strict: bool) -> ExitCode 
                 warnings,
                 diagnostics: &loaded.diagnostics,
                 desired: loaded.desired.as_ref().map(crate::render::desired),
+                notes: &notes,
             };
             let mut out = std::io::stdout().lock();
             let _ = serde_json::to_writer_pretty(&mut out, &report);
@@ -106,6 +112,9 @@ pub fn run(global: &GlobalOptions, printer: &Printer, strict: bool) -> ExitCode 
         Format::Text | Format::Markdown => {
             for d in &loaded.diagnostics {
                 printer.diagnostic(d);
+            }
+            for note in &notes {
+                printer.info(&format!("note: {note}"));
             }
             match &loaded.desired {
                 Some(desired) => {
@@ -160,9 +169,12 @@ pub fn run(global: &GlobalOptions, printer: &Printer, strict: bool) -> ExitCode 
 }
 
 /// The certificates of services with `tls`, checked as `fleet plan` will (they cover the host
-/// names, match their key, are valid now) when this machine can decrypt them; a warning says so
-/// when it cannot (a CI job without keys still validates the rest).
-fn check_certificates(desired: &spec::Desired, files: &dyn spec::Files) -> Vec<spec::Diagnostic> {
+/// names, match their key, are valid now) when this machine can decrypt them; a note says so
+/// when it cannot (a CI job without keys still validates the rest, `--strict` included).
+fn check_certificates(
+    desired: &spec::Desired,
+    files: &dyn spec::Files,
+) -> (Vec<spec::Diagnostic>, Vec<String>) {
     let mut only_tls = desired.clone();
     only_tls.services.retain(|_, s| {
         s.expose_via
@@ -170,9 +182,9 @@ fn check_certificates(desired: &spec::Desired, files: &dyn spec::Files) -> Vec<s
             .and_then(|e| e.routes.as_ref())
             .is_some_and(|r| r.tls.is_some())
     });
-    let Some(first) = only_tls.services.keys().next().cloned() else {
-        return Vec::new();
-    };
+    if only_tls.services.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
     let at_of = |service: &str| {
         only_tls
             .services
@@ -180,38 +192,44 @@ fn check_certificates(desired: &spec::Desired, files: &dyn spec::Files) -> Vec<s
             .and_then(|s| s.expose_via.as_ref()?.routes.as_ref()?.tls_at.clone())
             .unwrap_or_default()
     };
-    let diagnostic = |severity, service: &str, message: String, hint: Option<String>| {
-        let at = at_of(service);
-        spec::Diagnostic {
-            severity,
-            file: at.file,
-            line: at.line,
-            column: at.column,
-            field: format!("services.{service}.x-fleet.expose.tls"),
-            message,
-            expected: None,
-            hint,
-        }
-    };
     match crate::secrets::read_payload(&only_tls, files) {
         Ok(payload) => {
             let mut stamped = only_tls.clone();
             payload.stamp(&mut stamped);
-            super::certificate_warnings(&stamped)
+            (super::certificate_warnings(&stamped), Vec::new())
         }
-        Err(errors) => errors
-            .into_iter()
-            .map(|e| match e {
-                PayloadError::Certificate {
-                    service, reason, ..
-                } => diagnostic(Severity::Error, &service, reason, None),
-                other => diagnostic(
-                    Severity::Warning,
-                    &first,
-                    format!("certificates not checked: {other}"),
-                    Some("`fleet plan` checks them where the secrets can be decrypted".into()),
-                ),
-            })
-            .collect(),
+        Err(errors) => {
+            let mut found = Vec::new();
+            let mut notes = Vec::new();
+            let mut undecryptable = Vec::new();
+            for e in errors {
+                match e {
+                    PayloadError::Certificate {
+                        service, reason, ..
+                    } => {
+                        let at = at_of(&service);
+                        found.push(spec::Diagnostic {
+                            severity: Severity::Error,
+                            file: at.file,
+                            line: at.line,
+                            column: at.column,
+                            field: format!("services.{service}.x-fleet.expose.tls"),
+                            message: reason,
+                            expected: None,
+                            hint: None,
+                        });
+                    }
+                    PayloadError::Decrypt { name, .. } => undecryptable.push(format!("`{name}`")),
+                    other => notes.push(format!("certificates not checked: {other}")),
+                }
+            }
+            if !undecryptable.is_empty() {
+                notes.push(format!(
+                    "certificates not checked: this machine cannot decrypt {} (`fleet plan` checks them where it can)",
+                    undecryptable.join(", ")
+                ));
+            }
+            (found, notes)
+        }
     }
 }

@@ -207,7 +207,9 @@ fn from_ca(
     let mut serial = digest[..16].to_vec();
     serial[0] &= 0x7f;
     serial[0] |= 0x01;
-    let ca_pem_text = String::from_utf8_lossy(&ca_pem);
+    // Only its certificate travels to the balancers, whatever else the file holds.
+    let ca_pem_text = tls::certificates_only(&ca_pem)
+        .map_err(|e| format!("the project CA (`{CA_CERTIFICATE}`): {e}"))?;
     let ca_key_text = Zeroizing::new(String::from_utf8_lossy(&ca_key).into_owned());
     let (cert, key) = tls::issue(
         &ca_pem_text,

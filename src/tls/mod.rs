@@ -93,6 +93,22 @@ pub fn inspect(cert_pem: &[u8], key_pem: &[u8]) -> Result<CertInfo, CertError> {
     leaf.info()
 }
 
+/// Only the certificates of a PEM text, each block as written, one after the other: what may be
+/// shown or shipped of a file that could also hold a key.
+pub fn certificates_only(pem: &[u8]) -> Result<String, CertError> {
+    let mut out = String::new();
+    for block in pem::blocks(pem, "certificate")? {
+        if block.label == "CERTIFICATE" {
+            out.push_str(&String::from_utf8_lossy(block.text()));
+            out.push('\n');
+        }
+    }
+    if out.is_empty() {
+        return Err(CertError::NoCertificate);
+    }
+    Ok(out)
+}
+
 /// Reads only a certificate (the first of the PEM), e.g. a CA certificate for status output.
 pub fn inspect_certificate(cert_pem: &[u8]) -> Result<CertInfo, CertError> {
     let chain = cert::read_chain(cert_pem)?;

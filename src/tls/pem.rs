@@ -15,7 +15,12 @@ pub(super) struct Block<'a> {
     text: &'a [u8],
 }
 
-impl Block<'_> {
+impl<'a> Block<'a> {
+    /// The block as written, BEGIN to END line.
+    pub(super) fn text(&self) -> &'a [u8] {
+        self.text
+    }
+
     /// The block's DER bytes. `what` names the input in errors ("certificate", "private key").
     /// Zeroizing, since key blocks come through here too.
     pub(super) fn decode(&self, what: &'static str) -> Result<Zeroizing<Vec<u8>>, CertError> {

@@ -678,3 +678,19 @@ proptest::proptest! {
         let _ = name_covers(&text, &text);
     }
 }
+
+#[test]
+fn certificates_only_keeps_the_certificates_and_drops_a_key_beside_them() {
+    let (ca, key) = new_ca("keep me", 1_700_000_000).unwrap();
+    let both = format!("{}\n{ca}", key.as_str());
+    let only = certificates_only(both.as_bytes()).unwrap();
+    assert!(!only.contains("PRIVATE KEY"), "{only}");
+    assert_eq!(
+        inspect_certificate(only.as_bytes()).unwrap(),
+        inspect_certificate(ca.as_bytes()).unwrap()
+    );
+    assert!(matches!(
+        certificates_only(key.as_bytes()),
+        Err(CertError::NoCertificate)
+    ));
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::{Connect, HostEvent, PING_TIMEOUT, Trigger};
 use crate::docker::{DockerEngine, endpoint};
@@ -32,15 +33,34 @@ pub(super) async fn follow_host(
         Connect::Given(mut engines) => Way::Given(engines.remove(&name)),
     };
     loop {
+        let attempt = Instant::now();
         let connected = match &way {
             Way::Ssh(ssh) => {
                 let deadline = ssh.connect_timeout * 2 + Duration::from_secs(5);
-                tokio::time::timeout(deadline, async {
+                let connecting = tokio::time::timeout(deadline, async {
                     let engine = DockerEngine::connect(&endpoint(&host, ssh)?, ssh).await?;
                     Ok::<SharedEngine, EngineError>(Arc::new(engine))
-                })
-                .await
-                .unwrap_or(Err(EngineError::Timeout(deadline)))
+                });
+                // A black-holed host lets a connection attempt hang for its whole timeout:
+                // the loop hears of it every probe interval meanwhile, so that a host is
+                // declared down on time whatever the connect timeout.
+                let mut connecting = std::pin::pin!(connecting);
+                let mut report = tokio::time::interval_at(attempt + every, every);
+                loop {
+                    tokio::select! {
+                        done = &mut connecting => break done.unwrap_or(Err(EngineError::Timeout(deadline))),
+                        _ = report.tick() => {
+                            let failed = Trigger::HostFailed {
+                                host: name.clone(),
+                                error: format!("no connection within {:?}", attempt.elapsed()),
+                                since: attempt,
+                            };
+                            if triggers.send(failed).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
             }
             // A given engine is "connected" once it answers a ping.
             Way::Given(Some(engine)) => {
@@ -54,7 +74,7 @@ pub(super) async fn follow_host(
                 "no engine was given for the host {name}"
             ))),
         };
-        let error = match connected {
+        let (error, since) = match connected {
             Ok(engine) => {
                 let up = Trigger::HostUp {
                     host: name.clone(),
@@ -65,11 +85,12 @@ pub(super) async fn follow_host(
                 }
                 follow_events(&name, engine.as_ref(), &project, every, &triggers).await
             }
-            Err(e) => crate::error::full_message(&e),
+            Err(e) => (crate::error::full_message(&e), attempt),
         };
         let failed = Trigger::HostFailed {
             host: name.clone(),
             error,
+            since,
         };
         if triggers.send(failed).await.is_err() {
             return;
@@ -78,14 +99,15 @@ pub(super) async fn follow_host(
     }
 }
 
-/// Forwards the project's container events and pings every `every`; returns why it stopped.
+/// Forwards the project's container events and pings every `every`; returns why it stopped,
+/// and since when the host has not answered (the start of the failed ping).
 async fn follow_events(
     name: &str,
     engine: &dyn Engine,
     project: &str,
     every: Duration,
     triggers: &mpsc::Sender<Trigger>,
-) -> String {
+) -> (String, Instant) {
     let mut events = std::pin::pin!(engine.container_events(project));
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -106,17 +128,18 @@ async fn follow_events(
                         container: event.id,
                     };
                     if triggers.send(Trigger::Event(event)).await.is_err() {
-                        return "stopping".into();
+                        return ("stopping".into(), Instant::now());
                     }
                 }
-                Some(Err(e)) => return format!("the events stream failed: {}", crate::error::full_message(&e)),
-                None => return "the events stream ended".into(),
+                Some(Err(e)) => return (format!("the events stream failed: {}", crate::error::full_message(&e)), Instant::now()),
+                None => return ("the events stream ended".into(), Instant::now()),
             },
             _ = ticks.tick() => {
+                let sent = Instant::now();
                 match tokio::time::timeout(PING_TIMEOUT, engine.ping()).await {
                     Ok(Ok(_)) => {}
-                    Ok(Err(e)) => return crate::error::full_message(&e),
-                    Err(_) => return format!("no answer to a ping within {PING_TIMEOUT:?}"),
+                    Ok(Err(e)) => return (crate::error::full_message(&e), sent),
+                    Err(_) => return (format!("no answer to a ping within {PING_TIMEOUT:?}"), sent),
                 }
             }
         }

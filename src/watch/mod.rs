@@ -107,6 +107,8 @@ pub enum Trigger {
     HostFailed {
         host: String,
         error: String,
+        /// When the probe that failed was started: the host has not been heard from since.
+        since: Instant,
     },
     /// The lease task's verdict changed.
     Lease(lease::Role),

@@ -98,11 +98,11 @@ impl Daemon {
                 debug!(hosts = ?hosts, "watch lease held again");
                 Some(format!("lease held on {}", hosts.join(", ")))
             }
-            Trigger::HostFailed { host, error } => {
+            Trigger::HostFailed { host, error, since } => {
                 let down_after = self.host_down_after();
                 let link = self.links.entry(host.clone()).or_insert_with(Link::new);
                 let had_engine = link.engine.is_some();
-                let change = link.failed(error.clone(), now, down_after);
+                let change = link.failed(error.clone(), since.min(now), now, down_after);
                 if had_engine {
                     self.publish_reachable();
                 }
@@ -147,18 +147,20 @@ impl Link {
         was_down
     }
 
-    /// A probe of the host failed at `now`. It is down once it failed
-    /// [`DOWN_AFTER_FAILURES`] times in a row and for at least `down_after`: a single slow
-    /// ping never moves replicas, nor does a burst of failures within a second.
+    /// A probe of the host, started at `probed`, failed at `now`. It is down once it failed
+    /// [`DOWN_AFTER_FAILURES`] times in a row and `down_after` has passed since the first
+    /// failing probe was started: a single slow ping never moves replicas, nor does a burst of
+    /// failures within a second, and a probe's own timeout does not add to `down_after`.
     pub(super) fn failed(
         &mut self,
         error: String,
+        probed: Instant,
         now: Instant,
         down_after: Duration,
     ) -> HostChange {
         self.engine = None;
         self.failures += 1;
-        let since = *self.failing_since.get_or_insert(now);
+        let since = *self.failing_since.get_or_insert(probed);
         self.error = Some(error);
         if self.failures == 1 {
             self.since = now_rfc3339();
@@ -189,28 +191,59 @@ mod tests {
         let after = Duration::from_secs(60);
         let mut link = Link::new();
         assert_eq!(
-            link.failed("x".into(), start, after),
+            link.failed("x".into(), start, start, after),
             HostChange::Unreachable
         );
         // Three failures within the window: unreachable, not down.
         assert_eq!(
-            link.failed("x".into(), start + Duration::from_secs(1), after),
+            link.failed(
+                "x".into(),
+                start + Duration::from_secs(1),
+                start + Duration::from_secs(1),
+                after
+            ),
             HostChange::None
         );
         assert_eq!(
-            link.failed("x".into(), start + Duration::from_secs(2), after),
+            link.failed(
+                "x".into(),
+                start + Duration::from_secs(2),
+                start + Duration::from_secs(2),
+                after
+            ),
             HostChange::None
         );
         assert!(!link.down);
         // Past the window: down, once.
         assert_eq!(
-            link.failed("x".into(), start + after, after),
+            link.failed("x".into(), start + after, start + after, after),
             HostChange::Down
         );
         assert!(link.down);
         assert_eq!(
-            link.failed("x".into(), start + after * 2, after),
+            link.failed("x".into(), start + after * 2, start + after * 2, after),
             HostChange::None
+        );
+    }
+
+    #[test]
+    fn the_window_counts_from_the_start_of_the_first_failing_probe() {
+        // A ping sent at 0 times out at 3 s; reconnecting hangs, reported every 2 s.
+        let start = Instant::now();
+        let after = Duration::from_secs(6);
+        let at = |s: u64| start + Duration::from_secs(s);
+        let mut link = Link::new();
+        assert_eq!(
+            link.failed("ping".into(), at(0), at(3), after),
+            HostChange::Unreachable
+        );
+        assert_eq!(
+            link.failed("connect".into(), at(3), at(5), after),
+            HostChange::None
+        );
+        assert_eq!(
+            link.failed("connect".into(), at(3), at(6), after),
+            HostChange::Down
         );
     }
 
@@ -219,9 +252,14 @@ mod tests {
         let start = Instant::now();
         let after = Duration::from_secs(1);
         let mut link = Link::new();
-        link.failed("x".into(), start, after);
+        link.failed("x".into(), start, start, after);
         assert_eq!(
-            link.failed("x".into(), start + Duration::from_secs(600), after),
+            link.failed(
+                "x".into(),
+                start + Duration::from_secs(600),
+                start + Duration::from_secs(600),
+                after
+            ),
             HostChange::None
         );
         assert!(!link.down);
@@ -233,7 +271,12 @@ mod tests {
         let after = Duration::ZERO;
         let mut link = Link::new();
         for i in 0..3 {
-            link.failed("x".into(), start + Duration::from_secs(i), after);
+            link.failed(
+                "x".into(),
+                start + Duration::from_secs(i),
+                start + Duration::from_secs(i),
+                after,
+            );
         }
         assert!(link.down);
         let engine: SharedEngine =
@@ -241,7 +284,12 @@ mod tests {
         assert!(link.up(engine.clone()));
         assert!(!link.up(engine));
         assert_eq!(
-            link.failed("x".into(), start + Duration::from_secs(9), after),
+            link.failed(
+                "x".into(),
+                start + Duration::from_secs(9),
+                start + Duration::from_secs(9),
+                after
+            ),
             HostChange::Unreachable
         );
     }

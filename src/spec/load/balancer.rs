@@ -241,6 +241,9 @@ fn check_ports(
 fn check_routes(diags: &mut Diagnostics, state: &State, files: &dyn Files) {
     let mut claimed: BTreeMap<(String, String), (String, String, Pos)> = BTreeMap::new();
     let mut tls_of: BTreeMap<String, (String, Option<TlsSource>)> = BTreeMap::new();
+    // Names served without TLS, with where: a TLS wildcard of another service must not cover
+    // them (its certificate would answer them over TLS, and route them to it).
+    let mut plain: Vec<(String, String, String, Pos)> = Vec::new();
     let mut ca_checked = false;
     for (name, entry) in &state.services {
         let (Some(expose), Some(at)) =
@@ -288,6 +291,9 @@ fn check_routes(diags: &mut Diagnostics, state: &State, files: &dyn Files) {
                     tls_of.insert(host.clone(), (name.clone(), routes.tls.clone()));
                 }
             }
+            if routes.tls.is_none() {
+                plain.push((host.clone(), name.clone(), entry.file.clone(), *pos));
+            }
         }
         if routes.tls == Some(TlsSource::Internal) && !ca_checked {
             ca_checked = true;
@@ -307,6 +313,27 @@ fn check_routes(diags: &mut Diagnostics, state: &State, files: &dyn Files) {
                     "run `fleet secret ca init` and commit both files",
                 );
             }
+        }
+    }
+    for (host, service, file, pos) in plain {
+        let covering = tls_of.iter().find(|(wildcard, (other, tls))| {
+            tls.is_some()
+                && *other != service
+                && wildcard.starts_with("*.")
+                && crate::tls::name_covers(wildcard, &host)
+        });
+        if let Some((wildcard, (other, _))) = covering {
+            Cx::new(file, diags).error_hint(
+                pos,
+                &format!("services.{service}.x-fleet.expose.hosts"),
+                format!(
+                    "`{host}` has no `tls`, but service `{other}` serves `{wildcard}` over TLS"
+                ),
+                "a name no TLS wildcard of another service covers, or `tls` for it",
+                format!(
+                    "over https the wildcard's certificate would answer `{host}` and send it to `{other}`; give `{service}` a `tls` of its own"
+                ),
+            );
         }
     }
 }

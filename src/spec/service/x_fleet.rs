@@ -146,7 +146,7 @@ fn expose_via(
                 Some(d) => drain = d,
                 None => ok = false,
             },
-            "health_path" => match request_path(cx, &f, v, "such as /healthz") {
+            "health_path" => match request_path(cx, &f, v, "such as /healthz", true) {
                 Some(p) => health_path = Some((p, v.pos)),
                 None => ok = false,
             },
@@ -160,7 +160,7 @@ fn expose_via(
                     .seq(&f, v, "a list of path prefixes such as /api")
                     .unwrap_or_default()
                 {
-                    let Some(p) = request_path(cx, &f, item, "such as /api") else {
+                    let Some(p) = request_path(cx, &f, item, "such as /api", false) else {
                         ok = false;
                         continue;
                     };
@@ -362,20 +362,30 @@ fn expose_via(
     })
 }
 
-/// A request path: starts with `/`, printable, no spaces, `#` or `?`.
-fn request_path(cx: &mut Cx, field: &str, node: &Node, example: &str) -> Option<String> {
+/// A request path as the balancers' configuration can hold it: starts with `/`, then the
+/// characters RFC 3986 allows in a path (no quote or backslash, which HAProxy would read as
+/// syntax); a query (`?`) only where `query` says so (a health check's path may have one).
+fn request_path(
+    cx: &mut Cx,
+    field: &str,
+    node: &Node,
+    example: &str,
+    query: bool,
+) -> Option<String> {
     let p = cx.string(field, node)?;
-    if p.starts_with('/')
-        && p.bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'#' && b != b'?')
-    {
+    let allowed = |b: u8| {
+        b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/%".contains(&b) || (query && b == b'?')
+    };
+    if p.starts_with('/') && p.bytes().all(allowed) {
         Some(p)
     } else {
         cx.error(
             node.pos,
             field,
             format!("`{p}` is not a request path"),
-            &format!("a path starting with `/`, without spaces, `#` or `?`, {example}"),
+            &format!(
+                "a path starting with `/` of letters, digits and -._~!$&()*+,;=:@/% {example}"
+            ),
         );
         None
     }
