@@ -73,6 +73,8 @@ pub fn container_spec(service: &Service) -> Value {
         // Neither shapes the container: which services run, and when an image is pulled.
         map.remove("profiles");
         map.remove("pull_policy");
+        // What the daemon does about an unhealthy replica is not the container's shape.
+        map.remove("replace_unhealthy");
         // Of the exposure only the container port shapes the container (it is published);
         // balancer port, protocol, drain and health path are the balancers' business.
         if let Some(port) = map

@@ -439,3 +439,64 @@ fn a_crash_looping_replica_backs_off() {
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(starts(()), before, "restarted during the backoff");
 }
+
+/// A replica whose health check starts failing (its /health file removed) is replaced by the
+/// daemon, start-first, while requests through the balancers keep succeeding; the replacement
+/// is counted in /metrics.
+#[test]
+fn an_unhealthy_replica_is_replaced_while_traffic_through_the_balancers_fails_nothing() {
+    let testbed = Testbed::get();
+    let hosts = [1, 2];
+    let project = unique_project("wsick");
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
+    let repo = Repo::new();
+    let port = 18_471;
+    let body = format!(
+        "balancer: {{ image: fleet-haproxy:2.6 }}\nservices:\n  web:\n    image: fleet-demo:1\n    \
+         command: [\"/bin/sh\", \"-c\", \"trap 'exit 0' TERM INT; echo ok > /www/health; httpd -f -p 8080 -h /www & wait\"]\n    \
+         healthcheck: {{ test: [CMD, wget, -qO-, 'http://127.0.0.1:8080/health'], interval: 1s, timeout: 1s, retries: 2 }}\n    \
+         deploy: {{ replicas: 2, update_config: {{ order: start-first, monitor: 1s }} }}\n    \
+         x-fleet: {{ expose: {{ port: 8080, host_port: {port}, drain: 1s, health_path: / }} }}\n"
+    );
+    repo.commit(&state(&testbed, &project, &hosts, &body));
+    let watch = Watch::start(&testbed, &repo, 19308, &[]);
+    watch.wait_for("2 healthy replicas", Duration::from_secs(60), |s| {
+        converged_at(s, 2)
+    });
+    let target: std::net::SocketAddr = format!("{}:{port}", testbed.address(1)).parse().unwrap();
+    let traffic = common::traffic::Traffic::start(target, "/", 20, Duration::from_secs(60));
+
+    let sick = containers(&testbed, &[2], &project)
+        .into_iter()
+        .find(|c| c.3 == "running" && !c.2.contains("haproxy"))
+        .expect("a replica on fh2");
+    testbed.docker(2, &["exec", &sick.1, "rm", "/www/health"]);
+    let replaced = watch.wait_for("the sick replica replaced", Duration::from_secs(45), |s| {
+        converged_at(s, 2)
+            && !containers(&testbed, &[2], &project)
+                .iter()
+                .any(|c| sick.1.starts_with(&c.1) || c.1.starts_with(&sick.1))
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let outcomes = traffic.finish();
+    let failed = common::traffic::failures(&outcomes);
+    assert!(outcomes.len() > 100, "only {} requests", outcomes.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {} failed: {failed:?}",
+        failed.len(),
+        outcomes.len()
+    );
+    assert_eq!(
+        watch.metric("fleet_unhealthy_replacements_total"),
+        1.0,
+        "{replaced}"
+    );
+    assert!(
+        watch
+            .log()
+            .contains("replacing a replica whose health check fails"),
+        "{}",
+        watch.log()
+    );
+}

@@ -15,7 +15,7 @@ use thiserror::Error;
 use crate::balancer::{self, Rotation};
 use crate::contract::{self, container_name, container_spec, spec_hash};
 use crate::observe::{
-    Balancer as ObservedBalancer, Container, HostState, Observed, Owner, RunState,
+    Balancer as ObservedBalancer, Container, Health, HostState, Observed, Owner, RunState,
 };
 use crate::spec::Desired;
 use crate::spec::model::CertificateSummary;
@@ -336,6 +336,28 @@ pub fn plan_best_effort(
             }
         } else {
             match kept.container.state {
+                RunState::Running
+                    if kept.container.health == Some(Health::Unhealthy)
+                        && service.replace_unhealthy =>
+                {
+                    // Another name than the unhealthy one's, so that the new replica can run
+                    // beside it until it is good (start-first), as any replacement.
+                    let name = if kept.container.name == name {
+                        format!("{name}-r")
+                    } else {
+                        name
+                    };
+                    Change {
+                        action: Action::Replace,
+                        create: Some(NewContainer {
+                            name,
+                            spec_hash: hash,
+                            spec: service.clone(),
+                        }),
+                        reason: "unhealthy: its health check fails".into(),
+                        ..base
+                    }
+                }
                 RunState::Running | RunState::Restarting => Change {
                     reason: "up to date".into(),
                     ..base

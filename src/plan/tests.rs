@@ -757,3 +757,71 @@ fn a_changed_certificate_reloads_the_balancers_naming_old_and_new_and_retires_th
     let text = crate::render::text(&p, false);
     assert!(text.contains("~ certificate web: serial 02"), "{text}");
 }
+
+#[test]
+fn an_unhealthy_replica_is_replaced_under_another_name_unless_asked_not_to() {
+    let d = with("  web:\n    image: nginx\n    deploy: { replicas: 2 }\n");
+    let mut sick = replica(&d, "web", 1);
+    sick.health = Some(Health::Unhealthy);
+    let obs = observed(
+        &d,
+        &[
+            ("a1", vec![replica(&d, "web", 0)]),
+            ("b1", vec![sick.clone()]),
+        ],
+    );
+    let p = plan(&d, &obs, None).unwrap();
+    let replaced: Vec<&Change> = p.actions().collect();
+    assert_eq!(replaced.len(), 1, "{:?}", summary(&p));
+    let c = replaced[0];
+    assert_eq!(
+        (c.action, c.slot, c.host.as_str()),
+        (Action::Replace, Some(1), "b1")
+    );
+    assert_eq!(c.container.as_ref().unwrap().id, sick.id);
+    let new_name = &c.create.as_ref().unwrap().name;
+    assert_ne!(
+        new_name, &sick.name,
+        "the new replica runs beside the old one first"
+    );
+    assert_eq!(new_name, &format!("{}-r", sick.name));
+    assert!(c.reason.starts_with("unhealthy"), "{}", c.reason);
+
+    // The replacement, unhealthy in turn, gets the plain name back.
+    let mut again = sick.clone();
+    again.name = new_name.clone();
+    let obs = observed(
+        &d,
+        &[
+            ("a1", vec![replica(&d, "web", 0)]),
+            ("b1", vec![again.clone()]),
+        ],
+    );
+    let p = plan(&d, &obs, None).unwrap();
+    assert_eq!(
+        p.actions().next().unwrap().create.as_ref().unwrap().name,
+        sick.name
+    );
+
+    // Starting (not yet judged) replicas are kept, and so is everything with the option off.
+    let mut starting = sick.clone();
+    starting.health = Some(Health::Starting);
+    let obs = observed(
+        &d,
+        &[("a1", vec![replica(&d, "web", 0)]), ("b1", vec![starting])],
+    );
+    assert!(plan(&d, &obs, None).unwrap().is_empty());
+    let off = with(
+        "  web:\n    image: nginx\n    deploy: { replicas: 2 }\n    x-fleet: { replace_unhealthy: false }\n",
+    );
+    assert_eq!(
+        spec_hash(&off.services["web"]),
+        spec_hash(&d.services["web"]),
+        "not part of the spec"
+    );
+    let obs = observed(
+        &off,
+        &[("a1", vec![replica(&off, "web", 0)]), ("b1", vec![sick])],
+    );
+    assert!(plan(&off, &obs, None).unwrap().is_empty());
+}

@@ -270,6 +270,10 @@ pub struct Service {
     /// from their environment (visible to whoever can inspect the container).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env_from_secrets: BTreeMap<String, String>,
+    /// `x-fleet.replace_unhealthy`: a running replica its health check marks unhealthy is
+    /// replaced, as Swarm and Kubernetes do (the default).
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub replace_unhealthy: bool,
     /// A keyed digest of the content of each secret and config it mounts (`secret:NAME`,
     /// `config:NAME`), set from the repository's files after loading (never a plain hash of a
     /// secret): part of the spec hash, so changed content rolls the service.
@@ -730,4 +734,12 @@ impl Service {
             .values()
             .any(|n| n.ipv4_address.is_some() || n.ipv6_address.is_some())
     }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
 }

@@ -424,6 +424,7 @@ impl Daemon {
             target: &target,
             adopting: adopting.is_some(),
             wake: None,
+            unhealthy: Vec::new(),
         };
         let outcome = converge::converge(
             &target.desired,
@@ -447,6 +448,18 @@ impl Daemon {
         )
         .await;
         let wake_locked = steer.wake;
+        let unhealthy = std::mem::take(&mut steer.unhealthy);
+        // A replica replaced for failing its health check counts as a crash of its slot: one
+        // that fails again is replaced after the crash-loop backoff, not at once.
+        let now = Instant::now();
+        for (service, slot) in &unhealthy {
+            info!(service = %service, slot, "replacing a replica whose health check fails");
+            self.backoff.crashed((service.clone(), *slot), now);
+        }
+        if !unhealthy.is_empty() {
+            self.shared
+                .count(|m| m.unhealthy_replaced += unhealthy.len() as u64);
+        }
         let mut pass = match outcome {
             converge::Outcome::Locked(LockError::Held { host, state, .. }) => {
                 let detail = format!("the project lock on {host} is {state}");
@@ -611,6 +624,8 @@ struct WatchSteer<'a> {
     adopting: bool,
     /// When a deferred heal is due.
     wake: Option<Instant>,
+    /// The slots whose replica is replaced because its health check fails.
+    unhealthy: Vec<(String, u32)>,
 }
 
 #[async_trait::async_trait]
@@ -632,6 +647,30 @@ impl converge::Steer for WatchSteer<'_> {
         } else {
             self.daemon.defer_crash_loops(&mut plan)
         };
+        let unhealthy: BTreeSet<&str> = observation
+            .observed
+            .hosts
+            .values()
+            .flat_map(|h| match h {
+                HostState::Reachable { containers } => containers.as_slice(),
+                _ => &[],
+            })
+            .filter(|c| {
+                c.state == RunState::Running && c.health == Some(observe::Health::Unhealthy)
+            })
+            .map(|c| c.id.as_str())
+            .collect();
+        self.unhealthy = plan
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Replace)
+            .filter(|c| {
+                c.container
+                    .as_ref()
+                    .is_some_and(|r| unhealthy.contains(r.id.as_str()))
+            })
+            .filter_map(|c| Some((c.service.clone()?, c.slot?)))
+            .collect();
         if plan.is_empty() {
             let mut pass = Pass::new(PassResult::Converged);
             pass.wake = self.wake;

@@ -176,6 +176,8 @@ pub struct Metrics {
     pub reconcile_seconds: Histogram,
     pub heals: u64,
     pub drift_corrections: u64,
+    /// Replicas replaced because their health check failed.
+    pub unhealthy_replaced: u64,
     pub rollouts: BTreeMap<&'static str, u64>,
     pub failures: BTreeMap<&'static str, u64>,
     pub webhooks: BTreeMap<&'static str, u64>,
@@ -324,6 +326,13 @@ pub fn render_prometheus(m: &Metrics, status: &Status) -> String {
         "counter",
         "Containers replaced or removed because they no longer matched the applied commit.",
         m.drift_corrections,
+    );
+    single(
+        &mut out,
+        "fleet_unhealthy_replacements_total",
+        "counter",
+        "Replicas replaced because their health check failed (x-fleet.replace_unhealthy).",
+        m.unhealthy_replaced,
     );
     counter_family(
         &mut out,

@@ -309,6 +309,7 @@ pub fn decode(
         secrets: Vec::new(),
         configs: Vec::new(),
         env_from_secrets: BTreeMap::new(),
+        replace_unhealthy: true,
         file_digests: BTreeMap::new(),
         deploy: Deploy {
             mode: Mode::Replicated,
@@ -403,6 +404,7 @@ pub fn decode(
                     value,
                     &mut s.expose_via,
                     &mut s.env_from_secrets,
+                    &mut s.replace_unhealthy,
                     &mut decoded.file_refs,
                 ) {
                     decoded.expose_at = Some(at);

@@ -11,7 +11,7 @@ use crate::spec::decode::{Cx, join};
 use crate::spec::model::{DEFAULT_DRAIN, Expose, ExposeProtocol, Routes, SourceAt, TlsSource};
 use crate::spec::yaml::{Node, Pos, Resolved};
 
-pub const X_FLEET_KEYS: &[&str] = &["expose", "env_from_secrets"];
+pub const X_FLEET_KEYS: &[&str] = &["expose", "env_from_secrets", "replace_unhealthy"];
 
 pub const EXPOSE_KEYS: &[&str] = &[
     "port",
@@ -49,6 +49,7 @@ pub(super) fn x_fleet(
     node: &Node,
     out: &mut Option<Expose>,
     env_from_secrets: &mut BTreeMap<String, String>,
+    replace_unhealthy: &mut bool,
     secret_refs: &mut Vec<(String, Pos, String)>,
 ) -> Option<ExposeAt> {
     if node.is_null() {
@@ -87,6 +88,11 @@ pub(super) fn x_fleet(
                         secret_refs.push((secret.clone(), value.pos, ef));
                         env_from_secrets.insert(name.to_string(), secret);
                     }
+                }
+            }
+            "replace_unhealthy" => {
+                if let Some(b) = cx.bool(&f, v) {
+                    *replace_unhealthy = b;
                 }
             }
             k if k.starts_with("x-") => {}
