@@ -253,7 +253,7 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__apply)
-            opts="-y -C -v -q -h -V --known-hosts --ssh-config --accept-new-host-keys --connect-timeout --parallel --yes --fail-fast --lock-timeout --pull --call-timeout --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
+            opts="-y -C -v -q -h -V --known-hosts --ssh-config --accept-new-host-keys --connect-timeout --parallel --yes --fail-fast --lock-timeout --pull --call-timeout --notify --notify-format --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -285,6 +285,14 @@ _fleet() {
                     ;;
                 --call-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-format)
+                    COMPREPLY=($(compgen -W "json slack" -- "${cur}"))
                     return 0
                     ;;
                 --directory)

@@ -24,6 +24,7 @@ pub mod engine;
 pub mod error;
 pub mod labels;
 pub mod lock;
+pub mod notify;
 pub mod observe;
 pub mod payload;
 pub mod plan;

@@ -111,13 +111,20 @@ impl Payload {
                         && (s.env_from_secrets.values().any(|v| v == name) || tls_uses(s, name)))
             })
         };
+        let notify_uses =
+            |name: &str| {
+                desired.watch.notify.iter().any(
+                    |t| matches!(&t.url, crate::spec::model::NotifyUrl::Secret(s) if s == name),
+                )
+            };
         for (kind, declared) in [
             (FileKind::Secret, &desired.secrets),
             (FileKind::Config, &desired.configs),
         ] {
             for (name, source) in declared {
                 // A secret no service mounts is never decrypted: no key is needed for it.
-                if !used(kind, name) {
+                let needed = used(kind, name) || (kind == FileKind::Secret && notify_uses(name));
+                if !needed {
                     continue;
                 }
                 match content(kind, name, source, files, decrypt) {
@@ -271,6 +278,23 @@ impl Payload {
             uid: 0,
             gid: 0,
         })
+    }
+
+    /// The URLs of `watch.notify`, in order, those from secrets decrypted (`None` for one
+    /// that was not read). For the notifier only: never printed.
+    pub fn notify_urls(&self, desired: &Desired) -> Vec<Option<String>> {
+        desired
+            .watch
+            .notify
+            .iter()
+            .map(|t| match &t.url {
+                crate::spec::model::NotifyUrl::Url(u) => Some(u.clone()),
+                crate::spec::model::NotifyUrl::Secret(name) => self
+                    .secrets
+                    .get(name)
+                    .map(|c| String::from_utf8_lossy(&c.bytes).trim().to_string()),
+            })
+            .collect()
     }
 
     /// Every secret's content, for checks that no output contains one.

@@ -121,6 +121,19 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             ],
         ),
         case(
+            "watch notifications",
+            format!(
+                "{HOSTS}watch:\n  notify:\n    - {{ url: 'ftp://x', events: [rollout, rolback] }}\n    - {{ url_secret: hook, format: teams }}\n    - {{ events: [host_down] }}\nservices:\n  web:\n    image: nginx\n"
+            ),
+            &[
+                "fleet.yaml:8:14: error: watch.notify[0].url: `ftp://x` is not an http(s) URL; expected a URL such as https://hooks.example.com/fleet",
+                "fleet.yaml:8:43: error: watch.notify[0].events: unknown event `rolback`; expected an event fleet sends",
+                "fleet.yaml:9:21: error: watch.notify[1].url_secret: secret `hook` is not declared; expected a secret declared under the top-level `secrets`",
+                "fleet.yaml:9:35: error: watch.notify[1].format: unknown format `teams`; expected `json` or `slack`",
+                "fleet.yaml:10:7: error: watch.notify[2].url: missing `url` or `url_secret`; expected where to send the notifications",
+            ],
+        ),
+        case(
             "balancer hosts",
             format!(
                 "{HOSTS}balancer:\n  hosts: [a1, zz]\n  imag: x\nservices:\n  web:\n    image: nginx\n"

@@ -500,3 +500,72 @@ fn an_unhealthy_replica_is_replaced_while_traffic_through_the_balancers_fails_no
         watch.log()
     );
 }
+
+/// `fleet apply --notify` and `watch.notify` deliver to a webhook: the apply's outcome (Slack
+/// format), the daemon's rollout of a new commit and its refusal of an invalid one (JSON),
+/// counted in /metrics; the URL's token never appears in the daemon's log.
+#[test]
+fn notifications_reach_a_webhook_for_an_apply_a_rollout_and_a_refused_commit() {
+    let testbed = Testbed::get();
+    let hosts = [3];
+    let project = unique_project("wnotify");
+    let _cleanup = Cleanup::of(&testbed, &hosts, &project);
+    let repo = Repo::new();
+    let hook = common::Receiver::start("/hooks/t0ken-9f3b");
+    let body = |image: &str| {
+        format!(
+            "watch:\n  notify:\n    - {{ url: '{}', format: json, events: [rollout, rollback, commit_refused] }}\n{}",
+            hook.url,
+            service(image, 1, "")
+        )
+    };
+    repo.commit(&state(&testbed, &project, &hosts, &body("fleet-demo:1")));
+    let slack = common::Receiver::start("/services/T000/B000/s3cret");
+    let applied = common::fleet_on(
+        &testbed,
+        &repo,
+        &[
+            "apply",
+            "--yes",
+            "--notify",
+            &slack.url,
+            "--notify-format",
+            "slack",
+        ],
+    );
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    let text = slack.wait_for("rollout", Duration::from_secs(10));
+    assert!(
+        text.contains(&format!(
+            "*fleet* `{project}`: rollout: fleet apply succeeded"
+        )),
+        "{text}"
+    );
+    assert!(!applied.stderr.contains("s3cret"), "{}", applied.stderr);
+
+    let watch = Watch::start(&testbed, &repo, 19309, &[]);
+    watch.wait_for("1 healthy", Duration::from_secs(60), |s| converged_at(s, 1));
+    repo.commit(&state(&testbed, &project, &hosts, &body("fleet-demo:2")));
+    let rollout = hook.wait_for("\"event\":\"rollout\"", Duration::from_secs(60));
+    let rollout: serde_json::Value = serde_json::from_str(&rollout).unwrap();
+    assert_eq!(rollout["project"], project.as_str());
+    assert!(
+        rollout["message"]
+            .as_str()
+            .unwrap()
+            .contains("runs this commit now"),
+        "{rollout}"
+    );
+
+    repo.commit(&format!(
+        "{}  oops: [\n",
+        state(&testbed, &project, &hosts, &body("fleet-demo:2"))
+    ));
+    let refused = hook.wait_for("\"event\":\"commit_refused\"", Duration::from_secs(30));
+    assert!(refused.contains("invalid"), "{refused}");
+    assert!(watch.metric("fleet_notifications_total{result=\"sent\"}") >= 2.0);
+    assert!(
+        !watch.log().contains("t0ken-9f3b"),
+        "the URL's token is in the log"
+    );
+}

@@ -46,6 +46,13 @@ pub struct ApplyArgs {
     /// (pulls and graceful stops have their own, longer bounds)
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub call_timeout: Duration,
+    /// POST the outcome to this webhook (repeatable): event `rollout` (with the result) or
+    /// `rollback`; retried 3 times, never changes the exit code
+    #[arg(long, value_name = "URL")]
+    pub notify: Vec<String>,
+    /// The body sent to --notify URLs: JSON, or Slack's `{"text"}`
+    #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = ["json", "slack"])]
+    pub notify_format: String,
 }
 
 /// `--pull` as the command line says it (the doc comments are the `--help` text), for
@@ -269,6 +276,7 @@ async fn run_async(
             } else {
                 print_summary(&report, left, printer);
             }
+            notify_outcome(args, &report, printer).await;
             match (report.success, left) {
                 (true, Some(0) | None) => ExitCode::Success,
                 _ => ExitCode::Failure,
@@ -277,6 +285,74 @@ async fn run_async(
     };
     close_all(reachable).await;
     code
+}
+
+/// Tells the `--notify` webhooks how the run ended: a rollback, or a rollout that succeeded or
+/// failed. A webhook that cannot be reached is reported, and changes nothing else.
+async fn notify_outcome(args: &ApplyArgs, report: &crate::apply::Report, printer: &Printer) {
+    use crate::apply::ServiceStatus;
+    if args.notify.is_empty() {
+        return;
+    }
+    let rolled_back: Vec<&str> = report
+        .services
+        .iter()
+        .filter(|(_, s)| {
+            matches!(
+                s.status,
+                ServiceStatus::RolledBack | ServiceStatus::RollbackFailed
+            )
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let changed: Vec<&str> = report
+        .services
+        .iter()
+        .filter(|(_, s)| !matches!(s.status, ServiceStatus::Unchanged | ServiceStatus::Skipped))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let (event, message) = if !rolled_back.is_empty() {
+        (
+            "rollback",
+            format!("fleet apply rolled back {}", rolled_back.join(", ")),
+        )
+    } else if report.success {
+        (
+            "rollout",
+            format!(
+                "fleet apply succeeded ({} service(s) changed: {})",
+                changed.len(),
+                changed.join(", ")
+            ),
+        )
+    } else {
+        (
+            "rollout",
+            format!(
+                "fleet apply failed ({} service(s) touched: {})",
+                changed.len(),
+                changed.join(", ")
+            ),
+        )
+    };
+    let notice =
+        crate::notify::Notice::new(event, &report.project, report.commit.as_deref(), message);
+    let format = if args.notify_format == "slack" {
+        crate::spec::model::NotifyFormat::Slack
+    } else {
+        crate::spec::model::NotifyFormat::Json
+    };
+    for url in &args.notify {
+        let target = crate::notify::Target::new(url.clone(), format, Vec::new());
+        let (t, n) = (target.clone(), notice.clone());
+        let result = tokio::task::spawn_blocking(move || crate::notify::deliver(&t, &n))
+            .await
+            .unwrap_or_else(|e| Err(format!("internal error: {e}")));
+        match result {
+            Ok(()) => printer.info(&format!("Notified {}.", target.label())),
+            Err(why) => printer.fail(&format!("notification not delivered: {why}"), None),
+        }
+    }
 }
 
 /// Bound on observing one host.

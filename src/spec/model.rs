@@ -156,13 +156,57 @@ pub struct WatchSettings {
     pub host_down_after: Duration,
     /// Let a commit remove more than half of the running replicas (the mass-delete guard).
     pub allow_mass_delete: bool,
+    /// Webhooks told about rollouts, rollbacks, failed heals, hosts lost and back, refused
+    /// commits.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<NotifyTarget>,
 }
+
+/// One `watch.notify` entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyTarget {
+    pub url: NotifyUrl,
+    pub format: NotifyFormat,
+    /// The events sent; empty is every event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+}
+
+/// Where a notification goes: written in fleet.yaml, or kept in a secret (webhook URLs often
+/// carry a token).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyUrl {
+    Url(String),
+    Secret(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyFormat {
+    /// `{"event", "project", "commit", "message", "at", ...}`.
+    Json,
+    /// `{"text": ...}`, what Slack's (and Mattermost's, Rocket.Chat's) incoming webhooks take.
+    Slack,
+}
+
+/// The events `watch.notify` may ask for.
+pub const NOTIFY_EVENTS: &[&str] = &[
+    "rollout",
+    "rollback",
+    "heal_failed",
+    "host_down",
+    "host_up",
+    "commit_refused",
+    "autoscale",
+];
 
 impl Default for WatchSettings {
     fn default() -> Self {
         WatchSettings {
             host_down_after: Duration::from_secs(60),
             allow_mass_delete: false,
+            notify: Vec::new(),
         }
     }
 }

@@ -339,7 +339,17 @@ pub fn schema() -> Value {
                 "patternProperties": {"^x-": {}},
                 "properties": {
                     "host_down_after": {"type": "string", "description": "A host unreachable this long is declared down and its replicas move (default 60s)"},
-                    "allow_mass_delete": {"type": "boolean", "description": "Let a commit remove more than half of the running replicas"}
+                    "allow_mass_delete": {"type": "boolean", "description": "Let a commit remove more than half of the running replicas"},
+                    "notify": {"type": "array", "description": "Webhooks told about rollouts, rollbacks, failed heals, hosts down and up, refused commits", "items": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "properties": {
+                            "url": {"type": "string", "pattern": "^https?://"},
+                            "url_secret": {"type": "string", "description": "A secret holding the URL"},
+                            "format": {"enum": ["json", "slack"]},
+                            "events": {"type": "array", "items": {"enum": ["rollout", "rollback", "heal_failed", "host_down", "host_up", "commit_refused", "autoscale"]}}
+                        }
+                    }}
                 }
             }
         }

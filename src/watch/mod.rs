@@ -211,6 +211,8 @@ pub struct Daemon {
     project: Option<String>,
     retry_at: Option<Instant>,
     retries: u32,
+    /// Where `watch.notify` of the held commit sends what happens (with the URLs it had).
+    notifier: Option<(Vec<Option<String>>, crate::notify::Notifier)>,
 }
 
 impl Daemon {
@@ -237,6 +239,7 @@ impl Daemon {
             lease: None,
             lease_events: None,
             reachable: tokio::sync::watch::Sender::new(BTreeMap::new()),
+            notifier: None,
             lock: None,
             leading: false,
             observe_again: false,
@@ -405,4 +408,69 @@ fn short(commit: Option<&str>) -> String {
 /// allowed in project names), so it reuses the lock mechanism and `fleet lock` shows it.
 pub fn lease_project(project: &str) -> String {
     format!("{project}.watch")
+}
+
+impl Daemon {
+    /// Sends `event` to the held commit's `watch.notify` targets that want it; never waits.
+    fn notify(&self, event: &'static str, message: String, host: Option<&str>) {
+        let Some((_, notifier)) = &self.notifier else {
+            return;
+        };
+        let (project, commit) = match &self.held {
+            Some(h) => (h.desired.project.as_str(), h.commit.as_deref()),
+            None => (self.project.as_deref().unwrap_or_default(), None),
+        };
+        let mut notice = crate::notify::Notice::new(event, project, commit, message);
+        if let Some(host) = host {
+            notice = notice.on(host);
+        }
+        notifier.notify(notice);
+    }
+
+    /// Starts a notifier for the held commit's `watch.notify`, unless the one running has the
+    /// same targets.
+    fn sync_notifier(&mut self) {
+        let Some(held) = &self.held else { return };
+        let urls = held.payload.notify_urls(&held.desired);
+        if self.notifier.as_ref().is_some_and(|(u, n)| {
+            *u == urls
+                && n.targets().len() == held.desired.watch.notify.len()
+                && n.targets()
+                    .iter()
+                    .zip(&held.desired.watch.notify)
+                    .all(|(t, w)| t.format == w.format && t.events == w.events)
+        }) {
+            return;
+        }
+        let targets: Vec<crate::notify::Target> = held
+            .desired
+            .watch
+            .notify
+            .iter()
+            .zip(&urls)
+            .filter_map(|(w, url)| {
+                Some(crate::notify::Target::new(
+                    url.clone()?,
+                    w.format,
+                    w.events.clone(),
+                ))
+            })
+            .collect();
+        if targets.is_empty() {
+            self.notifier = None;
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        let report = Arc::new(
+            move |delivery: crate::notify::Delivery,
+                  target: &crate::notify::Target,
+                  why: Option<&str>| {
+                shared.count(|m| *m.notifications.entry(delivery.as_str()).or_default() += 1);
+                if let Some(why) = why {
+                    warn!(target = %target.label(), result = delivery.as_str(), error = %why, "notification not delivered");
+                }
+            },
+        );
+        self.notifier = Some((urls, crate::notify::Notifier::start(targets, report)));
+    }
 }

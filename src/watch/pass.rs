@@ -316,6 +316,7 @@ impl Daemon {
         });
         self.held = Some(new);
         self.sync_probers();
+        self.sync_notifier();
     }
 
     /// One pass: choose the state, observe, plan, and apply under the lock when needed.
@@ -363,6 +364,15 @@ impl Daemon {
                         .is_some_and(|e| e.commit == error.commit && e.kind == error.kind);
                     if !known {
                         warn!(commit = %short(error.commit.as_deref()), kind = error.kind.as_str(), %message, "not applying the new commit; the last good state stays");
+                        self.notify(
+                            "commit_refused",
+                            format!(
+                                "commit {} is not applied ({}): {message}",
+                                short(error.commit.as_deref()),
+                                error.kind.as_str()
+                            ),
+                            None,
+                        );
                         self.shared
                             .count(|m| *m.failures.entry("rejected_commit").or_default() += 1);
                         self.shared.error(error.kind.as_str(), message);
@@ -488,6 +498,14 @@ impl Daemon {
             match pass.result {
                 // The previous replicas are back: hold to them, try the commit again later.
                 PassResult::RolledBack => {
+                    self.notify(
+                        "rollback",
+                        format!(
+                            "the rollout of commit {} was rolled back: {detail}",
+                            short(new.commit.as_deref())
+                        ),
+                        None,
+                    );
                     let attempts = self.failed.get(&new.commit).map_or(0, |f| f.0) + 1;
                     let wait = backoff::delay(attempts + 1);
                     let at = Instant::now() + wait;
@@ -511,7 +529,13 @@ impl Daemon {
                 _ if pass.held_back => {}
                 _ => {
                     self.failed.remove(&new.commit);
+                    let changes = pass.changes;
                     self.adopt(new);
+                    self.notify(
+                        "rollout",
+                        format!("the fleet runs this commit now ({changes} change(s))"),
+                        None,
+                    );
                 }
             }
         }
@@ -611,6 +635,14 @@ impl Daemon {
             self.shared
                 .count(|m| *m.failures.entry("apply").or_default() += 1);
             self.shared.error("apply", failed.join("; "));
+            // Once per streak of failed passes, not at every retry.
+            if !adopting && self.retries == 0 {
+                self.notify(
+                    "heal_failed",
+                    format!("healing failed (retrying): {}", failed.join("; ")),
+                    None,
+                );
+            }
         }
         pass
     }

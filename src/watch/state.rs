@@ -178,6 +178,8 @@ pub struct Metrics {
     pub drift_corrections: u64,
     /// Replicas replaced because their health check failed.
     pub unhealthy_replaced: u64,
+    /// `watch.notify` deliveries, by result (sent, failed, dropped).
+    pub notifications: BTreeMap<&'static str, u64>,
     pub rollouts: BTreeMap<&'static str, u64>,
     pub failures: BTreeMap<&'static str, u64>,
     pub webhooks: BTreeMap<&'static str, u64>,
@@ -347,6 +349,13 @@ pub fn render_prometheus(m: &Metrics, status: &Status) -> String {
         "Failures, by kind.",
         "kind",
         &m.failures,
+    );
+    counter_family(
+        &mut out,
+        "fleet_notifications_total",
+        "watch.notify deliveries, by result (sent, failed after retries, dropped).",
+        "result",
+        &m.notifications,
     );
     counter_family(
         &mut out,

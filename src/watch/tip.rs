@@ -90,6 +90,15 @@ impl Daemon {
             }
             Err(messages) => {
                 warn!(commit = %short(commit.as_deref()), errors = messages.len(), first = %messages.first().map(String::as_str).unwrap_or(""), "the new commit is invalid; the last good state stays");
+                self.notify(
+                    "commit_refused",
+                    format!(
+                        "commit {} is invalid and not applied: {}",
+                        short(commit.as_deref()),
+                        messages.join("; ")
+                    ),
+                    None,
+                );
                 self.shared
                     .count(|m| *m.failures.entry("invalid_commit").or_default() += 1);
                 self.shared.error(

@@ -74,6 +74,11 @@ impl Daemon {
                 self.retries = 0;
                 if was_down {
                     info!(host = %host, "host is back: removing its stale replicas and rebalancing");
+                    self.notify(
+                        "host_up",
+                        format!("host {host} is back: its stale replicas are removed and the replicas rebalanced"),
+                        Some(&host),
+                    );
                 } else {
                     info!(host = %host, "host reachable");
                 }
@@ -113,6 +118,14 @@ impl Daemon {
                     }
                     HostChange::Down => {
                         warn!(host = %host, after = ?down_after, "host declared down: moving its replicas to other hosts");
+                        self.notify(
+                            "host_down",
+                            format!(
+                                "host {host} declared down (unreachable for {}s: {error}); its replicas move to other hosts",
+                                down_after.as_secs()
+                            ),
+                            Some(&host),
+                        );
                         self.shared.count(|m| m.hosts_down_total += 1);
                         Some(format!("host {host} down"))
                     }

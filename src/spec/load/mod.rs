@@ -14,11 +14,13 @@ use std::rc::Rc;
 
 use super::Files;
 use super::decode::{Cx, join};
+use super::diag::did_you_mean;
 use super::diag::{Diagnostic, Diagnostics};
 use super::dotenv;
 use super::interpolate::{Variables, interpolate_tree};
 use super::model::{
-    Address, Desired, FileSource, Host, LOCAL_HOST, Network, Volume, WatchSettings,
+    Address, Desired, FileSource, Host, LOCAL_HOST, NOTIFY_EVENTS, Network, NotifyFormat,
+    NotifyTarget, NotifyUrl, Volume, WatchSettings,
 };
 use super::paths::RepoPath;
 use super::service::{self, Decoded, FileKind};
@@ -66,7 +68,8 @@ pub const ROOT_KEYS: &[&str] = &[
     "secrets_recipients",
 ];
 
-pub const WATCH_KEYS: &[&str] = &["host_down_after", "allow_mass_delete"];
+pub const WATCH_KEYS: &[&str] = &["host_down_after", "allow_mass_delete", "notify"];
+pub const NOTIFY_KEYS: &[&str] = &["url", "url_secret", "format", "events"];
 
 /// What loading produced: the desired state when there were no errors, and every diagnostic.
 #[derive(Debug)]
@@ -203,6 +206,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
     let mut includes = Vec::new();
     let mut services_node = None;
     let mut watch = WatchSettings::default();
+    let mut notify_secrets = Vec::new();
     let mut balancer = None;
     let mut active_profiles = Vec::new();
     let mut recipients = Vec::new();
@@ -231,7 +235,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
                 &mut state,
             ),
             "secrets_recipients" => recipients = decode_recipients(&mut cx, value),
-            "watch" => watch = decode_watch(&mut cx, value),
+            "watch" => watch = decode_watch(&mut cx, value, &mut notify_secrets),
             "balancer" => balancer = decode_balancer(&mut cx, value),
             "variables" => {}
             "profiles" => active_profiles = decode_profiles(&mut cx, value),
@@ -271,6 +275,22 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
     check_container_names(diags, &state);
     cross_check(diags, &hosts, &state);
     let balancer = check_balancer(diags, &hosts, &state, balancer, files);
+    let mut cx = Cx::new(ROOT_FILE, diags);
+    for (name, pos, field) in notify_secrets {
+        if !state.secrets.contains_key(&name) {
+            let hint = did_you_mean(&name, state.secrets.keys().map(String::as_str))
+                .map(|v| format!("did you mean `{v}`?"))
+                .unwrap_or_else(|| format!("declare it under the top-level `secrets:` (`{name}: {{ file: ./path.age }}`)"));
+            cx.error_hint(
+                pos,
+                &field,
+                format!("secret `{name}` is not declared"),
+                "a secret declared under the top-level `secrets`",
+                hint,
+            );
+        }
+    }
+    drop(cx);
 
     let project = project?;
     Some(Desired {
@@ -410,7 +430,103 @@ fn decode_recipients(cx: &mut Cx, node: &Node) -> Vec<String> {
     out
 }
 
-fn decode_watch(cx: &mut Cx, node: &Node) -> WatchSettings {
+/// One `watch.notify` entry: `url` (http or https) or `url_secret` (a secret holding it), a
+/// `format` and the `events` to send.
+fn decode_notify(
+    cx: &mut Cx,
+    field: &str,
+    node: &Node,
+    secret_refs: &mut Vec<(String, Pos, String)>,
+) -> Option<NotifyTarget> {
+    let mut url = None;
+    let mut format = NotifyFormat::Json;
+    let mut events = Vec::new();
+    for (k, kn, v) in cx.map(
+        field,
+        node,
+        "a mapping with `url` or `url_secret`, `format`, `events`",
+    )? {
+        let f = join(field, k);
+        match k {
+            "url" => {
+                if let Some(u) = cx.string(&f, v) {
+                    let rest = u
+                        .strip_prefix("https://")
+                        .or_else(|| u.strip_prefix("http://"));
+                    if rest.is_some_and(|r| !r.is_empty() && !r.contains(char::is_whitespace)) {
+                        url = Some(NotifyUrl::Url(u));
+                    } else {
+                        cx.error(
+                            v.pos,
+                            &f,
+                            format!("`{u}` is not an http(s) URL"),
+                            "a URL such as https://hooks.example.com/fleet",
+                        );
+                    }
+                }
+            }
+            "url_secret" => {
+                if let Some(name) = cx.string(&f, v) {
+                    secret_refs.push((name.clone(), v.pos, f.clone()));
+                    url = Some(NotifyUrl::Secret(name));
+                }
+            }
+            "format" => match cx.string(&f, v).as_deref() {
+                Some("json") => format = NotifyFormat::Json,
+                Some("slack") => format = NotifyFormat::Slack,
+                Some(other) => cx.error(
+                    v.pos,
+                    &f,
+                    format!("unknown format `{other}`"),
+                    "`json` or `slack`",
+                ),
+                None => {}
+            },
+            "events" => {
+                for item in cx.seq(&f, v, "a list of event names").unwrap_or_default() {
+                    let Some(event) = cx.string(&f, item) else {
+                        continue;
+                    };
+                    if NOTIFY_EVENTS.contains(&event.as_str()) {
+                        events.push(event);
+                    } else {
+                        let hint = did_you_mean(&event, NOTIFY_EVENTS.iter().copied())
+                            .map(|h| format!("did you mean `{h}`?"))
+                            .unwrap_or_else(|| format!("one of {}", NOTIFY_EVENTS.join(", ")));
+                        cx.error_hint(
+                            item.pos,
+                            &f,
+                            format!("unknown event `{event}`"),
+                            "an event fleet sends",
+                            hint,
+                        );
+                    }
+                }
+            }
+            k if k.starts_with("x-") => {}
+            _ => cx.unknown_key(kn, &f, k, NOTIFY_KEYS),
+        }
+    }
+    if url.is_none() && !root_has(node, "url") && !root_has(node, "url_secret") {
+        cx.error(
+            node.pos,
+            &join(field, "url"),
+            "missing `url` or `url_secret`",
+            "where to send the notifications",
+        );
+    }
+    Some(NotifyTarget {
+        url: url?,
+        format,
+        events,
+    })
+}
+
+fn decode_watch(
+    cx: &mut Cx,
+    node: &Node,
+    secret_refs: &mut Vec<(String, Pos, String)>,
+) -> WatchSettings {
     let mut watch = WatchSettings::default();
     if node.is_null() {
         return watch;
@@ -431,6 +547,20 @@ fn decode_watch(cx: &mut Cx, node: &Node) -> WatchSettings {
                 }
             }
             "allow_mass_delete" => watch.allow_mass_delete = cx.bool(&f, v).unwrap_or(false),
+            "notify" => {
+                for (i, item) in cx
+                    .seq(&f, v, "a list of `{ url, format, events }`")
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
+                    if let Some(target) =
+                        decode_notify(cx, &super::decode::index(&f, i), item, secret_refs)
+                    {
+                        watch.notify.push(target);
+                    }
+                }
+            }
             k if k.starts_with("x-") => {}
             _ => cx.unknown_key(kn, &f, k, WATCH_KEYS),
         }
