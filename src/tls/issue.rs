@@ -9,15 +9,15 @@
 use rcgen::string::{Ia5String, PrintableString};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, SanType,
-    SerialNumber,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, PublicKeyData,
+    SanType, SerialNumber, SignatureAlgorithm, SigningKey,
 };
 use ring::rand::SecureRandom;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::cert::{self, StringType};
-use super::{CertError, key};
+use super::{CertError, derive, key};
 
 /// How long before `now` a new CA is valid from, for hosts whose clocks are behind.
 const CA_BACKDATE_SECS: i64 = 3600;
@@ -73,10 +73,22 @@ pub(super) fn issue(
             subject: ca.subject(),
         });
     }
-    let ca_signer = KeyPair::try_from(ca_key.pkcs8_der()).map_err(|error| CertError::BadKey {
-        kind: ca_key.kind_name(),
-        reason: format!("rcgen cannot sign with it: {error}"),
-    })?;
+    let ca_signer =
+        if ca_key.is_p256() {
+            CaSigner::P256(derive::P256Signer::from_pkcs8(ca_key.pkcs8_der()).map_err(
+                |reason| CertError::BadKey {
+                    kind: ca_key.kind_name(),
+                    reason,
+                },
+            )?)
+        } else {
+            CaSigner::Ring(KeyPair::try_from(ca_key.pkcs8_der()).map_err(|error| {
+                CertError::BadKey {
+                    kind: ca_key.kind_name(),
+                    reason: format!("rcgen cannot sign with it: {error}"),
+                }
+            })?)
+        };
     let ca_ski = ca.subject_key_id()?;
 
     let mut ca_params = CertificateParams::default();
@@ -89,6 +101,9 @@ pub(super) fn issue(
     if let Some(ski) = &ca_ski {
         ca_params.key_identifier_method = KeyIdMethod::PreSpecified(ski.clone());
     }
+    // Leaf keys are derived from the CA key: a P-256 key by its scalar, so its PEM form does
+    // not matter; another kind by its PKCS#8 bytes.
+    let ca_secret = Zeroizing::new(ca_signer.secret(&ca_key).to_vec());
     let issuer = Issuer::new(ca_params, ca_signer);
 
     let mut params = CertificateParams::default();
@@ -103,7 +118,8 @@ pub(super) fn issue(
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params.serial_number = Some(SerialNumber::from_slice(&checked_serial(serial)?));
+    let serial = checked_serial(serial)?;
+    params.serial_number = Some(SerialNumber::from_slice(&serial));
     if not_before >= not_after {
         return Err(issue_error("the validity ends before it starts"));
     }
@@ -112,7 +128,8 @@ pub(super) fn issue(
     // Without a CA key identifier to name, clients find the CA by name alone.
     params.use_authority_key_identifier_extension = ca_ski.is_some();
 
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(rcgen_error)?;
+    let key = derive::leaf_key(&ca_secret, names, &serial, not_before, not_after)
+        .map_err(|reason| issue_error(&format!("the leaf key: {reason}")))?;
     let leaf = params.signed_by(&key, &issuer).map_err(rcgen_error)?;
 
     let issued = cert::from_der(leaf.der())?;
@@ -122,7 +139,53 @@ pub(super) fn issue(
             ca.subject()
         )));
     }
-    Ok((leaf.pem(), Zeroizing::new(key.serialize_pem())))
+    let key_pem = key
+        .pkcs8_pem()
+        .map_err(|reason| issue_error(&format!("the leaf key cannot be written: {reason}")))?;
+    Ok((leaf.pem(), key_pem))
+}
+
+/// What signs for the CA: a P-256 key deterministically (RFC 6979, so a certificate issued
+/// again is the same bytes), another kind with ring (RSA PKCS#1 v1.5 and Ed25519 signatures are
+/// deterministic as well; ring's P-384 ECDSA is not).
+enum CaSigner {
+    P256(derive::P256Signer),
+    Ring(KeyPair),
+}
+
+impl CaSigner {
+    /// The secret leaf keys are derived from.
+    fn secret<'a>(&'a self, ca_key: &'a key::PrivateKey) -> &'a [u8] {
+        match self {
+            CaSigner::P256(signer) => signer.secret(),
+            CaSigner::Ring(_) => ca_key.pkcs8_der(),
+        }
+    }
+}
+
+impl PublicKeyData for CaSigner {
+    fn der_bytes(&self) -> &[u8] {
+        match self {
+            CaSigner::P256(signer) => signer.der_bytes(),
+            CaSigner::Ring(pair) => pair.der_bytes(),
+        }
+    }
+
+    fn algorithm(&self) -> &'static SignatureAlgorithm {
+        match self {
+            CaSigner::P256(signer) => signer.algorithm(),
+            CaSigner::Ring(pair) => pair.algorithm(),
+        }
+    }
+}
+
+impl SigningKey for CaSigner {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        match self {
+            CaSigner::P256(signer) => signer.sign(msg),
+            CaSigner::Ring(pair) => pair.sign(msg),
+        }
+    }
 }
 
 /// `name` as rcgen writes it: the same attributes in the same order with the same string

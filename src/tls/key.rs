@@ -169,6 +169,10 @@ impl PrivateKey {
         &self.pkcs8
     }
 
+    pub(super) fn is_p256(&self) -> bool {
+        self.kind == Kind::P256
+    }
+
     pub(super) fn kind_name(&self) -> &'static str {
         self.kind.name()
     }

@@ -13,6 +13,7 @@
 //! `Zeroizing`, and decoded key bytes are held in `Zeroizing` buffers while they are used.
 
 mod cert;
+mod derive;
 mod issue;
 mod key;
 mod pem;

@@ -507,6 +507,104 @@ fn issued_leaf_verifies_with_openssl_and_reads_back() {
     ));
 }
 
+/// RFC 5280: one certificate per issuer and serial. Issued again, for another host or by
+/// another run, a certificate is the same bytes, and so is its key.
+#[test]
+fn issuing_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let now = now();
+    let (ca_pem, ca_key) = new_ca("fleet test CA", now).unwrap();
+    std::fs::write(d.join("ca.pem"), &ca_pem).unwrap();
+    std::fs::write(d.join("ca.key"), ca_key.as_bytes()).unwrap();
+    let names = vec!["shop.internal".to_string(), "*.shop.internal".to_string()];
+    let serial = [0x3c, 0x01, 0x02];
+    let (not_before, not_after) = (now - 3600, now + 90 * 86400);
+    let at = |ca_key: &str, names: &[String], serial: &[u8], not_after: i64| {
+        issue(&ca_pem, ca_key, names, serial, not_before, not_after).unwrap()
+    };
+    let (cert, key) = at(&ca_key, &names, &serial, not_after);
+    let (again_cert, again_key) = at(&ca_key, &names, &serial, not_after);
+    assert_eq!(again_cert, cert);
+    assert_eq!(*again_key, *key);
+    assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"), "PKCS#8");
+    // The serial written with a leading zero byte is the same serial.
+    let padded = [&[0u8][..], &serial].concat();
+    assert_eq!(at(&ca_key, &names, &padded, not_after).0, cert);
+
+    // The same CA key read from the SEC1 form openssl converts it to: the same certificate.
+    openssl(d, &["ec", "-in", "ca.key", "-out", "ca.sec1.key"]);
+    let sec1 = String::from_utf8(read(d, "ca.sec1.key")).unwrap();
+    assert!(sec1.starts_with("-----BEGIN EC PRIVATE KEY-----"), "{sec1}");
+    let (sec1_cert, sec1_key) = at(&sec1, &names, &serial, not_after);
+    assert_eq!((sec1_cert, &*sec1_key), (cert.clone(), &*key));
+
+    // Anything else about the certificate: another key.
+    let other_names = vec!["shop.internal".to_string()];
+    let reordered: Vec<String> = names.iter().rev().cloned().collect();
+    for (other_cert, other_key) in [
+        at(&ca_key, &other_names, &serial, not_after),
+        at(&ca_key, &reordered, &serial, not_after),
+        at(&ca_key, &names, &[0x3c, 0x01, 0x03], not_after),
+        at(&ca_key, &names, &serial, not_after + 1),
+    ] {
+        assert_ne!(other_cert, cert);
+        assert_ne!(*other_key, *key);
+    }
+    // Another CA: another key.
+    let (other_ca_pem, other_ca_key) = new_ca("fleet test CA", now).unwrap();
+    let (_, other_key) = issue(
+        &other_ca_pem,
+        &other_ca_key,
+        &names,
+        &serial,
+        not_before,
+        not_after,
+    )
+    .unwrap();
+    assert_ne!(*other_key, *key);
+
+    // Still a valid certificate whose key is its own.
+    std::fs::write(d.join("leaf.pem"), &cert).unwrap();
+    let verified = openssl(
+        d,
+        &[
+            "verify",
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+            "ca.pem",
+            "leaf.pem",
+        ],
+    );
+    assert_eq!(verified.trim(), "leaf.pem: OK");
+    let leaf = inspect(cert.as_bytes(), key.as_bytes()).unwrap();
+    assert_eq!(leaf.names, names);
+    assert_eq!(leaf.serial, "3C:01:02");
+    assert_agrees_with_openssl(d, "leaf.pem", &leaf);
+    // openssl reads the key and finds the certificate's public key in it.
+    std::fs::write(d.join("leaf.key"), key.as_bytes()).unwrap();
+    let from_key = openssl(d, &["pkey", "-in", "leaf.key", "-pubout"]);
+    let from_cert = openssl(d, &["x509", "-in", "leaf.pem", "-noout", "-pubkey"]);
+    assert_eq!(from_key, from_cert);
+}
+
+/// An RSA CA signs deterministically too (PKCS#1 v1.5), so its certificates are the same bytes.
+#[test]
+fn issuing_from_an_rsa_ca_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl(d, &["genrsa", "-out", "ca.key", "2048"]);
+    self_signed(d, "ca.key", "ca.pem", "/CN=RSA CA", &[]);
+    let ca_pem = String::from_utf8(read(d, "ca.pem")).unwrap();
+    let ca_key = String::from_utf8(read(d, "ca.key")).unwrap();
+    let names = vec!["intern.example.com".to_string()];
+    let now = now();
+    let once = || issue(&ca_pem, &ca_key, &names, &[7], now - 60, now + 86400).unwrap();
+    let ((a_cert, a_key), (b_cert, b_key)) = (once(), once());
+    assert_eq!((a_cert, &*a_key), (b_cert, &*b_key));
+}
+
 #[test]
 fn issue_from_an_openssl_ca_with_a_pkcs1_rsa_key() {
     let dir = tempfile::tempdir().unwrap();
