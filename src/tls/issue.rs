@@ -5,6 +5,10 @@
 //! with the same string types, and its subjectKeyIdentifier for the leaf's
 //! authorityKeyIdentifier. Every leaf is read back and its issuer compared with the CA's
 //! subject byte for byte, so a name rcgen would write differently fails here, not in a client.
+//!
+//! rcgen writes serial, validity, names and extensions as given, and its key identifiers are
+//! hashes of public keys; leaf keys and P-256 signatures come from `derive.rs`. So nothing in
+//! a leaf is random, and issuing it again gives the same bytes.
 
 use rcgen::string::{Ia5String, PrintableString};
 use rcgen::{

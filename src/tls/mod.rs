@@ -5,8 +5,13 @@
 //! covers a host (`name_covers`), and issuing a project CA and leaf certificates signed by it
 //! (`new_ca`, `issue`). Pure functions on bytes: reading files, delivering them to hosts and
 //! the command line are elsewhere. It is the only place that names `x509-cert` (`cert.rs`),
-//! `ring`, `pkcs8` and `sec1` (`key.rs`) and `rcgen` (`issue.rs`); nothing here is hand-written
-//! cryptography.
+//! `ring`, `pkcs8` and `sec1` (`key.rs`), `rcgen` (`issue.rs`) and `p256` (`derive.rs`);
+//! nothing here is hand-written cryptography.
+//!
+//! Issuing is deterministic: the same CA, names, serial and validity give the same leaf key
+//! and, for a P-256 CA, the same certificate byte for byte (`derive.rs`), since RFC 5280 allows
+//! one certificate per issuer and serial and fleet issues a period's certificate again on every
+//! run and for every host.
 //!
 //! Invariants: no input makes these functions panic, and no error message or `Debug` output
 //! carries key material (key kinds, subjects and names only). Private keys handed back are
@@ -159,11 +164,14 @@ pub fn new_ca(common_name: &str, now: i64) -> Result<(String, Zeroizing<String>)
 }
 
 /// A leaf certificate for `names` (DNS names, wildcards allowed; the subject CN is the first)
-/// signed by the CA: a fresh ECDSA P-256 key, for TLS servers (serverAuth, digitalSignature),
+/// signed by the CA: an ECDSA P-256 key derived from the CA key and the certificate's names,
+/// serial and validity, for TLS servers (serverAuth, digitalSignature),
 /// not a CA, with the serial given (big-endian bytes, a positive number of at most 20 bytes)
 /// and validity (unix seconds). The issuer name is the CA certificate's subject byte for
 /// byte, so OpenSSL and others find the CA. Fails when the CA key does not belong to the CA
-/// certificate. Returns the certificate PEM and the key as PKCS#8 PEM.
+/// certificate. Returns the certificate PEM and the key as PKCS#8 PEM: the same bytes for the
+/// same inputs when the CA key is ECDSA P-256 (as `new_ca` makes it), RSA or Ed25519 (a P-384
+/// CA's signature is randomized by ring).
 pub fn issue(
     ca_cert_pem: &str,
     ca_key_pem: &str,
