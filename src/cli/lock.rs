@@ -7,7 +7,7 @@ use clap::Subcommand;
 use super::hosts::ConnectOptions;
 use super::plan::{close_all, connect_all};
 use super::{ExitCode, GlobalOptions, Printer};
-use crate::lock::{self, State};
+use crate::lock::{self, Stale, State};
 
 #[derive(Debug, Subcommand)]
 pub enum LockCommand {
@@ -169,7 +169,27 @@ fn describe(state: &State, verb: &str) -> String {
             "{verb} by nobody: the lock's labels are lost (an engine restart right after it was \
              taken, or a hand-made volume); the next run takes it over in {expires_in}s"
         ),
-        State::Stale { .. } => format!("stale: {state}"),
+        State::Stale { holder, why } => {
+            let who = holder.as_ref().map_or_else(
+                || "a lock without a holder".to_string(),
+                |h| format!("{verb} by {h}"),
+            );
+            let what = match why {
+                Stale::Expired { seconds_ago } => format!(
+                    "it expired {seconds_ago}s ago (not renewed: its holder is gone or cut off)"
+                ),
+                Stale::ProcessGone => "its process is gone".into(),
+                Stale::LabelsLost => "its labels are lost and it is older than a lock lives".into(),
+            };
+            let breaker = if verb == "watched" {
+                "fleet lock break --watch"
+            } else {
+                "fleet lock break"
+            };
+            format!(
+                "STALE ({who}): {what}, so nobody holds it; the next run takes it over, or `{breaker}` ends it now"
+            )
+        }
     }
 }
 
@@ -183,4 +203,62 @@ fn ask(count: usize) -> bool {
     let _ = err.flush();
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).is_ok() && answer.trim() == "yes"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder() -> lock::Holder {
+        lock::Holder {
+            who: "ci@runner-7 pid 4242".into(),
+            since: "2026-01-01T00:00:00Z".into(),
+            command: "apply".into(),
+            token: "t".into(),
+            machine: "runner-7".into(),
+            pid: Some(4242),
+            process_space: None,
+        }
+    }
+
+    #[test]
+    fn a_lock_whose_holder_is_gone_is_called_stale_with_the_command_that_breaks_it() {
+        let gone = State::Stale {
+            holder: Some(holder()),
+            why: Stale::ProcessGone,
+        };
+        let text = describe(&gone, "locked");
+        assert!(
+            text.starts_with("STALE (locked by ci@runner-7 pid 4242"),
+            "{text}"
+        );
+        assert!(
+            text.contains("its process is gone, so nobody holds it"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("or `fleet lock break` ends it now"),
+            "{text}"
+        );
+
+        let expired = State::Stale {
+            holder: Some(holder()),
+            why: Stale::Expired { seconds_ago: 12 },
+        };
+        let text = describe(&expired, "watched");
+        assert!(text.contains("it expired 12s ago"), "{text}");
+        assert!(
+            text.ends_with("or `fleet lock break --watch` ends it now"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_held_lock_is_not_called_stale() {
+        let held = State::Held {
+            holder: holder(),
+            expires_in: 20,
+        };
+        assert!(!describe(&held, "locked").contains("STALE"));
+    }
 }
