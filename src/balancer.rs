@@ -188,6 +188,64 @@ pub fn served_certificates(observed: &Observed, now_unix: i64) -> Vec<ServedCert
     out.into_values().collect()
 }
 
+/// The balancer of one ingress host as `fleet status` and the daemon's `/status` show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BalancerStatus {
+    /// `running`, the engine's state of a balancer that is not (`exited`, ...), `missing` when
+    /// the host runs none, or `unknown` when the host could not be observed.
+    pub state: String,
+    /// Per exposed service, the upstreams in rotation in the configuration the balancer runs
+    /// (absent unless it runs a configuration fleet wrote).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<BTreeMap<String, usize>>,
+}
+
+impl BalancerStatus {
+    pub fn running(&self) -> bool {
+        self.state == "running"
+    }
+}
+
+/// The balancer of every ingress host: whether it runs, and how many upstreams of each exposed
+/// service it routes to (read from its configuration's first line, see [`read_rotation`]).
+pub fn balancer_status(desired: &Desired, observed: &Observed) -> BTreeMap<String, BalancerStatus> {
+    let mut out = BTreeMap::new();
+    for host in desired.ingress_hosts() {
+        let status = match observed.hosts.get(host) {
+            Some(HostState::Reachable { .. }) => {
+                let balancers = observed
+                    .balancers
+                    .get(host)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                let running = balancers.iter().find(|b| b.state == RunState::Running);
+                match running.or(balancers.first()) {
+                    None => BalancerStatus {
+                        state: "missing".into(),
+                        rotation: None,
+                    },
+                    Some(b) => BalancerStatus {
+                        state: serde_json::to_value(b.state)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_else(|| "unknown".into()),
+                        rotation: (b.state == RunState::Running)
+                            .then(|| b.config.as_deref().and_then(read_rotation))
+                            .flatten()
+                            .map(|r| r.iter().map(|(s, e)| (s.clone(), e.len())).collect()),
+                    },
+                }
+            }
+            _ => BalancerStatus {
+                state: "unknown".into(),
+                rotation: None,
+            },
+        };
+        out.insert(host.to_string(), status);
+    }
+    out
+}
+
 /// The rotation a configuration written by fleet carries.
 pub fn read_rotation(config: &str) -> Option<Rotation> {
     let json = config.lines().next()?.strip_prefix(HEADER)?;
@@ -384,6 +442,57 @@ mod tests {
         observed
             .hosts
             .insert(host.into(), HostState::Reachable { containers });
+    }
+
+    #[test]
+    fn balancer_status_says_per_ingress_host_whether_it_runs_and_how_many_upstreams_it_routes_to() {
+        let d = desired(YAML);
+        let mut observed = Observed::default();
+        reachable(
+            &mut observed,
+            "a",
+            vec![
+                replica(&d, "web", 0, Some(32000)),
+                replica(&d, "web", 1, Some(32001)),
+            ],
+        );
+        let config = render(&d, &rotation(&d, &observed));
+        observed.balancers.insert(
+            "a".into(),
+            vec![Balancer {
+                id: "x".into(),
+                name: "shop-balancer".into(),
+                state: RunState::Running,
+                spec_hash: crate::contract::balancer_spec_hash(&d),
+                config: Some(config),
+            }],
+        );
+        reachable(&mut observed, "b", vec![]);
+        let status = balancer_status(&d, &observed);
+        assert_eq!(status["a"].state, "running");
+        assert_eq!(
+            status["a"].rotation,
+            Some(BTreeMap::from([
+                ("db".to_string(), 0),
+                ("web".to_string(), 2)
+            ]))
+        );
+        assert_eq!(status["b"].state, "missing");
+        assert_eq!(status["b"].rotation, None);
+
+        observed.hosts.insert(
+            "b".into(),
+            HostState::Unreachable {
+                reason: "timeout".into(),
+            },
+        );
+        if let Some(b) = observed.balancers.get_mut("a") {
+            b[0].state = RunState::Exited;
+        }
+        let status = balancer_status(&d, &observed);
+        assert_eq!(status["a"].state, "exited");
+        assert_eq!(status["a"].rotation, None);
+        assert_eq!(status["b"].state, "unknown");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::{ExitCode, Format, GlobalOptions, Printer};
 use crate::contract;
 use crate::engine::SharedEngine;
 use crate::lock::{self, State};
-use crate::observe::{Health, HostState, Owner, RunState};
+use crate::observe::{Health, HostState, Observed, Owner, RunState};
 use crate::plan;
 use crate::spec::Desired;
 
@@ -27,6 +27,9 @@ struct Report {
     pending_changes: usize,
     services: BTreeMap<String, ServiceRow>,
     hosts: BTreeMap<String, HostRow>,
+    /// The balancer of each ingress host: its state and the upstreams in rotation per service.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    balancers: BTreeMap<String, crate::balancer::BalancerStatus>,
     /// What the balancers serve over TLS.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     certificates: Vec<crate::balancer::ServedCertificate>,
@@ -35,18 +38,25 @@ struct Report {
 #[derive(Debug, Default, Serialize)]
 struct ServiceRow {
     desired: u32,
+    /// Running replicas on the hosts that could be observed.
     running: u32,
+    /// Running replicas whose health check passed.
     healthy: u32,
+    /// Running replicas of a service without a health check: running is all that is known.
+    no_check: u32,
     /// Running replicas made from another spec than the commit's.
     outdated: u32,
-    hosts: BTreeMap<String, u32>,
+    /// Running replicas per host; `null` for a host that could not be observed (unknown, not
+    /// zero).
+    hosts: BTreeMap<String, Option<u32>>,
 }
 
 #[derive(Debug, Serialize)]
 struct HostRow {
     reachable: bool,
     error: Option<String>,
-    replicas: usize,
+    /// The project's containers there; `null` when the host could not be observed.
+    replicas: Option<usize>,
     /// The project lock's state, unless free.
     lock: Option<State>,
     /// The watch lease's state, unless free.
@@ -80,7 +90,16 @@ async fn gather(desired: &Desired, commit: Option<String>, connect: &ConnectOpti
     let (observed, engines, _) = observe_connected(desired, connected).await;
     let holders = holders(&engines, &desired.project).await;
     close_all(engines).await;
+    report(desired, commit, &observed, holders)
+}
 
+/// The report from what was observed (pure).
+fn report(
+    desired: &Desired,
+    commit: Option<String>,
+    observed: &Observed,
+    holders: Holders,
+) -> Report {
     let hashes: BTreeMap<&str, String> = desired
         .services
         .iter()
@@ -119,9 +138,11 @@ async fn gather(desired: &Desired, commit: Option<String>, connect: &ConnectOpti
                         continue;
                     }
                     row.running += 1;
-                    *row.hosts.entry(name.clone()).or_default() += 1;
-                    if matches!(c.health, None | Some(Health::Healthy)) {
-                        row.healthy += 1;
+                    *row.hosts.entry(name.clone()).or_default().get_or_insert(0) += 1;
+                    match c.health {
+                        Some(Health::Healthy) => row.healthy += 1,
+                        None => row.no_check += 1,
+                        Some(_) => {}
                     }
                     if hashes.get(service.as_str()) != Some(spec_hash) {
                         row.outdated += 1;
@@ -130,31 +151,37 @@ async fn gather(desired: &Desired, commit: Option<String>, connect: &ConnectOpti
                 HostRow {
                     reachable: true,
                     error: None,
-                    replicas: containers.len(),
+                    replicas: Some(containers.len()),
                     lock,
                     watch_lease,
                 }
             }
-            HostState::Unreachable { reason } | HostState::Down { reason } => HostRow {
-                reachable: false,
-                error: Some(reason.clone()),
-                replicas: 0,
-                lock,
-                watch_lease,
-            },
+            HostState::Unreachable { reason } | HostState::Down { reason } => {
+                for row in services.values_mut() {
+                    row.hosts.insert(name.clone(), None);
+                }
+                HostRow {
+                    reachable: false,
+                    error: Some(reason.clone()),
+                    replicas: None,
+                    lock,
+                    watch_lease,
+                }
+            }
         };
         hosts.insert(name.clone(), row);
     }
-    let pending_changes = plan::plan_best_effort(desired, &observed, commit.as_deref())
+    let pending_changes = plan::plan_best_effort(desired, observed, commit.as_deref())
         .0
         .actions()
         .count();
     let converged = pending_changes == 0
         && hosts.values().all(|h| h.reachable)
-        && services
-            .values()
-            .all(|s| s.running == s.desired && s.healthy == s.desired && s.outdated == 0);
-    let certificates = crate::balancer::served_certificates(&observed, crate::clock::unix_now());
+        && services.values().all(|s| {
+            s.running == s.desired && s.healthy + s.no_check == s.desired && s.outdated == 0
+        });
+    let balancers = crate::balancer::balancer_status(desired, observed);
+    let certificates = crate::balancer::served_certificates(observed, crate::clock::unix_now());
     Report {
         project: desired.project.clone(),
         commit,
@@ -162,6 +189,7 @@ async fn gather(desired: &Desired, commit: Option<String>, connect: &ConnectOpti
         pending_changes,
         services,
         hosts,
+        balancers,
         certificates,
     }
 }
@@ -205,17 +233,26 @@ fn table(report: &Report) -> String {
         }
     );
     out.push_str(&format!(
-        "{:<20} {:>7} {:>7} {:>7} {:>8}  {}\n",
-        "SERVICE", "DESIRED", "RUNNING", "HEALTHY", "OUTDATED", "HOSTS"
+        "{:<20} {:>7} {:>7} {:>7} {:>8} {:>8}  {}\n",
+        "SERVICE", "DESIRED", "RUNNING", "HEALTHY", "NO CHECK", "OUTDATED", "HOSTS"
     ));
     for (name, s) in &report.services {
-        let spread: Vec<String> = s.hosts.iter().map(|(h, n)| format!("{h}:{n}")).collect();
+        // `?`: the host could not be observed, so what runs there is unknown.
+        let spread: Vec<String> = s
+            .hosts
+            .iter()
+            .map(|(h, n)| match n {
+                Some(n) => format!("{h}:{n}"),
+                None => format!("{h}:?"),
+            })
+            .collect();
         out.push_str(&format!(
-            "{:<20} {:>7} {:>7} {:>7} {:>8}  {}\n",
+            "{:<20} {:>7} {:>7} {:>7} {:>8} {:>8}  {}\n",
             super::output::printable(name),
             s.desired,
             s.running,
             s.healthy,
+            s.no_check,
             s.outdated,
             spread.join(" ")
         ));
@@ -228,6 +265,9 @@ fn table(report: &Report) -> String {
         let mut notes = Vec::new();
         if let Some(e) = &h.error {
             notes.push(super::output::printable(e));
+        }
+        if h.replicas.is_none() {
+            notes.push("replicas unknown".into());
         }
         if let Some(l) = &h.lock {
             notes.push(format!("lock: {l}"));
@@ -242,9 +282,33 @@ fn table(report: &Report) -> String {
             "{:<20} {:<11} {:>8}  {}\n",
             name,
             if h.reachable { "up" } else { "UNREACHABLE" },
-            h.replicas,
+            h.replicas
+                .map_or_else(|| "?".to_string(), |n| n.to_string()),
             notes.join("; ")
         ));
+    }
+    if !report.balancers.is_empty() {
+        out.push_str(&format!(
+            "\n{:<20} {:<11} {}\n",
+            "BALANCER", "STATE", "IN ROTATION"
+        ));
+        for (host, b) in &report.balancers {
+            let rotation = match &b.rotation {
+                Some(r) => r
+                    .iter()
+                    .map(|(service, n)| format!("{}:{n}", super::output::printable(service)))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                None if b.running() => "not fleet's configuration".into(),
+                None => String::new(),
+            };
+            let state = if b.running() {
+                b.state.clone()
+            } else {
+                b.state.to_uppercase()
+            };
+            out.push_str(&format!("{host:<20} {state:<11} {rotation}\n"));
+        }
     }
     if !report.certificates.is_empty() {
         out.push_str(&format!(
@@ -267,4 +331,127 @@ fn table(report: &Report) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::Container;
+    use crate::spec::{MemoryFiles, load};
+
+    const YAML: &str = "project: shop\n\
+        hosts:\n  a: { address: 'ssh://root@10.0.0.1' }\n  b: { address: 'ssh://root@10.0.0.2' }\n\
+        services:\n  web:\n    image: demo:1\n    deploy: { replicas: 2 }\n    \
+        x-fleet: { expose: { port: 8080, host_port: 80 } }\n  \
+        worker:\n    image: w:1\n    \
+        healthcheck: { test: [CMD, 'true'] }\n";
+
+    fn replica(d: &Desired, service: &str, slot: u32, health: Option<Health>) -> Container {
+        let s = &d.services[service];
+        let hash = contract::spec_hash(s);
+        Container {
+            id: format!("id-{service}-{slot}"),
+            name: contract::container_name(&d.project, service, slot, &hash),
+            owner: Owner::Replica {
+                service: service.into(),
+                slot,
+                spec_hash: hash,
+                commit: None,
+                spec: None,
+            },
+            state: RunState::Running,
+            health,
+            image_id: String::new(),
+            created: 0,
+            ports: Vec::new(),
+        }
+    }
+
+    /// `a` runs one web replica (no health check) and the worker (healthy); `b` is unreachable.
+    fn seen() -> (Desired, Observed) {
+        let d = load(&MemoryFiles::new([("fleet.yaml", YAML)]))
+            .desired
+            .expect("valid");
+        let mut observed = Observed::default();
+        observed.hosts.insert(
+            "a".into(),
+            HostState::Reachable {
+                containers: vec![
+                    replica(&d, "web", 0, None),
+                    replica(&d, "worker", 0, Some(Health::Healthy)),
+                ],
+            },
+        );
+        observed.hosts.insert(
+            "b".into(),
+            HostState::Unreachable {
+                reason: "connection refused".into(),
+            },
+        );
+        (d, observed)
+    }
+
+    #[test]
+    fn an_unreachable_hosts_replicas_are_unknown_not_zero() {
+        let (d, observed) = seen();
+        let report = report(&d, None, &observed, Holders::new());
+        assert_eq!(report.hosts["b"].replicas, None);
+        assert_eq!(report.services["web"].hosts.get("b"), Some(&None));
+        assert_eq!(report.services["web"].hosts.get("a"), Some(&Some(1)));
+        let json = serde_json::to_value(&report).expect("json");
+        assert_eq!(json["hosts"]["b"]["replicas"], serde_json::Value::Null);
+        assert_eq!(json["hosts"]["a"]["replicas"], 2);
+        let text = table(&report);
+        assert!(
+            text.contains(
+                "web                        2       1       0        1        0  a:1 b:?"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "b                    UNREACHABLE        ?  connection refused; replicas unknown"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_replica_without_a_health_check_is_running_not_healthy() {
+        let (d, observed) = seen();
+        let report = report(&d, None, &observed, Holders::new());
+        let web = &report.services["web"];
+        assert_eq!((web.running, web.healthy, web.no_check), (1, 0, 1));
+        let worker = &report.services["worker"];
+        assert_eq!((worker.running, worker.healthy, worker.no_check), (1, 1, 0));
+        assert!(table(&report).contains("NO CHECK"));
+    }
+
+    #[test]
+    fn every_ingress_hosts_balancer_is_shown() {
+        let (d, mut observed) = seen();
+        let config = crate::balancer::render(&d, &crate::balancer::rotation(&d, &observed));
+        observed.balancers.insert(
+            "a".into(),
+            vec![crate::observe::Balancer {
+                id: "x".into(),
+                name: "shop-balancer".into(),
+                state: RunState::Running,
+                spec_hash: contract::balancer_spec_hash(&d),
+                config: Some(config),
+            }],
+        );
+        let report = report(&d, None, &observed, Holders::new());
+        assert_eq!(report.balancers["a"].state, "running");
+        assert_eq!(report.balancers["b"].state, "unknown");
+        let json = serde_json::to_value(&report).expect("json");
+        assert_eq!(json["balancers"]["a"]["state"], "running");
+        let text = table(&report);
+        assert!(text.contains("BALANCER"), "{text}");
+        assert!(
+            text.contains("\na                    running     web:"),
+            "{text}"
+        );
+        assert!(text.contains("\nb                    UNKNOWN"), "{text}");
+    }
 }

@@ -293,10 +293,12 @@ impl Daemon {
         for c in certificates.iter().filter(|c| c.expires_soon) {
             warn!(service = %c.service, serial = %c.serial, not_after = %c.not_after, days_left = c.days_left, "certificate expires soon: renew it");
         }
+        let balancers = crate::balancer::balancer_status(&target.desired, observed);
         self.shared.update(|s| {
             s.services = services;
             s.hosts = hosts;
             s.certificates = certificates;
+            s.balancers = balancers;
             s.backoff = backoff;
             s.unplaceable = unplaceable.iter().map(|e| e.to_string()).collect();
         });

@@ -27,6 +27,8 @@ pub struct Status {
     pub last_reconcile: Option<Reconcile>,
     pub services: BTreeMap<String, ServiceStatus>,
     pub hosts: BTreeMap<String, HostStatus>,
+    /// The balancer of each ingress host: its state and the upstreams in rotation per service.
+    pub balancers: BTreeMap<String, crate::balancer::BalancerStatus>,
     /// What the balancers serve over TLS, with a warning 21 days before expiry.
     pub certificates: Vec<crate::balancer::ServedCertificate>,
     pub backoff: Vec<SlotBackoff>,

@@ -144,3 +144,44 @@ async fn a_commit_is_not_held_to_while_its_new_replicas_are_held_back() {
     assert_eq!(fleet.metrics().rollouts.get("ok"), Some(&2));
     fleet.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn status_shows_each_ingress_hosts_balancer_and_its_rotation() {
+    let hosts = ["a"];
+    let images = [
+        ("web:1", Behaviour::Serves),
+        (
+            crate::spec::model::DEFAULT_BALANCER_IMAGE,
+            Behaviour::Serves,
+        ),
+    ];
+    let fleet = Fleet::start(
+        &hosts,
+        &images,
+        &fleet_yaml(
+            &hosts,
+            "web:1",
+            2,
+            "    x-fleet: {expose: {port: 80, host_port: 8080}}\n",
+        ),
+    )
+    .await;
+    fleet
+        .until(
+            "the balancer routes to both replicas",
+            Duration::from_secs(10),
+            |f| {
+                let balancers = f.status().balancers;
+                balancers.len() == 1
+                    && balancers.values().all(|b| {
+                        b.running()
+                            && b.rotation.as_ref().and_then(|r| r.get("web").copied()) == Some(2)
+                    })
+            },
+        )
+        .await;
+    let json = serde_json::to_value(fleet.status()).expect("json");
+    assert_eq!(json["balancers"]["a"]["state"], "running");
+    assert_eq!(json["balancers"]["a"]["rotation"]["web"], 2);
+    fleet.stop().await;
+}
