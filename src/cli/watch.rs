@@ -231,10 +231,23 @@ pub fn run(global: &GlobalOptions, args: &WatchArgs, printer: &Printer) -> ExitC
             })
         };
         let daemon = Daemon::new(settings, Arc::clone(&shared), triggers, stop);
-        daemon.run(receiver, shutdown_rx).await;
+        let ran = daemon.run(receiver, shutdown_rx).await;
         server.abort();
         signals.abort();
-        ExitCode::Success
+        match ran {
+            Ok(()) => ExitCode::Success,
+            // Nothing was ever held: exit so a supervisor (systemd) shows the failure.
+            Err(unreadable) => {
+                printer.fail(
+                    &format!(
+                        "cannot read the desired state at start: {}",
+                        unreadable.message
+                    ),
+                    unreadable.hint.as_deref(),
+                );
+                ExitCode::Failure
+            }
+        }
     })
 }
 

@@ -25,6 +25,8 @@ mod tests;
 mod tip;
 mod triggers;
 
+pub use tip::Unreadable;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -251,11 +253,13 @@ impl Daemon {
 
     /// Runs until `shutdown` fires, then finishes the pass in progress (its in-flight batch
     /// completes and keeps its old replicas, see `apply`), releases the lease and returns.
+    /// Returns at once with the error when the tracked revision cannot be read at start
+    /// (nothing was ever held, so there is nothing to keep running).
     pub async fn run(
         mut self,
         mut triggers: mpsc::Receiver<Trigger>,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
-    ) {
+    ) -> Result<(), Unreadable> {
         let mut next_poll = Instant::now();
         let mut next_resync = Instant::now() + self.settings.resync;
         let mut dirty = true;
@@ -268,7 +272,7 @@ impl Daemon {
             }
             let now = Instant::now();
             if now >= next_poll {
-                if self.read_tip().await {
+                if self.read_tip().await? {
                     dirty = true;
                     reason = "new commit".into();
                 }
@@ -318,6 +322,7 @@ impl Daemon {
             }
         }
         self.shutdown().await;
+        Ok(())
     }
 }
 

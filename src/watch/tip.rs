@@ -1,11 +1,23 @@
 //! The tracked revision: read it, load it, and keep one host follower per host it names.
 
 use super::*;
+use crate::spec::load::ROOT_FILE;
+
+/// The tracked revision could not be read when the daemon started, before it ever held a state:
+/// a daemon pointed at the wrong directory (no repository, no fleet.yaml) stops with this
+/// instead of waiting forever. Later read failures are logged and the held state stays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unreadable {
+    pub message: String,
+    pub hint: Option<String>,
+}
 
 impl Daemon {
-    /// Reads the tracked revision; true when it is new.
-    pub(super) async fn read_tip(&mut self) -> bool {
+    /// Reads the tracked revision; true when it is new. Fails only on the first read, before
+    /// anything was held, when the source cannot be read or has no fleet.yaml.
+    pub(super) async fn read_tip(&mut self) -> Result<bool, Unreadable> {
         type Read = Option<(Option<String>, Result<(Desired, Payload), Vec<String>>)>;
+        let starting = self.tip.is_none() && self.held.is_none();
         let request = self.settings.request.clone();
         let known = self.tip.as_ref().and_then(|t| t.commit.clone());
         // The same commit is read again when a certificate fleet issued is due for renewal.
@@ -14,14 +26,30 @@ impl Daemon {
             .as_ref()
             .and_then(|t| t.desired.as_ref().ok())
             .is_some_and(|d| crate::payload::renewal_due(d, crate::clock::unix_now()));
-        let read = tokio::task::spawn_blocking(move || -> Result<Read, String> {
-            let snapshot = source::open(&request).map_err(|e| crate::error::full_message(&e))?;
+        let read = tokio::task::spawn_blocking(move || -> Result<Read, Unreadable> {
+            let snapshot = source::open(&request).map_err(|e| Unreadable {
+                message: crate::error::full_message(&e),
+                hint: e.hint(),
+            })?;
             let commit = match snapshot.revision.kind {
                 source::RevisionKind::Commit => snapshot.revision.commit.clone(),
                 source::RevisionKind::Worktree => None,
             };
             if commit.is_some() && commit == known && !renew {
                 return Ok(None);
+            }
+            // At start a commit without fleet.yaml is a daemon pointed at the wrong place, not
+            // a bad commit to wait out.
+            if starting && !snapshot.files().exists(ROOT_FILE).unwrap_or(true) {
+                return Err(Unreadable {
+                    message: format!(
+                        "no {ROOT_FILE} at the project root of commit {}",
+                        short(commit.as_deref())
+                    ),
+                    hint: Some(
+                        "point fleet watch at the project with -C DIR or --repo, or commit fleet.yaml there".into(),
+                    ),
+                });
             }
             let loaded = crate::spec::load(snapshot.files());
             let desired = loaded
@@ -47,16 +75,22 @@ impl Daemon {
             Ok(Some((commit, desired)))
         })
         .await
-        .unwrap_or_else(|e| Err(format!("internal error: {e}")));
+        .unwrap_or_else(|e| {
+            Err(Unreadable {
+                message: format!("internal error: {e}"),
+                hint: None,
+            })
+        });
         let (commit, read) = match read {
             Ok(Some(read)) => read,
-            Ok(None) => return false,
-            Err(message) => {
+            Ok(None) => return Ok(false),
+            Err(unreadable) if starting => return Err(unreadable),
+            Err(Unreadable { message, .. }) => {
                 warn!(error = %message, "cannot read the repository");
                 self.shared
                     .count(|m| *m.failures.entry("source").or_default() += 1);
                 self.shared.error("source", message);
-                return false;
+                return Ok(false);
             }
         };
         let (desired, payload) = match read {
@@ -69,7 +103,7 @@ impl Daemon {
                 .as_ref()
                 .is_some_and(|t| t.desired.as_ref().ok() == desired.as_ref().ok())
         {
-            return false;
+            return Ok(false);
         }
         let desired = match (desired, &self.project) {
             (Ok(d), Some(project)) if d.project != *project => Err(vec![format!(
@@ -125,7 +159,7 @@ impl Daemon {
             payload,
         });
         self.sync_probers();
-        true
+        Ok(true)
     }
 
     /// One prober per host of the held state and of the tip.

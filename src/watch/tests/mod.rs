@@ -11,6 +11,7 @@
 mod commits;
 mod healing;
 mod hosts;
+mod start;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -23,7 +24,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::state::{Metrics, PassResult, Shared, Status};
-use super::{Connect, Daemon, Settings, Trigger};
+use super::{Connect, Daemon, Settings, Trigger, Unreadable};
 use crate::engine::SharedEngine;
 use crate::engine::memory::{Behaviour, MemoryEngine, Registry, Seen};
 use crate::labels;
@@ -132,7 +133,7 @@ struct Fleet {
     repo: Repo,
     triggers: mpsc::Sender<Trigger>,
     shutdown: watch::Sender<bool>,
-    daemon: JoinHandle<()>,
+    daemon: JoinHandle<Result<(), Unreadable>>,
 }
 
 impl Fleet {
@@ -323,7 +324,8 @@ impl Fleet {
         tokio::time::timeout(Duration::from_secs(30), daemon)
             .await
             .expect("the daemon stops within 30 s of the shutdown signal")
-            .expect("the daemon's task does not panic");
+            .expect("the daemon's task does not panic")
+            .expect("the daemon read its repository at start");
         assert_eq!(shared.status().role, super::state::Role::Stopping);
     }
 }
