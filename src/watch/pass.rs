@@ -365,7 +365,7 @@ impl Daemon {
                         .tip_error
                         .is_some_and(|e| e.commit == error.commit && e.kind == error.kind);
                     if !known {
-                        warn!(commit = %short(error.commit.as_deref()), kind = error.kind.as_str(), %message, "not applying the new commit; the last good state stays");
+                        warn!(commit = %short(error.commit.as_deref()), kind = error.kind.as_str(), %message, held = %self.held_commit(), "not applying the new commit; the last good state stays");
                         self.notify(
                             "commit_refused",
                             format!(

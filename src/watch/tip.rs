@@ -86,7 +86,7 @@ impl Daemon {
             Ok(None) => return Ok(false),
             Err(unreadable) if starting => return Err(unreadable),
             Err(Unreadable { message, .. }) => {
-                warn!(error = %message, "cannot read the repository");
+                warn!(error = %message, held = %self.held_commit(), "cannot read the repository; the last good state stays");
                 self.shared
                     .count(|m| *m.failures.entry("source").or_default() += 1);
                 self.shared.error("source", message);
@@ -123,7 +123,7 @@ impl Daemon {
                 });
             }
             Err(messages) => {
-                warn!(commit = %short(commit.as_deref()), errors = messages.len(), first = %messages.first().map(String::as_str).unwrap_or(""), "the new commit is invalid; the last good state stays");
+                warn!(commit = %short(commit.as_deref()), errors = messages.len(), first = %messages.first().map(String::as_str).unwrap_or(""), held = %self.held_commit(), "the new commit is invalid; the last good state stays");
                 self.notify(
                     "commit_refused",
                     format!(
@@ -160,6 +160,13 @@ impl Daemon {
         });
         self.sync_probers();
         Ok(true)
+    }
+
+    /// The commit the fleet is held to, for logs: `none yet` before the first one is applied.
+    pub(super) fn held_commit(&self) -> String {
+        self.held
+            .as_ref()
+            .map_or_else(|| "none yet".into(), |h| short(h.commit.as_deref()))
     }
 
     /// One prober per host of the held state and of the tip.

@@ -55,9 +55,10 @@ async fn a_daemon_started_on_a_commit_without_fleet_yaml_exits_with_the_error() 
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_invalid_first_commit_is_waited_out() {
+async fn an_invalid_first_commit_is_waited_out_and_logged_with_no_commit_held_yet() {
+    let (logs, _guard) = Logs::capture();
     let repo = Repo::new();
-    repo.commit("project: shop\nservices: 3\n");
+    let bad = repo.commit("project: shop\nservices: 3\n");
     let (triggers, receiver) = mpsc::channel(16);
     let (shutdown, shutdown_rx) = watch::channel(false);
     let shared = Arc::new(Shared::default());
@@ -77,12 +78,48 @@ async fn an_invalid_first_commit_is_waited_out() {
         shared.status().tip_error.map(|e| e.kind),
         Some(TipErrorKind::Invalid)
     );
+    let lines = logs.lines_with(&["the new commit is invalid", &bad[..12]]);
+    assert!(
+        lines.len() == 1 && lines[0].contains("held=none yet"),
+        "{}",
+        logs.text()
+    );
     let _ = shutdown.send(true);
     let stopped = tokio::time::timeout(Duration::from_secs(30), daemon)
         .await
         .expect("stops")
         .expect("no panic");
     assert_eq!(stopped, Ok(()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_commit_is_logged_with_the_commit_actually_held() {
+    let hosts = ["a"];
+    let fleet = Fleet::start(
+        &hosts,
+        &[("web:1", Behaviour::Serves)],
+        &fleet_yaml(&hosts, "web:1", 1, ""),
+    )
+    .await;
+    let held = fleet.status().applied_commit.expect("applied");
+    let (logs, _guard) = Logs::capture();
+    let bad = fleet.commit("project: shop\nservices: 3\n").await;
+    fleet
+        .until("the invalid commit is seen", Duration::from_secs(5), |f| {
+            f.status()
+                .tip_error
+                .is_some_and(|e| e.commit.as_deref() == Some(bad.as_str()))
+        })
+        .await;
+    let lines = logs.lines_with(&["the new commit is invalid"]);
+    assert_eq!(lines.len(), 1, "{}", logs.text());
+    assert!(
+        lines[0].contains(&format!("commit={}", &bad[..12]))
+            && lines[0].contains(&format!("held={}", &held[..12])),
+        "names the refused commit and the one held: {}",
+        lines[0]
+    );
+    fleet.stop().await;
 }
 
 #[tokio::test(start_paused = true)]
