@@ -25,6 +25,7 @@ mod config;
 pub(crate) mod hosts;
 mod init;
 mod lock;
+mod logs;
 mod output;
 mod plan;
 mod progress;

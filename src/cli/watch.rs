@@ -99,6 +99,7 @@ fn init_logs(format: LogFormat, verbose: bool, quiet: bool) {
         LogFormat::Text => tracing::subscriber::set_global_default(
             builder
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .fmt_fields(super::logs::TextFields)
                 .finish()
                 .with(ours),
         ),

@@ -53,6 +53,7 @@ pub(super) async fn follow_host(
                             let failed = Trigger::HostFailed {
                                 host: name.clone(),
                                 error: format!("no connection within {:?}", attempt.elapsed()),
+                                hint: None,
                                 since: attempt,
                             };
                             if triggers.send(failed).await.is_err() {
@@ -74,7 +75,7 @@ pub(super) async fn follow_host(
                 "no engine was given for the host {name}"
             ))),
         };
-        let (error, since) = match connected {
+        let (error, hint, since) = match connected {
             Ok(engine) => {
                 let up = Trigger::HostUp {
                     host: name.clone(),
@@ -83,13 +84,16 @@ pub(super) async fn follow_host(
                 if triggers.send(up).await.is_err() {
                     return;
                 }
-                follow_events(&name, engine.as_ref(), &project, every, &triggers).await
+                let (error, since) =
+                    follow_events(&name, engine.as_ref(), &project, every, &triggers).await;
+                (error, None, since)
             }
-            Err(e) => (crate::error::full_message(&e), attempt),
+            Err(e) => (crate::error::full_message(&e), e.hint(), attempt),
         };
         let failed = Trigger::HostFailed {
             host: name.clone(),
             error,
+            hint,
             since,
         };
         if triggers.send(failed).await.is_err() {

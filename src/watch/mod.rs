@@ -109,6 +109,8 @@ pub enum Trigger {
     HostFailed {
         host: String,
         error: String,
+        /// What to do about it, when known (the known_hosts line to add, ...).
+        hint: Option<String>,
         /// When the probe that failed was started: the host has not been heard from since.
         since: Instant,
     },
@@ -197,6 +199,8 @@ pub struct Daemon {
     /// Containers reported dead: the engine sends `die` before it marks them stopped, so a
     /// pass that still sees one running looks again shortly.
     dying: HashMap<String, Instant>,
+    /// Why the newest of them died, for the pass that looks again (see `dying`).
+    settling_reason: Option<String>,
     /// The watch lease, and the task keeping it (from the moment the project is known).
     lease: Option<(Arc<Hold>, tokio::task::JoinHandle<()>)>,
     /// Where the lease task reports: a channel of its own, never full, so a pass that keeps the
@@ -238,6 +242,7 @@ impl Daemon {
             backoff: Backoff::default(),
             kills: HashMap::new(),
             dying: HashMap::new(),
+            settling_reason: None,
             lease: None,
             lease_events: None,
             reachable: tokio::sync::watch::Sender::new(BTreeMap::new()),
@@ -286,7 +291,11 @@ impl Daemon {
             if self.retry_at.is_some_and(|at| now >= at) {
                 self.retry_at = None;
                 dirty = true;
-                reason = "retry".into();
+                // Looking again at a container reported dead: the pass heals what died.
+                reason = match self.settling_reason.take() {
+                    Some(why) if !self.dying.is_empty() => why,
+                    _ => "retry".into(),
+                };
             }
             if dirty && self.leading {
                 dirty = false;

@@ -54,7 +54,8 @@ impl Daemon {
                 result = pass.result.as_str(),
                 changes = pass.changes,
                 seconds = format!("{seconds:.2}"),
-                detail = pass.detail.as_deref().unwrap_or(""),
+                // Omitted when there is none: no `detail=""` on every line.
+                detail = pass.detail.as_deref().filter(|d| !d.is_empty()),
                 "reconcile"
             );
         }

@@ -85,8 +85,8 @@ impl Daemon {
             Ok(Some(read)) => read,
             Ok(None) => return Ok(false),
             Err(unreadable) if starting => return Err(unreadable),
-            Err(Unreadable { message, .. }) => {
-                warn!(error = %message, held = %self.held_commit(), "cannot read the repository; the last good state stays");
+            Err(Unreadable { message, hint }) => {
+                warn!(error = %message, hint = hint.as_deref(), held = %self.held_commit(), "cannot read the repository; the last good state stays");
                 self.shared
                     .count(|m| *m.failures.entry("source").or_default() += 1);
                 self.shared.error("source", message);
@@ -123,7 +123,8 @@ impl Daemon {
                 });
             }
             Err(messages) => {
-                warn!(commit = %short(commit.as_deref()), errors = messages.len(), first = %messages.first().map(String::as_str).unwrap_or(""), held = %self.held_commit(), "the new commit is invalid; the last good state stays");
+                let (first, hint) = split_hint(messages.first().map_or("", String::as_str));
+                warn!(commit = %short(commit.as_deref()), errors = messages.len(), first, hint, held = %self.held_commit(), "the new commit is invalid; the last good state stays");
                 self.notify(
                     "commit_refused",
                     format!(
@@ -204,5 +205,14 @@ impl Daemon {
             ));
             self.probers.insert(name, (host, task));
         }
+    }
+}
+
+/// A message and its hint, which diagnostics carry on a line of their own: logs keep the hint in
+/// a field of its own rather than inside the message.
+pub(super) fn split_hint(message: &str) -> (&str, Option<&str>) {
+    match message.split_once("\n  hint: ") {
+        Some((message, hint)) => (message, Some(hint)),
+        None => (message, None),
     }
 }

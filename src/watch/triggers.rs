@@ -45,11 +45,20 @@ impl Daemon {
                             info!(host = %e.host, service = %service, slot, "replica exited on its own");
                             self.backoff.crashed((service.clone(), slot), now);
                         }
-                        Some(format!(
-                            "{} died on {}",
-                            e.service.as_deref().unwrap_or("a container"),
-                            e.host
-                        ))
+                        let what = match (&e.service, e.slot) {
+                            (Some(service), Some(slot)) => format!("replica {service}.{slot}"),
+                            (Some(service), None) => format!("a container of {service}"),
+                            _ => "a container".into(),
+                        };
+                        let why = if asked {
+                            format!("{what} was killed on {}: restarting it", e.host)
+                        } else {
+                            format!("{what} exited on its own on {}: restarting it", e.host)
+                        };
+                        // The engine sends `die` before it marks the container stopped, so the
+                        // restart is often made by the pass that looks again: it says why too.
+                        self.settling_reason = Some(why.clone());
+                        Some(why)
                     }
                     "oom" | "stop" | "destroy" | "start" | "create" => Some(format!(
                         "{} {} on {}",
@@ -103,7 +112,12 @@ impl Daemon {
                 debug!(hosts = ?hosts, "watch lease held again");
                 Some(format!("lease held on {}", hosts.join(", ")))
             }
-            Trigger::HostFailed { host, error, since } => {
+            Trigger::HostFailed {
+                host,
+                error,
+                hint,
+                since,
+            } => {
                 let down_after = self.host_down_after();
                 let link = self.links.entry(host.clone()).or_insert_with(Link::new);
                 let had_engine = link.engine.is_some();
@@ -113,7 +127,7 @@ impl Daemon {
                 }
                 match change {
                     HostChange::Unreachable => {
-                        warn!(host = %host, error = %error, "host unreachable");
+                        warn!(host = %host, error = %error, hint = hint.as_deref(), "host unreachable");
                         Some(format!("host {host} unreachable"))
                     }
                     HostChange::Down => {

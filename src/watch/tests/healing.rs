@@ -228,3 +228,32 @@ async fn imposters_are_removed_and_containers_of_others_are_never_touched() {
     assert_eq!(fleet.metrics().drift_corrections, 2);
     fleet.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_heal_of_a_killed_replica_is_logged_as_such_not_as_a_retry() {
+    let hosts = ["a"];
+    let fleet = Fleet::start(&hosts, &serves(), &fleet_yaml(&hosts, WEB, 1, "")).await;
+    let (logs, _guard) = Logs::capture();
+    let (host, killed) = replica(&fleet, 0);
+    fleet.host(&host).kill(&killed.id);
+    fleet
+        .until(
+            "the killed replica runs again",
+            Duration::from_secs(3),
+            |f| slots(f) == [0] && f.metrics().heals == 1,
+        )
+        .await;
+    let heal = logs.lines_with(&["reconcile", "changes=1"]);
+    assert_eq!(heal.len(), 1, "{}", logs.text());
+    assert!(
+        heal[0].contains("reason=\"replica web.0 was killed on a: restarting it\""),
+        "{}",
+        heal[0]
+    );
+    assert!(
+        !logs.text().contains("reason=\"retry\"") && !logs.text().contains("detail=\"\""),
+        "{}",
+        logs.text()
+    );
+    fleet.stop().await;
+}
