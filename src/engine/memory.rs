@@ -200,6 +200,25 @@ impl MemoryEngine {
         life::exit(&self.state, &self.events, id, 137, "killed");
     }
 
+    /// As `kill`, but as Docker does it: `kill` and `die` go out at once, and the engine still
+    /// shows the container running for `lag` after them (its restart policy is not applied).
+    pub fn kill_seen_late(&self, id: &str, lag: Duration) {
+        if let Some(sim) = lock(&self.state).containers.get(id) {
+            life::emit(&self.events, "kill", sim);
+            life::emit(&self.events, "die", sim);
+        }
+        let state = Arc::clone(&self.state);
+        let id = id.to_string();
+        tokio::spawn(async move {
+            tokio::time::sleep(lag).await;
+            if let Some(sim) = lock(&state).containers.get_mut(&id)
+                && sim.running()
+            {
+                sim.stop_now(137);
+            }
+        });
+    }
+
     /// The container is removed by someone else (`docker rm -f`).
     pub fn remove_behind(&self, id: &str) {
         let removed = lock(&self.state).containers.remove(id);

@@ -199,7 +199,8 @@ pub struct Daemon {
     /// Containers reported dead: the engine sends `die` before it marks them stopped, so a
     /// pass that still sees one running looks again shortly.
     dying: HashMap<String, Instant>,
-    /// Why the newest of them died, for the pass that looks again (see `dying`).
+    /// Why the newest of them died, for the passes that look again (see `dying`); cleared
+    /// once none is seen running any more.
     settling_reason: Option<String>,
     /// The watch lease, and the task keeping it (from the moment the project is known).
     lease: Option<(Arc<Hold>, tokio::task::JoinHandle<()>)>,
@@ -292,8 +293,8 @@ impl Daemon {
                 self.retry_at = None;
                 dirty = true;
                 // Looking again at a container reported dead: the pass heals what died.
-                reason = match self.settling_reason.take() {
-                    Some(why) if !self.dying.is_empty() => why,
+                reason = match &self.settling_reason {
+                    Some(why) if !self.dying.is_empty() => why.clone(),
                     _ => "retry".into(),
                 };
             }

@@ -217,6 +217,9 @@ impl Daemon {
         self.dying.retain(|id, at| {
             running.contains(id.as_str()) && now.duration_since(*at) < Duration::from_secs(10)
         });
+        if self.dying.is_empty() {
+            self.settling_reason = None;
+        }
         (!self.dying.is_empty()).then(|| now + Duration::from_millis(50))
     }
 

@@ -235,7 +235,11 @@ async fn the_heal_of_a_killed_replica_is_logged_as_such_not_as_a_retry() {
     let fleet = Fleet::start(&hosts, &serves(), &fleet_yaml(&hosts, WEB, 1, "")).await;
     let (logs, _guard) = Logs::capture();
     let (host, killed) = replica(&fleet, 0);
-    fleet.host(&host).kill(&killed.id);
+    // Docker sends `die` before it shows the container stopped: the passes that look again
+    // find it stopped and restart it.
+    fleet
+        .host(&host)
+        .kill_seen_late(&killed.id, Duration::from_millis(120));
     fleet
         .until(
             "the killed replica runs again",
