@@ -98,8 +98,12 @@ pub enum SourceError {
     },
     #[error("the repository at `{path}` has no commits yet")]
     NoCommits { path: String },
-    #[error("revision `{rev}` was not found")]
-    RevisionNotFound {
+    /// No branch, tag or commit by that name (git's own message would only repeat it).
+    #[error("revision `{rev}` was not found: no branch, tag or commit has that name")]
+    RevisionNotFound { rev: String },
+    /// The name exists but is not a commit (a tree, a blob), or git failed otherwise.
+    #[error("revision `{rev}` cannot be read as a commit")]
+    RevisionUnreadable {
         rev: String,
         #[source]
         source: git2::Error,
@@ -135,7 +139,9 @@ impl SourceError {
                 "fleet reads the desired state from a commit: run `git init && git add -A && git commit`, or pass --worktree to read the files as they are".into(),
             ),
             SourceError::NoCommits { .. } => Some("commit fleet.yaml first, or pass --worktree to read uncommitted files".into()),
-            SourceError::RevisionNotFound { .. } => Some("use a branch, tag or commit id that exists (`git log --oneline`)".into()),
+            SourceError::RevisionNotFound { .. } | SourceError::RevisionUnreadable { .. } => Some(
+                "use a branch, tag or commit id that exists: `git branch -a` lists branches, `git tag` tags, `git log --oneline` commits".into(),
+            ),
             SourceError::DirectoryMissing { .. } => Some("commit the project directory, or pass --worktree".into()),
             SourceError::Fetch { .. } => Some("check the URL and your git credentials (ssh-agent, or a git credential helper for https)".into()),
             SourceError::BareWorktree { .. } => Some("drop --worktree to read a commit".into()),
@@ -289,8 +295,18 @@ fn read_commit(
         Err(_) if rev.is_none() && repository.head().is_err() => {
             return Err(SourceError::NoCommits { path });
         }
-        Err(source) => {
+        Err(source)
+            if matches!(
+                source.code(),
+                git2::ErrorCode::NotFound | git2::ErrorCode::InvalidSpec
+            ) =>
+        {
             return Err(SourceError::RevisionNotFound {
+                rev: asked.to_string(),
+            });
+        }
+        Err(source) => {
+            return Err(SourceError::RevisionUnreadable {
                 rev: asked.to_string(),
                 source,
             });
@@ -298,7 +314,7 @@ fn read_commit(
     };
     let commit = object
         .peel_to_commit()
-        .map_err(|source| SourceError::RevisionNotFound {
+        .map_err(|source| SourceError::RevisionUnreadable {
             rev: asked.to_string(),
             source,
         })?;

@@ -1,0 +1,27 @@
+//! The command line itself: what each subcommand offers, what `--help` says, and how errors in
+//! the options read. The real binary; no host is contacted.
+
+mod common;
+
+use common::{Repo, fleet};
+
+/// An unknown revision is named, with how to list the ones there are; git's internals (class,
+/// code) stay out of it.
+#[test]
+fn an_unknown_revision_says_which_and_how_to_list_refs() {
+    let repo = Repo::new();
+    repo.commit("project: shop\nservices:\n  web: { image: nginx }\n");
+    let out = fleet(repo.path(), &["--ref", "nosuchbranch", "validate"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.starts_with(
+            "error: revision `nosuchbranch` was not found: no branch, tag or commit has that name\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("`git branch -a`"), "{}", out.stderr);
+    assert!(out.stderr.contains("`git tag`"), "{}", out.stderr);
+    assert!(!out.stderr.contains("class="), "{}", out.stderr);
+    assert!(!out.stderr.contains("code="), "{}", out.stderr);
+}
