@@ -181,7 +181,7 @@ fn verb(action: Action) -> &'static str {
 fn short_commit(plan: &Plan) -> String {
     plan.commit
         .as_deref()
-        .map(|c| c[..c.len().min(7)].to_string())
+        .map(|c| crate::source::short_commit(c).to_string())
         .unwrap_or_else(|| "the working tree".into())
 }
 

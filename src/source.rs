@@ -51,12 +51,21 @@ pub enum RevisionKind {
     Worktree,
 }
 
+/// How many hex digits of a commit id people are shown, in every command's human output and
+/// logs (one length everywhere, so ids can be compared and searched for across outputs).
+pub const SHORT_COMMIT: usize = 12;
+
+/// The first [`SHORT_COMMIT`] characters of a commit id.
+pub fn short_commit(id: &str) -> &str {
+    id.get(..SHORT_COMMIT).unwrap_or(id)
+}
+
 impl Revision {
     pub fn short_id(&self) -> Option<&str> {
-        self.commit.as_deref().map(|c| &c[..c.len().min(7)])
+        self.commit.as_deref().map(short_commit)
     }
 
-    /// One line saying what was read, e.g. `commit 1a2b3c4 "Scale web to 4" (HEAD)`.
+    /// One line saying what was read, e.g. `commit 1a2b3c4d5e6f "Scale web to 4" (HEAD)`.
     pub fn describe(&self) -> String {
         let commit = match (self.short_id(), &self.subject) {
             (Some(id), Some(subject)) => format!("{id} \"{subject}\""),

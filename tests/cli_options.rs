@@ -25,3 +25,26 @@ fn an_unknown_revision_says_which_and_how_to_list_refs() {
     assert!(!out.stderr.contains("class="), "{}", out.stderr);
     assert!(!out.stderr.contains("code="), "{}", out.stderr);
 }
+
+/// One length of commit id in every human output: 12 hex digits.
+#[test]
+fn commit_ids_have_twelve_digits_in_human_output() {
+    let repo = Repo::new();
+    repo.commit("project: shop\nservices:\n  web: { image: nginx }\n");
+    let head = common::git(repo.path(), &["rev-parse", "HEAD"]);
+    let head = head.trim();
+    let out = fleet(repo.path(), &["validate"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("Reading commit {} ", &head[..12])),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains(&format!(" at {}.", &head[..12])),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains(&head[..13]), "{}", out.stdout);
+}

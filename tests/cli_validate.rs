@@ -52,7 +52,7 @@ fleet.yaml:8:55: warning: services.web.deploy.placement.constraints[0]: no host 
 fleet.yaml:9:5: error: services.web.helthcheck: unknown key `helthcheck`; expected one of image, command, entrypoint, environment, env_file, ports, volumes, networks, labels, healthcheck, restart, user, working_dir, stop_grace_period, stop_signal, init, read_only, cap_add, cap_drop, extra_hosts, expose, hostname, logging, tmpfs, depends_on, deploy, container_name, links, secrets, configs, profiles, pull_policy, build, shm_size, gpus, ulimits, sysctls, security_opt, stdin_open, tty, platform, runtime, pids_limit, mem_limit, memswap_limit, mem_reservation, cpus, cpu_shares, cpuset, devices, privileged, group_add, ipc, pid, dns, dns_search, dns_opt, oom_score_adj, network_mode
   hint: did you mean `healthcheck`?
 ",
-        &second[..7]
+        &second[..12]
     );
     assert_eq!(out.stderr, expected);
 }
@@ -66,14 +66,14 @@ fn validate_reads_an_older_commit_with_ref() {
         out.stdout,
         format!(
             "Valid: project shop, 2 host(s), 1 service(s) at {}.\n",
-            &first[..7]
+            &first[..12]
         )
     );
     assert_eq!(
         out.stderr,
         format!(
             "Reading commit {} \"Deploy web with 2 replicas\" (HEAD~1)\n",
-            &first[..7]
+            &first[..12]
         )
     );
 }
@@ -98,7 +98,7 @@ fn validate_reads_a_bare_clone_at_an_older_commit() {
         ],
     );
     assert_eq!(at_old.code, 0, "{}", at_old.stderr);
-    assert!(at_old.stdout.contains(&first[..7]));
+    assert!(at_old.stdout.contains(&first[..12]));
     let at_head = fleet(
         elsewhere.path(),
         &["--repo", bare.to_str().unwrap(), "validate"],
@@ -135,7 +135,7 @@ fn validate_mirrors_a_remote_url_and_fetches_new_commits() {
     assert_eq!(head.code, 1);
     assert!(
         head.stderr
-            .starts_with(&format!("Reading commit {}", &second[..7])),
+            .starts_with(&format!("Reading commit {}", &second[..12])),
         "{}",
         head.stderr
     );
@@ -146,7 +146,7 @@ fn validate_mirrors_a_remote_url_and_fetches_new_commits() {
     git(repo.path(), &["push", "-q", bare.to_str().unwrap(), "main"]);
     let fixed = fleet_env(repo.path(), &["--repo", &url, "validate"], &env);
     assert_eq!(fixed.code, 0, "{}", fixed.stderr);
-    assert!(fixed.stdout.contains(&third[..7]));
+    assert!(fixed.stdout.contains(&third[..12]));
     assert!(cache.path().join("repos").read_dir().unwrap().count() == 1);
 }
 

@@ -171,6 +171,6 @@ fn an_empty_plan_says_the_fleet_matches_the_commit() {
     let plan = plan::plan(&d, &observed, Some("1a2b3c4d5e6f")).unwrap();
     assert_eq!(
         render::text(&plan, false),
-        "No changes. The fleet matches 1a2b3c4.\n"
+        "No changes. The fleet matches 1a2b3c4d5e6f.\n"
     );
 }

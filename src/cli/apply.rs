@@ -111,7 +111,7 @@ fn read_saved(path: &PathBuf) -> Result<Plan, String> {
 
 fn short(commit: Option<&str>) -> String {
     commit
-        .map(|c| c[..c.len().min(12)].to_string())
+        .map(|c| crate::source::short_commit(c).to_string())
         .unwrap_or_else(|| "the working tree".into())
 }
 

@@ -220,7 +220,7 @@ fn table(report: &Report) -> String {
         report
             .commit
             .as_deref()
-            .map_or("the working tree", |c| &c[..c.len().min(12)]),
+            .map_or("the working tree", crate::source::short_commit),
         if report.converged {
             "converged".to_string()
         } else if report.pending_changes > 0 {
