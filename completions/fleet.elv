@@ -105,7 +105,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;hosts'= {
             cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
             cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
-            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --connect-timeout 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)'
             cand --parallel 'Hosts contacted at once'
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
             cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
@@ -127,7 +127,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;plan'= {
             cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
             cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
-            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --connect-timeout 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)'
             cand --parallel 'Hosts contacted at once'
             cand --out 'Also write the plan (JSON) to FILE, for `fleet apply FILE`'
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
@@ -151,7 +151,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;apply'= {
             cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
             cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
-            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --connect-timeout 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)'
             cand --parallel 'Hosts contacted at once'
             cand --lock-timeout 'How long to wait for another run''s lock on a host (e.g. 30s, 5m; 0 = fail at once)'
             cand --pull 'When to pull images'
@@ -181,7 +181,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;watch'= {
             cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
             cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
-            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --connect-timeout 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)'
             cand --parallel 'Hosts contacted at once'
             cand --interval 'How often to read the tracked revision (a remote repository is fetched each time)'
             cand --resync 'How often to run a full pass even when no event arrived'
@@ -216,7 +216,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;status'= {
             cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
             cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
-            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --connect-timeout 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)'
             cand --parallel 'Hosts contacted at once'
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
             cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
@@ -258,7 +258,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;lock;status'= {
             cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
             cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
-            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --connect-timeout 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)'
             cand --parallel 'Hosts contacted at once'
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'
             cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml)'
@@ -280,7 +280,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;lock;break'= {
             cand --known-hosts 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]'
             cand --ssh-config 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]'
-            cand --connect-timeout 'Seconds to wait for each host to connect and log in'
+            cand --connect-timeout 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)'
             cand --parallel 'Hosts contacted at once'
             cand --host 'Only on these hosts (repeatable); default: every host'
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml)'

@@ -99,7 +99,7 @@ complete -c fleet -n "__fish_fleet_using_subcommand config" -s h -l help -d 'Pri
 complete -c fleet -n "__fish_fleet_using_subcommand config" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l connect-timeout -d 'Seconds to wait for each host to connect and log in' -r
+complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l connect-timeout -d 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l parallel -d 'Hosts contacted at once' -r
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
@@ -118,7 +118,7 @@ complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s h -l help -d 'Prin
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand plan" -l connect-timeout -d 'Seconds to wait for each host to connect and log in' -r
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l connect-timeout -d 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l parallel -d 'Hosts contacted at once' -r
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l out -d 'Also write the plan (JSON) to FILE, for `fleet apply FILE`' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
@@ -139,7 +139,7 @@ complete -c fleet -n "__fish_fleet_using_subcommand plan" -s h -l help -d 'Print
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand apply" -l connect-timeout -d 'Seconds to wait for each host to connect and log in' -r
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l connect-timeout -d 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l parallel -d 'Hosts contacted at once' -r
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l lock-timeout -d 'How long to wait for another run\'s lock on a host (e.g. 30s, 5m; 0 = fail at once)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l pull -d 'When to pull images' -r -f -a "missing\t'Pull only images the host does not have (Compose\'s default)'
@@ -167,7 +167,7 @@ complete -c fleet -n "__fish_fleet_using_subcommand apply" -s h -l help -d 'Prin
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand watch" -l connect-timeout -d 'Seconds to wait for each host to connect and log in' -r
+complete -c fleet -n "__fish_fleet_using_subcommand watch" -l connect-timeout -d 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l parallel -d 'Hosts contacted at once' -r
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l interval -d 'How often to read the tracked revision (a remote repository is fetched each time)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l resync -d 'How often to run a full pass even when no event arrived' -r
@@ -201,7 +201,7 @@ complete -c fleet -n "__fish_fleet_using_subcommand watch" -s h -l help -d 'Prin
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand status" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand status" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand status" -l connect-timeout -d 'Seconds to wait for each host to connect and log in' -r
+complete -c fleet -n "__fish_fleet_using_subcommand status" -l connect-timeout -d 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand status" -l parallel -d 'Hosts contacted at once' -r
 complete -c fleet -n "__fish_fleet_using_subcommand status" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand status" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
@@ -237,7 +237,7 @@ complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_su
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l connect-timeout -d 'Seconds to wait for each host to connect and log in' -r
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l connect-timeout -d 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l parallel -d 'Hosts contacted at once' -r
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
@@ -256,7 +256,7 @@ complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcom
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l connect-timeout -d 'Seconds to wait for each host to connect and log in' -r
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l connect-timeout -d 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l parallel -d 'Hosts contacted at once' -r
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l host -d 'Only on these hosts (repeatable); default: every host' -r
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F

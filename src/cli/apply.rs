@@ -79,12 +79,14 @@ pub fn pull_policy() -> impl TypedValueParser<Value = PullPolicy> {
     EnumValueParser::<PullArg>::new().map(PullPolicy::from)
 }
 
+/// The parser of every duration flag: Go/Compose durations (`5s`, `500ms`, `1m30s`), or a bare
+/// whole number of seconds (`10`, as `--connect-timeout` always took).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    if text == "0" {
-        return Ok(Duration::ZERO);
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
     }
     crate::spec::decode::parse_duration(text)
-        .ok_or_else(|| format!("`{text}` is not a duration; write e.g. 30s, 5m or 1m30s"))
+        .ok_or_else(|| format!("`{text}` is not a duration; write e.g. 30s, 500ms, 5m or 1m30s"))
 }
 
 fn read_saved(path: &PathBuf) -> Result<Plan, String> {

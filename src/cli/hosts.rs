@@ -29,9 +29,10 @@ pub struct ConnectOptions {
     /// Trust on first use: record unknown host keys in the known_hosts file instead of refusing
     #[arg(long)]
     pub accept_new_host_keys: bool,
-    /// Seconds to wait for each host to connect and log in
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub connect_timeout: u64,
+    /// How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number
+    /// is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::apply::parse_duration)]
+    pub connect_timeout: Duration,
     /// Hosts contacted at once
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
@@ -42,7 +43,7 @@ impl ConnectOptions {
         let mut options = SshOptions::from_env(
             self.known_hosts.clone(),
             self.accept_new_host_keys,
-            Duration::from_secs(self.connect_timeout.max(1)),
+            self.connect_timeout.max(Duration::from_millis(100)),
         );
         if let Some(path) = &self.ssh_config {
             options.config_file = Some(path.clone());

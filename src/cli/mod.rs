@@ -354,6 +354,69 @@ mod tests {
     use super::*;
     use crate::apply::PullPolicy;
 
+    /// Every subcommand, nested ones included, with its path (`fleet lock status`).
+    fn all_commands() -> Vec<(String, clap::Command)> {
+        fn walk(path: String, command: clap::Command, out: &mut Vec<(String, clap::Command)>) {
+            for sub in command.get_subcommands() {
+                walk(format!("{path} {}", sub.get_name()), sub.clone(), out);
+            }
+            out.push((path, command));
+        }
+        let mut out = Vec::new();
+        let mut root = Cli::command();
+        root.build();
+        walk("fleet".into(), root, &mut out);
+        out
+    }
+
+    /// A duration flag takes `5s`, `500ms` and `1m` everywhere, not only on `fleet watch`; no
+    /// flag takes a bare count of seconds under another name.
+    #[test]
+    fn every_duration_flag_takes_units() {
+        let mut seen = 0;
+        for (path, command) in all_commands() {
+            for arg in command.get_arguments() {
+                let name = arg
+                    .get_value_names()
+                    .and_then(|n| n.first())
+                    .map(|n| n.to_string());
+                assert!(
+                    !matches!(name.as_deref(), Some("SECS" | "SECONDS" | "MS" | "MILLIS")),
+                    "{path} --{}: a duration flag must take DURATION",
+                    arg.get_id()
+                );
+                if name.as_deref() != Some("DURATION") {
+                    continue;
+                }
+                seen += 1;
+                let long = arg.get_long().unwrap();
+                let mut words: Vec<&str> = path.split(' ').collect();
+                let flag = format!("--{long}");
+                for value in ["5s", "500ms", "1m", "10"] {
+                    words.extend([flag.as_str(), value]);
+                    let parsed = command
+                        .clone()
+                        .try_get_matches_from(&words[path.split(' ').count() - 1..]);
+                    assert!(
+                        parsed.is_ok(),
+                        "{path} {flag} {value}: {}",
+                        parsed.unwrap_err()
+                    );
+                    words.truncate(path.split(' ').count());
+                }
+            }
+        }
+        assert!(seen >= 8, "only {seen} duration flags found");
+        let cli = Cli::try_parse_from(["fleet", "hosts", "--connect-timeout", "500ms"]).unwrap();
+        let Command::Hosts { connect, .. } = cli.command else {
+            unreachable!()
+        };
+        assert_eq!(
+            connect.connect_timeout,
+            std::time::Duration::from_millis(500)
+        );
+    }
+
     /// `--pull` is the CLI's own enum, mapped to apply's policy: each value must keep its
     /// meaning, for apply and watch alike, and `missing` stays the default.
     #[test]
