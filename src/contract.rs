@@ -68,6 +68,7 @@ pub fn container_spec(service: &Service) -> Value {
                 }
             }
         }
+        keep_serde_durations(map, service);
         map.remove("origin");
         map.remove("depends_on");
         // Neither shapes the container: which services run, and when an image is pulled.
@@ -96,6 +97,36 @@ pub fn container_spec(service: &Service) -> Value {
         }
     }
     value
+}
+
+/// The durations that shape a container, in the form the spec label had before JSON took
+/// durations as seconds (`{"secs": 10, "nanos": 0}`): the label, and so the spec hash, of a
+/// running replica must not change with fleet's version, or every replica would be replaced.
+fn keep_serde_durations(map: &mut serde_json::Map<String, Value>, service: &Service) {
+    fn serde_form(d: &Option<std::time::Duration>) -> Value {
+        d.map_or(
+            Value::Null,
+            |d| serde_json::json!({ "secs": d.as_secs(), "nanos": d.subsec_nanos() }),
+        )
+    }
+    if map.contains_key("stop_grace_period") {
+        map.insert(
+            "stop_grace_period".into(),
+            serde_form(&service.stop_grace_period),
+        );
+    }
+    if let (Some(Value::Object(check)), Some(h)) =
+        (map.get_mut("healthcheck"), &service.healthcheck)
+    {
+        for (key, d) in [
+            ("interval", &h.interval),
+            ("timeout", &h.timeout),
+            ("start_period", &h.start_period),
+            ("start_interval", &h.start_interval),
+        ] {
+            check.insert(key.into(), serde_form(d));
+        }
+    }
 }
 
 /// A short, stable hash of [`container_spec`]: equal hashes mean an identical container.
@@ -433,6 +464,28 @@ mod tests {
         );
         let loaded = load(&MemoryFiles::new([("fleet.yaml", yaml.as_str())]));
         loaded.desired.expect("valid").services["web"].clone()
+    }
+
+    /// JSON took durations as seconds after spec labels were written with serde's
+    /// `{"secs", "nanos"}`: the label keeps that form, so running replicas keep their hash.
+    #[test]
+    fn durations_in_the_spec_label_keep_their_old_form_so_replicas_are_not_replaced() {
+        let yaml = "project: p\nservices:\n  web:\n    image: web:1\n    stop_grace_period: 30s\n    healthcheck: { test: [CMD, 'true'], interval: 500ms }\n";
+        let loaded = load(&MemoryFiles::new([("fleet.yaml", yaml)]));
+        let web = &loaded.desired.expect("valid").services["web"];
+        let label = container_spec(web);
+        assert_eq!(
+            label["stop_grace_period"],
+            serde_json::json!({ "secs": 30, "nanos": 0 })
+        );
+        assert_eq!(
+            label["healthcheck"]["interval"],
+            serde_json::json!({ "secs": 0, "nanos": 500_000_000 })
+        );
+        assert_eq!(label["healthcheck"]["timeout"], Value::Null);
+        let json = serde_json::to_value(web).unwrap();
+        assert_eq!(json["stop_grace_period"], 30);
+        assert_eq!(json["healthcheck"]["interval"], 0.5);
     }
 
     #[test]

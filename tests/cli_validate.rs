@@ -341,6 +341,8 @@ services:
         "(sensitive)"
     );
     assert_eq!(value["services"]["web"]["restart"]["policy"], "always");
+    // JSON has durations in seconds (docs/plan-json.md); the YAML above in Compose's words.
+    assert_eq!(value["services"]["web"]["healthcheck"]["interval"], 90);
     let validate = fleet(repo.path(), &["validate", "--format", "json"]);
     assert!(!validate.stdout.contains("hunter2"), "{}", validate.stdout);
 

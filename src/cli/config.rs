@@ -33,7 +33,10 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
             "{}",
             serde_json::to_string_pretty(&value).unwrap_or_default()
         ),
-        Format::Text | Format::Markdown => out!("{}", render::yaml(&value)),
+        Format::Text | Format::Markdown => {
+            compose_durations(&mut value);
+            out!("{}", render::yaml(&value))
+        }
     }
     ExitCode::Success
 }
@@ -42,10 +45,6 @@ pub fn run(global: &GlobalOptions, printer: &Printer) -> ExitCode {
 /// compose file; JSON keeps the same shape.
 fn prune(value: &mut serde_json::Value) {
     use serde_json::Value;
-    if let Some(text) = duration(value) {
-        *value = Value::String(text);
-        return;
-    }
     match value {
         Value::Object(map) => {
             // Where in the files a service was declared: for diagnostics, not for reading.
@@ -60,11 +59,44 @@ fn prune(value: &mut serde_json::Value) {
     }
 }
 
-/// A duration as serde writes it (`{secs, nanos}`), in Compose's words: `1m30s`, `250ms`.
-fn duration(value: &serde_json::Value) -> Option<String> {
-    let map = value.as_object().filter(|m| m.len() == 2)?;
-    let secs = map.get("secs")?.as_u64()?;
-    let nanos = map.get("nanos")?.as_u64()?;
+/// The keys whose values are durations in the model (`spec::model::seconds`): JSON has them in
+/// seconds, the YAML of `fleet config` in Compose's words.
+const DURATION_KEYS: &[&str] = &[
+    "stop_grace_period",
+    "interval",
+    "timeout",
+    "start_period",
+    "start_interval",
+    "delay",
+    "monitor",
+    "drain",
+    "hsts",
+    "host_down_after",
+];
+
+/// Every duration (a number of seconds under one of [`DURATION_KEYS`]) as Compose writes it.
+fn compose_durations(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match v.as_f64() {
+                    Some(seconds) if DURATION_KEYS.contains(&key.as_str()) => {
+                        *v = Value::String(duration(seconds));
+                    }
+                    _ => compose_durations(v),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(compose_durations),
+        _ => {}
+    }
+}
+
+/// Seconds in Compose's words: `1m30s`, `250ms`.
+fn duration(seconds: f64) -> String {
+    let d = std::time::Duration::from_secs_f64(seconds.max(0.0));
+    let (secs, nanos) = (d.as_secs(), d.subsec_nanos());
     let mut out = String::new();
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
     for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
@@ -75,7 +107,7 @@ fn duration(value: &serde_json::Value) -> Option<String> {
     if nanos > 0 {
         out.push_str(&format!("{}ms", nanos / 1_000_000));
     }
-    Some(if out.is_empty() { "0s".into() } else { out })
+    if out.is_empty() { "0s".into() } else { out }
 }
 
 fn is_unset(value: &serde_json::Value) -> bool {
@@ -103,16 +135,22 @@ mod tests {
     #[test]
     fn durations_read_as_compose_writes_them() {
         let mut value = serde_json::json!({
-            "a": {"secs": 90, "nanos": 0},
-            "b": {"secs": 0, "nanos": 250_000_000},
-            "c": {"secs": 0, "nanos": 0},
-            "d": {"secs": 3661, "nanos": 0},
+            "stop_grace_period": 90,
+            "healthcheck": {"interval": 0.25, "timeout": 0, "retries": 3},
+            "deploy": {"update_config": {"delay": 3661, "parallelism": 2}},
+            "environment": {"interval": "5"},
             "origin": {"file": "compose.yaml", "line": 3}
         });
         prune(&mut value);
+        compose_durations(&mut value);
         assert_eq!(
             value,
-            serde_json::json!({"a": "1m30s", "b": "250ms", "c": "0s", "d": "1h1m1s"})
+            serde_json::json!({
+                "stop_grace_period": "1m30s",
+                "healthcheck": {"interval": "250ms", "timeout": "0s", "retries": 3},
+                "deploy": {"update_config": {"delay": "1h1m1s", "parallelism": 2}},
+                "environment": {"interval": "5"}
+            })
         );
     }
 }

@@ -21,8 +21,8 @@ use crate::spec::Desired;
 use crate::spec::model::CertificateSummary;
 use crate::spec::model::{Mount, Service};
 
-/// Bumped when the JSON shape of a plan changes incompatibly.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped when the JSON shape of a plan changes incompatibly (2: durations are seconds).
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -202,7 +202,9 @@ impl Plan {
 /// Leaf-level differences between two JSON values, in field order.
 pub fn field_diff(before: &Value, after: &Value) -> Vec<FieldDiff> {
     let mut out = Vec::new();
-    walk("", before, after, &mut out);
+    // Spec labels hold durations as `{"secs", "nanos"}` (contract::container_spec): a diff
+    // shows them in seconds, like every duration in fleet's JSON, and as one field.
+    walk("", &label_seconds(before), &label_seconds(after), &mut out);
     out
 }
 
@@ -236,6 +238,33 @@ fn walk(path: &str, before: &Value, after: &Value, out: &mut Vec<FieldDiff>) {
         }),
     }
 }
+
+/// `value` with every duration in serde's form (`{"secs": 2, "nanos": 0}`) as seconds.
+fn label_seconds(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let duration = (map.len() == 2)
+                .then(|| {
+                    let secs = map.get("secs")?.as_u64()?;
+                    let nanos = u32::try_from(map.get("nanos")?.as_u64()?).ok()?;
+                    serde_json::to_value(Seconds(std::time::Duration::new(secs, nanos))).ok()
+                })
+                .flatten();
+            duration.unwrap_or_else(|| {
+                Value::Object(
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), label_seconds(v)))
+                        .collect(),
+                )
+            })
+        }
+        Value::Array(items) => Value::Array(items.iter().map(label_seconds).collect()),
+        other => other.clone(),
+    }
+}
+
+#[derive(Serialize)]
+struct Seconds(#[serde(with = "crate::spec::model::seconds")] std::time::Duration);
 
 fn reference(c: &Container) -> ContainerRef {
     ContainerRef {

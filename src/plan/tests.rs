@@ -222,6 +222,26 @@ fn an_image_change_replaces_with_a_field_diff() {
 }
 
 #[test]
+fn a_duration_change_is_one_field_in_seconds() {
+    let old = with("  web:\n    image: nginx\n    stop_grace_period: 10s\n");
+    let new = with(
+        "  web:\n    image: nginx\n    stop_grace_period: 1500ms\n    healthcheck: { interval: 2s }\n",
+    );
+    let obs = observed(&old, &[("a1", vec![replica(&old, "web", 0)])]);
+    let plan = plan(&new, &obs, None).unwrap();
+    let diff = &plan.changes[0].diff;
+    assert_eq!(diff.len(), 2, "{diff:#?}");
+    assert_eq!(diff[0].field, "healthcheck");
+    assert_eq!(
+        diff[0].after.as_ref().unwrap()["interval"],
+        serde_json::json!(2)
+    );
+    assert_eq!(diff[1].field, "stop_grace_period");
+    assert_eq!(diff[1].before, Some(serde_json::json!(10)));
+    assert_eq!(diff[1].after, Some(serde_json::json!(1.5)));
+}
+
+#[test]
 fn rollout_settings_alone_do_not_replace_replicas() {
     let old = with("  web:\n    image: nginx\n    deploy: { replicas: 1 }\n");
     let new = with(

@@ -6,6 +6,7 @@
 
 mod expose;
 pub use expose::*;
+pub mod seconds;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -153,6 +154,7 @@ impl Desired {
 pub struct WatchSettings {
     /// A host unreachable for this long (and several probes in a row) is declared down and its
     /// replicas are rescheduled elsewhere.
+    #[serde(with = "seconds")]
     pub host_down_after: Duration,
     /// Let a commit remove more than half of the running replicas (the mass-delete guard).
     pub allow_mass_delete: bool,
@@ -271,6 +273,7 @@ pub struct Service {
     pub restart: Restart,
     pub user: Option<String>,
     pub working_dir: Option<String>,
+    #[serde(default, with = "seconds::option")]
     pub stop_grace_period: Option<Duration>,
     pub stop_signal: Option<String>,
     pub init: Option<bool>,
@@ -550,10 +553,14 @@ pub struct Healthcheck {
     /// Docker's form: `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`; empty when the
     /// file gives no `test`: the engine then keeps the image's own check (timings still apply).
     pub test: Vec<String>,
+    #[serde(default, with = "seconds::option")]
     pub interval: Option<Duration>,
+    #[serde(default, with = "seconds::option")]
     pub timeout: Option<Duration>,
     pub retries: Option<u32>,
+    #[serde(default, with = "seconds::option")]
     pub start_period: Option<Duration>,
+    #[serde(default, with = "seconds::option")]
     pub start_interval: Option<Duration>,
 }
 
@@ -671,9 +678,11 @@ pub enum FailureAction {
 pub struct UpdateConfig {
     /// Replicas changed at once; 0 means all at once.
     pub parallelism: u32,
+    #[serde(with = "seconds")]
     pub delay: Duration,
     pub order: UpdateOrder,
     pub failure_action: FailureAction,
+    #[serde(with = "seconds")]
     pub monitor: Duration,
     pub max_failure_ratio: f64,
 }

@@ -69,6 +69,7 @@ pub struct Expose {
     pub host_port: Option<u16>,
     pub protocol: ExposeProtocol,
     /// How long a replica leaving the balancers keeps its connections before it is stopped.
+    #[serde(with = "super::seconds")]
     pub drain: Duration,
     /// HTTP path the balancers probe (`http` only); without it they check that a TCP connection
     /// opens.
@@ -90,6 +91,7 @@ pub struct Routes {
     /// Plain HTTP requests for these names are redirected (308) to https.
     pub redirect_http: bool,
     /// `Strict-Transport-Security: max-age=...` on responses over TLS.
+    #[serde(default, with = "super::seconds::option")]
     pub hsts: Option<Duration>,
     /// Where `tls` was written: certificates are checked once decrypted, after loading.
     #[serde(skip)]
