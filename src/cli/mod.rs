@@ -235,6 +235,16 @@ fn read_desired(
         printer.info(&format!(
             "Invalid: {errors} error(s); run `fleet validate` for details."
         ));
+        if global.format == Format::Json {
+            // Machines reading stdout get the same answer as from `fleet validate`.
+            print_json(&serde_json::json!({
+                "valid": false,
+                "revision": snapshot.revision,
+                "errors": errors,
+                "warnings": loaded.diagnostics.len() - errors,
+                "diagnostics": loaded.diagnostics,
+            }));
+        }
     }
     loaded.desired.map(|d| (d, commit, snapshot))
 }
@@ -255,6 +265,12 @@ fn load_desired_at(
         Err(errors) => {
             for e in &errors {
                 printer.fail(&e.to_string(), None);
+            }
+            if global.format == Format::Json {
+                print_json(&serde_json::json!({
+                    "valid": false,
+                    "errors": errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+                }));
             }
             printer.info("Nothing was changed.");
             return None;

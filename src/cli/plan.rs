@@ -176,6 +176,11 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCo
                     Some("add hosts, relax placement constraints, or lower replicas"),
                 );
             }
+            if global.format == Format::Json {
+                super::print_json(&serde_json::json!({
+                    "errors": errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+                }));
+            }
             return ExitCode::Failure;
         }
     };
