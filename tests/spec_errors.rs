@@ -75,7 +75,7 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             with_services("  web:\n    image: nginx\n    replicas: 2\n    imgae: x\n"),
             &[
                 "fleet.yaml:9:5: error: services.web.replicas: unknown key `replicas`",
-                "fleet.yaml:10:5: error: services.web.imgae: unknown key `imgae`; expected one of image, command, entrypoint, environment, env_file, ports, volumes, networks, labels, healthcheck, restart, user, working_dir, stop_grace_period, stop_signal, init, read_only, cap_add, cap_drop, extra_hosts, expose, hostname, logging, tmpfs, depends_on, deploy, container_name, links, secrets, configs, profiles, pull_policy, build, shm_size, gpus, ulimits, sysctls, security_opt, stdin_open, tty, platform, runtime, pids_limit, mem_limit, memswap_limit, mem_reservation, cpus, cpu_shares, cpuset, devices, privileged, group_add, ipc, pid, dns, dns_search, dns_opt, oom_score_adj, network_mode",
+                "fleet.yaml:10:5: error: services.web.imgae: unknown key `imgae`; expected one of image, command, entrypoint, environment, env_file, ports, volumes, networks, labels, healthcheck, restart, user, working_dir, stop_grace_period, stop_signal, init, read_only, cap_add, cap_drop, extra_hosts, expose, hostname, logging, tmpfs, depends_on, deploy, container_name, links, secrets, configs, profiles, pull_policy, build, shm_size, gpus, ulimits, sysctls, security_opt, stdin_open, tty, platform, runtime, pids_limit, mem_limit, memswap_limit, mem_reservation, cpus, cpu_shares, cpuset, devices, privileged, group_add, ipc, pid, dns, dns_search, dns_opt, oom_score_adj, network_mode, x-fleet",
             ],
         ),
         case(
@@ -88,7 +88,7 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
             ),
             &[
                 "fleet.yaml:10:23: error: services.web.x-fleet.expose.port: 0 is out of range; expected a whole number from 1 to 65535",
-                "fleet.yaml:10:51: error: services.web.x-fleet.expose.protocol: unknown protocol `udp`; expected `http` or `tcp`",
+                "fleet.yaml:10:51: error: services.web.x-fleet.expose.protocol: unknown protocol `udp`; expected http or tcp",
                 "fleet.yaml:13:24: error: services.db.x-fleet.expose.host_port: missing `host_port` or `hosts`; expected a port number from 1 to 65535, or a list of host names",
                 "fleet.yaml:13:66: error: services.db.x-fleet.expose.health_path: `health_path` needs `protocol: http`; expected no health_path for tcp",
                 "fleet.yaml:16:53: error: services.api.x-fleet.expsoe: unknown key `expsoe`; expected one of expose, env_from_secrets, replace_unhealthy",
@@ -364,6 +364,47 @@ fn typos_get_a_did_you_mean_hint() {
         loaded.diagnostics[0].hint.as_deref(),
         Some("did you mean `healthcheck`?")
     );
+}
+
+/// A value outside a closed set gets the same hint as a key: Compose writes `start-first`, and
+/// `start_first` is the usual slip.
+#[test]
+fn enum_values_get_a_did_you_mean_hint() {
+    for (services, expected, hint) in [
+        (
+            "  web:\n    image: nginx\n    deploy: { update_config: { order: start_first } }\n",
+            "error: services.web.deploy.update_config.order: unknown order `start_first`; expected stop-first or start-first",
+            "did you mean `start-first`?",
+        ),
+        (
+            "  web:\n    image: nginx\n    deploy: { mode: globl }\n",
+            "error: services.web.deploy.mode: unknown mode `globl`; expected replicated or global",
+            "did you mean `global`?",
+        ),
+        (
+            "  web:\n    image: nginx\n    deploy: { rollback_config: { failure_action: rollback } }\n",
+            "error: services.web.deploy.rollback_config.failure_action: unknown failure action `rollback`; expected pause or continue",
+            "",
+        ),
+    ] {
+        let loaded = load(&MemoryFiles::new([("fleet.yaml", with_services(services).as_str())]));
+        let d = &loaded.diagnostics[0];
+        let text = d.to_string();
+        assert!(text.lines().next().unwrap().ends_with(expected), "{text}");
+        assert_eq!(d.hint.as_deref().unwrap_or(""), hint, "{text}");
+    }
+}
+
+/// `x-fleet` is a service key a user may have meant: it is in the list and in the hints.
+#[test]
+fn the_service_keys_listed_include_x_fleet() {
+    let loaded = load(&MemoryFiles::new([(
+        "fleet.yaml",
+        with_services("  web:\n    image: nginx\n    xfleet: { expose: { port: 80 } }\n").as_str(),
+    )]));
+    let d = &loaded.diagnostics[0];
+    assert!(d.expected.as_deref().unwrap().ends_with(", x-fleet"), "{d}");
+    assert_eq!(d.hint.as_deref(), Some("did you mean `x-fleet`?"));
 }
 
 #[test]

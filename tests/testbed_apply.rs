@@ -394,7 +394,7 @@ fn a_failed_pull_aborts_before_anything_changes() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("on fh1") || out.stdout.contains("on fh2"),
+        out.stdout.contains("fh1: FAILED pull") || out.stdout.contains("fh2: FAILED pull"),
         "names the host: {}",
         out.stdout
     );

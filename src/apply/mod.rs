@@ -150,6 +150,10 @@ pub struct Report {
     pub success: bool,
     /// Why the run stopped before changing containers, if it did.
     pub aborted: Option<String>,
+    /// Every failure in `aborted` is also a failed step (failed pulls), already shown as it
+    /// happened: a summary need not say it again.
+    #[serde(skip)]
+    pub aborted_by_steps: bool,
     pub services: BTreeMap<String, ServiceReport>,
     pub hosts: BTreeMap<String, HostReport>,
     pub steps: Vec<StepRecord>,
@@ -225,7 +229,10 @@ pub async fn apply(
         progress.host_steps(host, *n);
     }
 
-    let aborted = run.prepare().await.map(|abort| abort.to_string());
+    let abort = run.prepare().await;
+    let aborted_by_steps = matches!(&abort, Some(Abort::Prepare(failures))
+        if failures.iter().all(|f| matches!(f, PrepareFailure::Pull { .. })));
+    let aborted = abort.map(|abort| abort.to_string());
     if aborted.is_none() {
         run.set_up_balancers().await;
         let order = desired.dependency_levels();
@@ -272,6 +279,7 @@ pub async fn apply(
         commit: plan.commit.clone(),
         success,
         aborted,
+        aborted_by_steps,
         services,
         hosts,
         steps,

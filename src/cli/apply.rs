@@ -526,6 +526,13 @@ fn print_json(report: &Report) {
 }
 
 fn print_summary(report: &Report, left: Option<usize>, printer: &Printer) {
+    if !printer.quiet || !report.success {
+        out!("{}", summary(report, left));
+    }
+}
+
+/// The lines after the run: a headline, then the services and hosts that did not simply update.
+fn summary(report: &Report, left: Option<usize>) -> String {
     let count = |kind: StepKind| {
         report
             .steps
@@ -535,7 +542,12 @@ fn print_summary(report: &Report, left: Option<usize>, printer: &Printer) {
     };
     let mut out = String::new();
     for (name, service) in &report.services {
-        if service.status == ServiceStatus::Unchanged {
+        // Services skipped because the run aborted say nothing the headline does not.
+        if service.status == ServiceStatus::Unchanged
+            || (service.status == ServiceStatus::Skipped
+                && report.aborted.is_some()
+                && service.detail == report.aborted)
+        {
             continue;
         }
         let status = format!("{:?}", service.status).to_lowercase();
@@ -566,7 +578,9 @@ fn print_summary(report: &Report, left: Option<usize>, printer: &Printer) {
         count(StepKind::Rollback),
         report.seconds
     );
-    let headline = if let Some(reason) = &report.aborted {
+    let headline = if report.aborted_by_steps {
+        "Apply aborted before changing any container: the FAILED step(s) above say why.".to_string()
+    } else if let Some(reason) = &report.aborted {
         format!("Apply aborted before changing any container: {reason}")
     } else if report.success {
         match left {
@@ -578,7 +592,48 @@ fn print_summary(report: &Report, left: Option<usize>, printer: &Printer) {
     } else {
         format!("Apply FAILED: {counts}.")
     };
-    if !printer.quiet || !report.success {
-        out!("\n{headline}\n{out}");
+    format!("\n{headline}\n{out}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed pull is said once: on its FAILED step line, shown as it happens; the summary
+    /// neither repeats it in the headline nor once per skipped service.
+    #[test]
+    fn a_failed_pull_is_said_once() {
+        let message = "manifest for web:9 not found: manifest unknown";
+        let aborted = Some(format!("pulling web:9 on a failed: {message}"));
+        let skipped = apply::ServiceReport {
+            status: ServiceStatus::Skipped,
+            detail: aborted.clone(),
+        };
+        let report = Report {
+            project: "shop".into(),
+            commit: None,
+            success: false,
+            aborted,
+            aborted_by_steps: true,
+            services: [
+                ("api".to_string(), skipped.clone()),
+                ("web".to_string(), skipped),
+            ]
+            .into(),
+            hosts: [("a".to_string(), apply::HostReport::Ok)].into(),
+            steps: Vec::new(),
+            seconds: 1.0,
+        };
+        let text = summary(&report, None);
+        assert!(!text.contains(message), "{text}");
+        assert!(
+            text.contains("Apply aborted before changing any container"),
+            "{text}"
+        );
+        let other = Report {
+            aborted_by_steps: false,
+            ..report
+        };
+        assert_eq!(summary(&other, None).matches(message).count(), 1);
     }
 }

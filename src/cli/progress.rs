@@ -58,18 +58,34 @@ impl Progress for Lines {
 pub struct Bars {
     multi: MultiProgress,
     bars: Mutex<BTreeMap<String, ProgressBar>>,
-    style: ProgressStyle,
+    /// For a host whose number of steps is known.
+    counted: ProgressStyle,
+    /// For a host with a step (a lock, a pull) before its count is known, or with none planned:
+    /// the current step only, never a bar that looks full at 0/0.
+    uncounted: ProgressStyle,
+}
+
+/// The line of a host's bar: with a bar and `done/planned` only when steps are planned.
+fn template(planned: u64) -> &'static str {
+    if planned == 0 {
+        "{prefix:>12} {wide_msg}"
+    } else {
+        "{prefix:>12} [{bar:24}] {pos}/{len} {wide_msg}"
+    }
 }
 
 impl Bars {
     pub fn new() -> Bars {
-        let style = ProgressStyle::with_template("{prefix:>12} [{bar:24}] {pos}/{len} {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+        let style = |planned| {
+            ProgressStyle::with_template(template(planned))
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ")
+        };
         Bars {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             bars: Mutex::new(BTreeMap::new()),
-            style,
+            counted: style(1),
+            uncounted: style(0),
         }
     }
 
@@ -78,7 +94,7 @@ impl Bars {
         bars.entry(host.to_string())
             .or_insert_with(|| {
                 let bar = self.multi.add(ProgressBar::new(0));
-                bar.set_style(self.style.clone());
+                bar.set_style(self.uncounted.clone());
                 bar.set_prefix(host.to_string());
                 bar
             })
@@ -97,7 +113,13 @@ impl Progress for Bars {
         let _ = self.multi.println(format!("{text}..."));
     }
     fn host_steps(&self, host: &str, steps: usize) {
-        self.bar(host).set_length(steps as u64);
+        let bar = self.bar(host);
+        bar.set_length(steps as u64);
+        bar.set_style(if steps == 0 {
+            self.uncounted.clone()
+        } else {
+            self.counted.clone()
+        });
     }
     fn step_started(&self, host: &str, text: &str) {
         self.bar(host).set_message(text.to_string());
@@ -112,5 +134,18 @@ impl Progress for Bars {
     }
     fn note(&self, text: &str) {
         let _ = self.multi.println(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A host with no step planned (yet) shows its current step, not a bar full at `0/0`.
+    #[test]
+    fn no_bar_is_shown_full_before_its_steps_are_known() {
+        assert!(!template(0).contains("{bar"), "{}", template(0));
+        assert!(!template(0).contains("{len}"), "{}", template(0));
+        assert!(template(3).contains("{pos}/{len}"));
     }
 }

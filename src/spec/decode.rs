@@ -167,6 +167,33 @@ impl<'d> Cx<'d> {
         );
     }
 
+    /// Reports a value outside a closed set (`order: start_first`), suggesting the closest
+    /// allowed one. `what` names the value in the message (`unknown order ...`).
+    pub fn unknown_value(
+        &mut self,
+        pos: Pos,
+        field: &str,
+        what: &str,
+        given: &str,
+        allowed: &[&str],
+    ) {
+        let hint =
+            did_you_mean(given, allowed.iter().copied()).map(|v| format!("did you mean `{v}`?"));
+        let expected = match allowed {
+            [] => String::new(),
+            [one] => one.to_string(),
+            [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        };
+        self.report(
+            Severity::Error,
+            pos,
+            field,
+            format!("unknown {what} `{given}`"),
+            Some(expected),
+            hint,
+        );
+    }
+
     /// A string written as a string (quoted or plain). Numbers and booleans are refused so that
     /// `image: 1.10` does not silently become "1.1".
     /// An interpolated scalar is a string whatever its text looks like, as in Compose.

@@ -314,3 +314,25 @@ async fn a_rollback_restores_an_old_replica_that_was_restarted_by_its_policy_bef
         fleet.assert_converged(&v1).await;
     }
 }
+
+/// A failed pull aborts the run before any container changes; its message is in the failed
+/// step (shown as it happens), so the report says the abort is explained by its steps.
+#[tokio::test(start_paused = true)]
+async fn a_failed_pull_is_reported_by_its_step_and_the_abort_says_so() {
+    let fleet = new_fleet(ONE_HOST, Behaviour::Serves);
+    let state = fleet.desired(&web(ONE_HOST, "web:missing", 2, ""));
+    let outcome = fleet.apply(&state).await;
+    let report = &outcome.report;
+    assert!(!report.success);
+    assert!(report.aborted.is_some());
+    assert!(report.aborted_by_steps, "{:?}", report.aborted);
+    let pulls = outcome.steps(StepKind::Pull);
+    assert_eq!(pulls.len(), 1);
+    assert!(!pulls[0].ok);
+    assert!(
+        pulls[0].detail.contains("manifest unknown"),
+        "{}",
+        pulls[0].detail
+    );
+    assert_eq!(outcome.status("web"), ServiceStatus::Skipped);
+}

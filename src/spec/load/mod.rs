@@ -184,7 +184,7 @@ fn load_into(files: &dyn Files, diags: &mut Diagnostics) -> Option<Desired> {
             "",
             "no fleet.yaml at the project root",
             "",
-            "create fleet.yaml (see examples/quickstart), or point fleet at the project with -C DIR or --repo",
+            "run `fleet init` in the directory of a compose file to write one (`fleet schema` prints the format for editors), or point fleet at the project with -C DIR or --repo",
         );
     })?;
     let mut state = State::default();

@@ -46,11 +46,16 @@ pub(super) fn depends_on(
                             Some("service_completed_successfully") => {
                                 condition = DependsOn::ServiceCompletedSuccessfully;
                             }
-                            Some(other) => cx.error(
+                            Some(other) => cx.unknown_value(
                                 v.pos,
                                 &kf,
-                                format!("unknown condition `{other}`"),
-                                "service_started, service_healthy or service_completed_successfully",
+                                "condition",
+                                other,
+                                &[
+                                    "service_started",
+                                    "service_healthy",
+                                    "service_completed_successfully",
+                                ],
                             ),
                             None => {}
                         },

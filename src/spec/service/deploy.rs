@@ -63,12 +63,9 @@ pub(super) fn deploy(
             "mode" => match cx.string(&f, v).as_deref() {
                 Some("replicated") => deploy.mode = Mode::Replicated,
                 Some("global") => deploy.mode = Mode::Global,
-                Some(other) => cx.error(
-                    v.pos,
-                    &f,
-                    format!("unknown mode `{other}`"),
-                    "replicated or global",
-                ),
+                Some(other) => {
+                    cx.unknown_value(v.pos, &f, "mode", other, &["replicated", "global"])
+                }
                 None => {}
             },
             "replicas" => {
@@ -239,12 +236,9 @@ fn update_config(
             "order" => match cx.string(&f, v).as_deref() {
                 Some("stop-first") => config.order = UpdateOrder::StopFirst,
                 Some("start-first") => config.order = UpdateOrder::StartFirst,
-                Some(other) => cx.error(
-                    v.pos,
-                    &f,
-                    format!("unknown order `{other}`"),
-                    "stop-first or start-first",
-                ),
+                Some(other) => {
+                    cx.unknown_value(v.pos, &f, "order", other, &["stop-first", "start-first"])
+                }
                 None => {}
             },
             "failure_action" => match cx.string(&f, v).as_deref() {
@@ -254,17 +248,12 @@ fn update_config(
                 Some("pause") => config.failure_action = FailureAction::Pause,
                 Some("continue") => config.failure_action = FailureAction::Continue,
                 Some(other) => {
-                    let expected = if allow_rollback {
-                        "rollback, pause or continue"
+                    let allowed: &[&str] = if allow_rollback {
+                        &["rollback", "pause", "continue"]
                     } else {
-                        "pause or continue"
+                        &["pause", "continue"]
                     };
-                    cx.error(
-                        v.pos,
-                        &f,
-                        format!("unknown failure action `{other}`"),
-                        expected,
-                    );
+                    cx.unknown_value(v.pos, &f, "failure action", other, allowed);
                 }
                 None => {}
             },
@@ -291,7 +280,7 @@ fn restart_policy(cx: &mut Cx, field: &str, node: &Node) -> Option<Restart> {
         match k {
             "condition" => match cx.string(&f, v).as_deref() {
                 Some(c @ ("none" | "on-failure" | "any")) => condition = Some((c.to_string(), v.pos)),
-                Some(other) => cx.error(v.pos, &f, format!("unknown condition `{other}`"), "none, on-failure or any"),
+                Some(other) => cx.unknown_value(v.pos, &f, "condition", other, &["none", "on-failure", "any"]),
                 None => {}
             },
             "max_attempts" => max_attempts = cx.int(&f, v, 0, i64::from(u32::MAX)).map(|n| n as u32),

@@ -241,6 +241,12 @@ fn refuse_key(cx: &mut Cx, key_node: &Node, field: &str, key: &str, known: &[&st
             "",
             format!("`{key}` belongs under `deploy:` (`deploy.{key}`), as in Compose"),
         ),
+        // `x-fleet` is matched apart from the Compose keys (any other `x-` key is an extension
+        // fleet ignores), but it is a key a user may have meant.
+        None if known == SERVICE_KEYS => {
+            let with_extension: Vec<&str> = known.iter().copied().chain(["x-fleet"]).collect();
+            cx.unknown_key(key_node, field, key, &with_extension)
+        }
         None => cx.unknown_key(key_node, field, key, known),
     }
 }

@@ -180,12 +180,7 @@ fn port_long(cx: &mut Cx, field: &str, node: &Node) -> Option<Port> {
                 Some("tcp") => port.protocol = Protocol::Tcp,
                 Some("udp") => port.protocol = Protocol::Udp,
                 Some(other) => {
-                    cx.error(
-                        v.pos,
-                        &f,
-                        format!("unknown protocol `{other}`"),
-                        "tcp or udp",
-                    );
+                    cx.unknown_value(v.pos, &f, "protocol", other, &["tcp", "udp"]);
                     ok = false;
                 }
                 None => ok = false,

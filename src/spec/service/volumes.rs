@@ -63,12 +63,7 @@ fn long_options(cx: &mut Cx, field: &str, key: &str, node: &Node, options: &mut 
         match (key, k) {
             ("bind", "propagation") => match cx.string(&f, v) {
                 Some(p) if PROPAGATIONS.contains(&p.as_str()) => options.propagation = Some(p),
-                Some(p) => cx.error(
-                    v.pos,
-                    &f,
-                    format!("unknown propagation `{p}`"),
-                    "private, rprivate, shared, rshared, slave or rslave",
-                ),
+                Some(p) => cx.unknown_value(v.pos, &f, "propagation", &p, PROPAGATIONS),
                 None => {}
             },
             ("bind", "create_host_path") => options.create_host_path = cx.bool(&f, v),

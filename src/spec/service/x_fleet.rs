@@ -134,12 +134,7 @@ fn expose_via(
                 Some("http") => protocol = (ExposeProtocol::Http, v.pos),
                 Some("tcp") => protocol = (ExposeProtocol::Tcp, v.pos),
                 Some(other) => {
-                    cx.error(
-                        v.pos,
-                        &f,
-                        format!("unknown protocol `{other}`"),
-                        "`http` or `tcp`",
-                    );
+                    cx.unknown_value(v.pos, &f, "protocol", other, &["http", "tcp"]);
                     ok = false;
                 }
                 None => ok = false,
