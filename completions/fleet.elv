@@ -168,6 +168,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand -y 'Apply without asking (required when there is no terminal to ask on)'
             cand --yes 'Apply without asking (required when there is no terminal to ask on)'
             cand --fail-fast 'Stop at the first failure on any host, after the steps in progress'
+            cand --allow-mass-delete 'Apply a plan that removes more than half of the running replicas (refused otherwise, as by `fleet watch`; fleet.yaml''s `watch: { allow_mass_delete: true }` allows it too)'
             cand --worktree 'Read the files on disk, uncommitted changes included, instead of a commit'
             cand -v 'Say more'
             cand --verbose 'Say more'

@@ -36,6 +36,10 @@ pub struct ApplyArgs {
     /// Stop at the first failure on any host, after the steps in progress
     #[arg(long)]
     pub fail_fast: bool,
+    /// Apply a plan that removes more than half of the running replicas (refused otherwise,
+    /// as by `fleet watch`; fleet.yaml's `watch: { allow_mass_delete: true }` allows it too)
+    #[arg(long)]
+    pub allow_mass_delete: bool,
     /// How long to wait for another run's lock on a host (e.g. 30s, 5m; 0 = fail at once)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
@@ -447,6 +451,34 @@ impl converge::Steer for CliSteer<'_> {
             } else {
                 ExitCode::Failure
             });
+        }
+        if !self.args.allow_mass_delete && !desired.watch.allow_mass_delete {
+            if let Some(mass) = plan::mass_delete(&plan, observed) {
+                let message = format!(
+                    "the plan removes {} of the {} running replicas (more than half); nothing \
+                     was changed",
+                    mass.removed, mass.running
+                );
+                if !self.json {
+                    out!("{}", render::text(&plan, printer.stdout_color()));
+                }
+                printer.fail(
+                    &message,
+                    Some(
+                        "if that is intended, run again with --allow-mass-delete (or set \
+                         `watch: { allow_mass_delete: true }` in fleet.yaml)",
+                    ),
+                );
+                if self.json {
+                    super::print_json(&serde_json::json!({
+                        "success": false,
+                        "error": message,
+                        "removed": mass.removed,
+                        "running": mass.running,
+                    }));
+                }
+                return Err(ExitCode::Failure);
+            }
         }
         if !self.json && !from_file {
             out!("{}", render::text(&plan, printer.stdout_color()));

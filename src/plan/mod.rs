@@ -4,7 +4,10 @@
 //! a plain, serialisable [`Plan`]. Rendering and executing are separate consumers of that value;
 //! neither may depend on the `reason` text, which is for people.
 
+mod guard;
 mod place;
+
+pub use guard::{MassDelete, mass_delete};
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -844,4 +844,50 @@ fn an_unhealthy_replica_is_replaced_under_another_name_unless_asked_not_to() {
         &[("a1", vec![replica(&off, "web", 0)]), ("b1", vec![sick])],
     );
     assert!(plan(&off, &obs, None).unwrap().is_empty());
+
+#[test]
+fn mass_delete_is_more_than_half_of_the_running_replicas_removed() {
+    let four = with("  web:\n    image: nginx\n    deploy: { replicas: 4 }\n");
+    let running = observed(
+        &four,
+        &[
+            ("a1", vec![replica(&four, "web", 0)]),
+            ("a2", vec![replica(&four, "web", 1)]),
+            ("b1", vec![replica(&four, "web", 2)]),
+            ("b2", vec![replica(&four, "web", 3)]),
+        ],
+    );
+    // The planner decides what to remove; the guard only counts: remove 2, then 3, of the 4.
+    let kept = plan(&four, &running, None).unwrap();
+    assert!(kept.is_empty(), "{:?}", summary(&kept));
+    let removing = |n: usize| {
+        let mut p = kept.clone();
+        for change in p.changes.iter_mut().take(n) {
+            change.action = Action::Remove;
+        }
+        super::mass_delete(&p, &running)
+    };
+    assert_eq!(removing(0), None);
+    assert_eq!(removing(2), None, "half is not more than half");
+    assert_eq!(
+        removing(3),
+        Some(MassDelete {
+            removed: 3,
+            running: 4
+        })
+    );
+    let none = with("  api:\n    image: nginx\n");
+    let everything = plan(&none, &running, None).unwrap();
+    assert_eq!(
+        super::mass_delete(&everything, &running),
+        Some(MassDelete {
+            removed: 4,
+            running: 4
+        })
+    );
+    let empty = observed(&four, &[]);
+    assert_eq!(
+        super::mass_delete(&plan(&none, &empty, None).unwrap(), &empty),
+        None
+    );
 }
