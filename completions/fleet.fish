@@ -158,7 +158,7 @@ complete -c fleet -n "__fish_fleet_using_subcommand apply" -l color -d 'When to 
 always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l accept-new-host-keys -d 'Trust on first use: record unknown host keys in the known_hosts file instead of refusing'
-complete -c fleet -n "__fish_fleet_using_subcommand apply" -s y -l yes -d 'Apply without asking (required when there is no terminal to ask on)'
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -s y -l yes -d 'Apply without asking (required when there is no terminal to ask on; not needed with a PLAN_FILE)'
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l fail-fast -d 'Stop at the first failure on any host, after the steps in progress'
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l allow-mass-delete -d 'Apply a plan that removes more than half of the running replicas (refused otherwise, as by `fleet watch`; fleet.yaml\'s `watch: { allow_mass_delete: true }` allows it too)'
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'

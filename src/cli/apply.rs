@@ -24,13 +24,15 @@ use crate::render;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// A plan saved by `fleet plan --out FILE`: applied only if the commit and the hosts are
-    /// still as they were when it was made
+    /// A plan saved by `fleet plan --out FILE`: applied without asking (the saved plan is the
+    /// approval), and only if the desired state and what the hosts run are still as they were
+    /// when it was made
     #[arg(value_name = "PLAN_FILE")]
     pub plan_file: Option<PathBuf>,
     #[command(flatten)]
     pub connect: ConnectOptions,
-    /// Apply without asking (required when there is no terminal to ask on)
+    /// Apply without asking (required when there is no terminal to ask on; not needed with a
+    /// PLAN_FILE)
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Stop at the first failure on any host, after the steps in progress
@@ -115,6 +117,22 @@ fn read_saved(path: &PathBuf) -> Result<Plan, String> {
     Ok(plan)
 }
 
+/// Why a saved plan no longer fits the desired state read now, if it does not. Another commit
+/// with the same desired state (a README change, a comment) is not a reason.
+fn stale_desired(
+    saved: &Plan,
+    desired: &crate::spec::Desired,
+    commit: Option<&str>,
+) -> Option<String> {
+    (saved.desired != plan::desired_fingerprint(desired)).then(|| {
+        format!(
+            "plan is stale: the desired state changed since it was made (at {}; now at {})",
+            short(saved.commit.as_deref()),
+            short(commit)
+        )
+    })
+}
+
 fn short(commit: Option<&str>) -> String {
     commit
         .map(|c| crate::source::short_commit(c).to_string())
@@ -143,13 +161,9 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs, printer: &Printer) -> ExitC
             );
             return ExitCode::Failure;
         }
-        if saved.commit != commit {
+        if let Some(stale) = stale_desired(saved, &desired, commit.as_deref()) {
             printer.fail(
-                &format!(
-                    "plan is stale: it was made at {}, the repository is now at {}",
-                    short(saved.commit.as_deref()),
-                    short(commit.as_deref())
-                ),
+                &stale,
                 Some("run `fleet plan --out FILE` again, review it, then `fleet apply FILE`"),
             );
             return ExitCode::Failure;
@@ -483,7 +497,9 @@ impl converge::Steer for CliSteer<'_> {
         if !self.json && !from_file {
             out!("{}", render::text(&plan, printer.stdout_color()));
         }
-        if !self.args.yes {
+        // A saved plan was reviewed when it was made: applying it is the approval (Terraform's
+        // `apply PLANFILE`), and it is refused above unless it still fits.
+        if !self.args.yes && !from_file {
             if !std::io::stdin().is_terminal() {
                 printer.fail(
                     "no terminal to confirm on; nothing was changed",
@@ -630,6 +646,33 @@ fn summary(report: &Report, left: Option<usize>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn desired(yaml: &str) -> crate::spec::Desired {
+        let files = crate::spec::MemoryFiles::new([("fleet.yaml", yaml)]);
+        crate::spec::load(&files).desired.expect("valid")
+    }
+
+    /// A saved plan is stale when the desired state changed, not when the commit moved to one
+    /// with the same desired state (lines moved, a comment, another file).
+    #[test]
+    fn a_saved_plan_is_stale_when_the_desired_state_changed_not_the_commit() {
+        let yaml = "project: shop\nservices:\n  web:\n    image: nginx:1.27\n";
+        let observed = crate::observe::Observed::default();
+        let saved = plan::plan(&desired(yaml), &observed, Some("a".repeat(40).as_str())).unwrap();
+        let moved = format!("# the shop\n\n{yaml}");
+        assert_eq!(
+            stale_desired(&saved, &desired(&moved), Some(&"b".repeat(40))),
+            None
+        );
+        let changed = yaml.replace("1.27", "1.28");
+        let stale = stale_desired(&saved, &desired(&changed), Some(&"b".repeat(40)));
+        assert_eq!(
+            stale.as_deref(),
+            Some(
+                "plan is stale: the desired state changed since it was made (at aaaaaaaaaaaa; now at bbbbbbbbbbbb)"
+            )
+        );
+    }
 
     /// A failed pull is said once: on its FAILED step line, shown as it happens; the summary
     /// neither repeats it in the headline nor once per skipped service.

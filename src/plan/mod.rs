@@ -35,6 +35,9 @@ pub struct Plan {
     pub commit: Option<String>,
     /// Fingerprint of the observation the plan was made from (see `Observed::fingerprint`).
     pub observed: String,
+    /// Fingerprint of the desired state the plan was made from ([`desired_fingerprint`]): a
+    /// saved plan is stale when it changed, whatever commit it was read at.
+    pub desired: String,
     /// Every replica and every container considered, including those left as they are.
     pub changes: Vec<Change>,
     /// Hosts that could not be observed.
@@ -240,6 +243,25 @@ fn walk(path: &str, before: &Value, after: &Value, out: &mut Vec<FieldDiff>) {
             after: Some(after.clone()),
         }),
     }
+}
+
+/// A digest of everything in `desired` that planning and applying read (the digests of secrets
+/// and configs included), and nothing about where it was written: a commit that only moves
+/// lines or edits comments keeps it.
+pub fn desired_fingerprint(desired: &Desired) -> String {
+    use sha2::{Digest, Sha256};
+    let mut value = serde_json::to_value(desired).unwrap_or(Value::Null);
+    if let Some(Value::Object(services)) = value.get_mut("services") {
+        for service in services.values_mut() {
+            if let Value::Object(service) = service {
+                service.remove("origin");
+            }
+        }
+    }
+    Sha256::digest(value.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `value` with every duration in serde's form (`{"secs": 2, "nanos": 0}`) as seconds.
@@ -490,6 +512,7 @@ pub fn plan_best_effort(
         project: desired.project.clone(),
         commit: commit.map(str::to_string),
         observed: observed.fingerprint(),
+        desired: desired_fingerprint(desired),
         changes,
         unreachable,
         held_back: placement.held_back,
