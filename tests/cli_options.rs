@@ -3,7 +3,30 @@
 
 mod common;
 
+use std::path::PathBuf;
+
 use common::{Repo, fleet};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `fleet --help` describes the tool (plan, apply, watch), not only validation.
+#[test]
+fn the_long_help_describes_the_whole_tool() {
+    let out = fleet(&repo_root(), &["--help"]);
+    assert_eq!(out.code, 0);
+    for word in [
+        "`validate`",
+        "`plan`",
+        "`apply`",
+        "`status`",
+        "`watch`",
+        "SSH",
+    ] {
+        assert!(out.stdout.contains(word), "no {word} in:\n{}", out.stdout);
+    }
+}
 
 /// An unknown revision is named, with how to list the ones there are; git's internals (class,
 /// code) stay out of it.

@@ -57,7 +57,7 @@ pub enum ExitCode {
     name = "fleet",
     version,
     about = "Declarative GitOps for plain Docker hosts",
-    long_about = "Declarative GitOps for plain Docker hosts.\n\nThe desired state (hosts, services, replicas, placement) lives in fleet.yaml in a git repository; fleet reads it at a commit and checks it.",
+    long_about = "Declarative GitOps for plain Docker hosts.\n\nThe desired state (hosts, services, replicas, placement, health checks, update strategy) lives in fleet.yaml in a git repository, in Compose's keys. fleet reads it at a commit, checks it (`validate`), shows what would change on the hosts (`plan`), makes the hosts match over SSH with rolling updates gated on health (`apply`), shows what runs (`status`), and keeps it so as a daemon (`watch`). No agent on the hosts, no cluster: the labels on the containers are the only state.\n\nStart with `fleet init` beside a compose file, or `fleet validate` in a repository with fleet.yaml.",
     propagate_version = true,
     max_term_width = 100
 )]
