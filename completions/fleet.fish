@@ -24,10 +24,10 @@ function __fish_fleet_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c fleet -n "__fish_fleet_needs_command" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_needs_command" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_needs_command" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_needs_command" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_needs_command" -l format -d 'Output format on stdout' -r -f -a "text\t''
+complete -c fleet -n "__fish_fleet_needs_command" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
 json\t''
 markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
 complete -c fleet -n "__fish_fleet_needs_command" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
@@ -54,26 +54,19 @@ complete -c fleet -n "__fish_fleet_needs_command" -f -a "help" -d 'Print this me
 complete -c fleet -n "__fish_fleet_using_subcommand init" -l project -d 'The project name (default: the directory\'s name, made valid)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand init" -l host -d 'A host to deploy to, as NAME=ADDRESS (e.g. web1=ssh://deploy@10.0.0.5); repeat for more. Without any, the local Docker engine is the one host' -r
 complete -c fleet -n "__fish_fleet_using_subcommand init" -l file -d 'The compose file to include (default: the first of compose.yaml, compose.yml, docker-compose.yaml, docker-compose.yml)' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand init" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand init" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
-complete -c fleet -n "__fish_fleet_using_subcommand init" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand init" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand init" -s C -l directory -d 'Run as if started in DIR: the project directory [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand init" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c fleet -n "__fish_fleet_using_subcommand init" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand init" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand init" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand init" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand init" -s V -l version -d 'Print version'
-complete -c fleet -n "__fish_fleet_using_subcommand validate" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand validate" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -81,32 +74,30 @@ complete -c fleet -n "__fish_fleet_using_subcommand validate" -l strict -d 'Fail
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand validate" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand validate" -s V -l version -d 'Print version'
-complete -c fleet -n "__fish_fleet_using_subcommand config" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand config" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand config" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand config" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand config" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand config" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand config" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand config" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand config" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand config" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand config" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand config" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l connect-timeout -d 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l parallel -d 'Hosts contacted at once' -r
-complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -114,17 +105,17 @@ complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l accept-new-host-ke
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand hosts" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l connect-timeout -d 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l parallel -d 'Hosts contacted at once' -r
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l out -d 'Also write the plan (JSON) to FILE, for `fleet apply FILE`' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand plan" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand plan" -l format -d 'Output format on stdout' -r -f -a "text\t''
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
 json\t''
 markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
@@ -145,15 +136,11 @@ complete -c fleet -n "__fish_fleet_using_subcommand apply" -l lock-timeout -d 'H
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l pull -d 'When to pull images' -r -f -a "missing\t'Pull only images the host does not have (Compose\'s default)'
 always\t'Pull every image, to pick up a moved tag'"
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l call-timeout -d 'Bound on each Docker API call; a host that does not answer within it is marked failed (pulls and graceful stops have their own, longer bounds)' -r
-complete -c fleet -n "__fish_fleet_using_subcommand apply" -l notify -d 'POST the outcome to this webhook (repeatable): event `rollout` (with the result) or `rollback`; retried 3 times, never changes the exit code' -r
-complete -c fleet -n "__fish_fleet_using_subcommand apply" -l notify-format -d 'The body sent to --notify URLs: JSON, or Slack\'s `{"text"}`' -r -f -a "json\t''
-slack\t''"
-complete -c fleet -n "__fish_fleet_using_subcommand apply" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand apply" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -184,12 +171,9 @@ complete -c fleet -n "__fish_fleet_using_subcommand watch" -l lock-timeout -d 'N
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l pull -d 'When to pull images' -r -f -a "missing\t'Pull only images the host does not have (Compose\'s default)'
 always\t'Pull every image, to pick up a moved tag'"
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l call-timeout -d 'Bound on each Docker API call during a pass (a host cut off mid-pass holds the pass up this long; pulls and graceful stops have their own, longer bounds)' -r
-complete -c fleet -n "__fish_fleet_using_subcommand watch" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand watch" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand watch" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -204,12 +188,11 @@ complete -c fleet -n "__fish_fleet_using_subcommand status" -l known-hosts -d 'k
 complete -c fleet -n "__fish_fleet_using_subcommand status" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand status" -l connect-timeout -d 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand status" -l parallel -d 'Hosts contacted at once' -r
-complete -c fleet -n "__fish_fleet_using_subcommand status" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand status" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand status" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand status" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand status" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand status" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand status" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -217,21 +200,20 @@ complete -c fleet -n "__fish_fleet_using_subcommand status" -l accept-new-host-k
 complete -c fleet -n "__fish_fleet_using_subcommand status" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand status" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand status" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand status" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand status" -s V -l version -d 'Print version'
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -f -a "status" -d 'Show who holds the project lock on each host, and since when'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and not __fish_seen_subcommand_from status break help" -f -a "break" -d 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway'
@@ -240,12 +222,11 @@ complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcom
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l connect-timeout -d 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l parallel -d 'Hosts contacted at once' -r
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -253,19 +234,18 @@ complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcom
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l known-hosts -d 'known_hosts file to check host keys against [default: ~/.ssh/known_hosts]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l ssh-config -d 'OpenSSH client config to read (Host aliases, HostName, User, Port, IdentityFile, ProxyJump) [default: ~/.ssh/config]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l connect-timeout -d 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l parallel -d 'Hosts contacted at once' -r
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l host -d 'Only on these hosts (repeatable); default: every host' -r
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -275,24 +255,23 @@ complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcom
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from break" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show who holds the project lock on each host, and since when'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "break" -d 'End the project lock of a run that is gone now (shows what it ends and asks first); a lock that is not renewed is taken over by the next run once it expires anyway'
 complete -c fleet -n "__fish_fleet_using_subcommand lock; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -f -a "init" -d 'Make an age identity for this machine (FLEET_AGE_KEY_FILE, or ~/.config/fleet/age/keys.txt) and print its recipient for fleet.yaml\'s `secrets_recipients`'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -f -a "set" -d 'Encrypt a value (standard input, or --file) to fleet.yaml\'s `secrets_recipients`, into the secret\'s `file` (secrets/NAME.age for a new one)'
@@ -301,90 +280,84 @@ complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -f -a "ls" -d 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -f -a "ca" -d 'The project CA for `tls: internal`: its certificate (secrets/fleet-ca.crt) and its key, encrypted to `secrets_recipients` (secrets/fleet-ca.key.age)'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and not __fish_seen_subcommand_from init set edit rotate ls ca help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -l file -d 'Read the value from this file instead of standard input' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from edit" -s V -l version -d 'Print version'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from rotate" -s V -l version -d 'Print version'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ls" -s V -l version -d 'Print version'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -l format -d 'Output format on stdout [default: text]' -r -f -a "text\t''
+json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -f -a "init" -d 'Make the project CA (ECDSA P-256, valid 10 years); commit both files'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from ca" -f -a "cert" -d 'Print the CA certificate (PEM) for clients to trust, e.g. `curl --cacert`'
@@ -396,33 +369,19 @@ complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subc
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "ls" -d 'List the secrets: file, who each is encrypted to, which services mount it (no values)'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "ca" -d 'The project CA for `tls: internal`: its certificate (secrets/fleet-ca.crt) and its key, encrypted to `secrets_recipients` (secrets/fleet-ca.key.age)'
 complete -c fleet -n "__fish_fleet_using_subcommand secret; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c fleet -n "__fish_fleet_using_subcommand schema" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand schema" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
-complete -c fleet -n "__fish_fleet_using_subcommand schema" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand schema" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c fleet -n "__fish_fleet_using_subcommand schema" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand schema" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand schema" -s V -l version -d 'Print version'
-complete -c fleet -n "__fish_fleet_using_subcommand completions" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml)' -r -F
-complete -c fleet -n "__fish_fleet_using_subcommand completions" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
-complete -c fleet -n "__fish_fleet_using_subcommand completions" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r
-complete -c fleet -n "__fish_fleet_using_subcommand completions" -l format -d 'Output format on stdout' -r -f -a "text\t''
-json\t''
-markdown\t'For pull-request comments (`fleet plan`); other commands print text'"
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -l color -d 'When to use colour on stderr (NO_COLOR is respected with `auto`)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c fleet -n "__fish_fleet_using_subcommand completions" -l worktree -d 'Read the files on disk, uncommitted changes included, instead of a commit'
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s v -l verbose -d 'Say more'
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s q -l quiet -d 'Print only errors'
-complete -c fleet -n "__fish_fleet_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fleet -n "__fish_fleet_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c fleet -n "__fish_fleet_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "init" -d 'Write a fleet.yaml that includes the compose file here, validate, and list what needs attention'
 complete -c fleet -n "__fish_fleet_using_subcommand help; and not __fish_seen_subcommand_from init validate config hosts plan apply watch status lock secret schema completions help" -f -a "validate" -d 'Check the desired state and report every problem with file, line and column'

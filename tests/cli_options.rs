@@ -28,6 +28,69 @@ fn the_long_help_describes_the_whole_tool() {
     }
 }
 
+/// A subcommand that reads no repository offers none of the repository options, and refuses
+/// them before the subcommand too, instead of ignoring them.
+#[test]
+fn schema_and_completions_offer_no_repository_options() {
+    for args in [&["schema"][..], &["completions", "bash"][..]] {
+        let help = fleet(&repo_root(), &[args, &["--help"][..]].concat());
+        assert_eq!(help.code, 0);
+        for option in ["--ref", "--repo", "--worktree", "--format", "--directory"] {
+            assert!(
+                !help.stdout.contains(option),
+                "{args:?} offers {option}:\n{}",
+                help.stdout
+            );
+        }
+        for given in [
+            &["--ref", "main"][..],
+            &["--format", "markdown"][..],
+            &["--repo", "."][..],
+        ] {
+            let after = fleet(&repo_root(), &[args, given].concat());
+            assert_eq!(
+                after.code, 1,
+                "{args:?} {given:?} accepted: {}",
+                after.stdout
+            );
+            assert!(
+                after.stderr.contains("unexpected argument"),
+                "{}",
+                after.stderr
+            );
+            let before = fleet(&repo_root(), &[given, args].concat());
+            assert_eq!(before.code, 1, "{given:?} {args:?} accepted");
+            assert!(
+                before.stderr.contains("reads no repository") && before.stdout.is_empty(),
+                "{given:?} {args:?}: {}",
+                before.stderr
+            );
+        }
+    }
+    // The commands that read a repository keep taking the options on either side.
+    let repo = Repo::new();
+    repo.commit("project: shop\nservices:\n  web: { image: nginx }\n");
+    for args in [
+        &["--ref", "HEAD", "validate"][..],
+        &["validate", "--ref", "HEAD"][..],
+        &["--format", "json", "validate"][..],
+        &["validate", "--format", "json"][..],
+    ] {
+        let out = fleet(repo.path(), args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+    }
+    let out = fleet(repo.path(), &["--worktree", "validate", "--ref", "HEAD"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("--ref and --worktree"),
+        "{}",
+        out.stderr
+    );
+    // Markdown is `fleet plan`'s alone.
+    let out = fleet(repo.path(), &["validate", "--format", "markdown"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+}
+
 /// An unknown revision is named, with how to list the ones there are; git's internals (class,
 /// code) stay out of it.
 #[test]

@@ -63,40 +63,21 @@ pub enum ExitCode {
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub global: GlobalOptions,
+    pub top: TopOptions,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The options before the subcommand (`fleet -C deploy/prod --ref v2 plan`). Those that say
+/// where to read from and how to print are also each subcommand's own, shown only by the
+/// subcommands that use them (`fleet plan --ref v2`); a subcommand's value wins.
 #[derive(Debug, Args)]
-pub struct GlobalOptions {
-    /// Run as if started in DIR: the project directory (holding fleet.yaml)
-    #[arg(
-        short = 'C',
-        long = "directory",
-        value_name = "DIR",
-        global = true,
-        default_value = "."
-    )]
-    pub dir: PathBuf,
-    /// Read from this repository (a path, bare or not, or a remote URL) instead of the one
-    /// holding DIR; remote URLs are mirrored into the user's cache directory
-    #[arg(long, value_name = "PATH|URL", global = true)]
-    pub repo: Option<String>,
-    /// Read the desired state at this revision (branch, tag or commit) [default: HEAD]
-    #[arg(
-        long = "ref",
-        value_name = "REV",
-        global = true,
-        conflicts_with = "worktree"
-    )]
-    pub rev: Option<String>,
-    /// Read the files on disk, uncommitted changes included, instead of a commit
-    #[arg(long, global = true)]
-    pub worktree: bool,
-    /// Output format on stdout
-    #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
-    pub format: Format,
+pub struct TopOptions {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format on stdout [default: text]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// When to use colour on stderr (NO_COLOR is respected with `auto`)
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
@@ -108,6 +89,98 @@ pub struct GlobalOptions {
     pub quiet: bool,
 }
 
+/// Defines a struct of the source options; `$global` makes them reachable after a nested
+/// subcommand too (`fleet lock status --ref v2`).
+macro_rules! source_args {
+    ($(#[$meta:meta])* $name:ident, $global:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Args, Clone, Default)]
+        pub struct $name {
+            /// Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]
+            #[arg(short = 'C', long = "directory", value_name = "DIR", global = $global)]
+            pub dir: Option<PathBuf>,
+            /// Read from this repository (a path, bare or not, or a remote URL) instead of the
+            /// one holding DIR; remote URLs are mirrored into the user's cache directory
+            #[arg(long, value_name = "PATH|URL", global = $global)]
+            pub repo: Option<String>,
+            /// Read the desired state at this revision (branch, tag or commit) [default: HEAD]
+            #[arg(long = "ref", value_name = "REV", conflicts_with = "worktree", global = $global)]
+            pub rev: Option<String>,
+            /// Read the files on disk, uncommitted changes included, instead of a commit
+            #[arg(long, global = $global)]
+            pub worktree: bool,
+        }
+    };
+}
+
+source_args!(
+    /// Where the desired state is read from: for the commands that read it.
+    SourceArgs,
+    false
+);
+source_args!(
+    /// [`SourceArgs`] of a command with subcommands (`lock`, `secret`).
+    NestedSourceArgs,
+    true
+);
+
+impl From<&NestedSourceArgs> for SourceArgs {
+    fn from(n: &NestedSourceArgs) -> SourceArgs {
+        SourceArgs {
+            dir: n.dir.clone(),
+            repo: n.repo.clone(),
+            rev: n.rev.clone(),
+            worktree: n.worktree,
+        }
+    }
+}
+
+/// The project directory alone: for `fleet init`, which writes there and reads no commit.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DirArg {
+    /// Run as if started in DIR: the project directory [default: .]
+    #[arg(short = 'C', long = "directory", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `--format` of the commands that print text or JSON.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FormatArg {
+    /// Output format on stdout [default: text]
+    #[arg(long, value_enum)]
+    pub format: Option<DataFormat>,
+}
+
+/// [`FormatArg`] of a command with subcommands (`lock`, `secret`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct NestedFormatArg {
+    /// Output format on stdout [default: text]
+    #[arg(long, value_enum, global = true)]
+    pub format: Option<DataFormat>,
+}
+
+/// `--format` of `fleet plan`, which also writes Markdown.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PlanFormatArg {
+    /// Output format on stdout [default: text]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+/// What the commands run with: the options before the subcommand and the subcommand's own,
+/// resolved (the subcommand's win).
+#[derive(Debug, Clone)]
+pub struct GlobalOptions {
+    pub dir: PathBuf,
+    pub repo: Option<String>,
+    pub rev: Option<String>,
+    pub worktree: bool,
+    pub format: Format,
+    pub color: ColorChoice,
+    pub verbose: bool,
+    pub quiet: bool,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
@@ -116,46 +189,110 @@ pub enum Format {
     Markdown,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DataFormat {
+    Text,
+    Json,
+}
+
+impl From<DataFormat> for Format {
+    fn from(format: DataFormat) -> Format {
+        match format {
+            DataFormat::Text => Format::Text,
+            DataFormat::Json => Format::Json,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write a fleet.yaml that includes the compose file here, validate, and list what needs
     /// attention
-    Init(init::InitArgs),
+    Init {
+        #[command(flatten)]
+        args: init::InitArgs,
+        #[command(flatten)]
+        dir: DirArg,
+    },
     /// Check the desired state and report every problem with file, line and column
     Validate {
         /// Fail (exit 1) on warnings too: an unset variable, an entry left out, a data
         /// directory, an ignored key
         #[arg(long)]
         strict: bool,
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Print the desired state fully resolved (includes, merges, defaults) as YAML, or JSON
     /// with --format json; secret-looking environment values masked
-    Config,
+    Config {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        format: FormatArg,
+    },
     /// Probe every host: reachability, latency, engine, OS/arch, CPUs, memory, managed containers
     Hosts {
         #[command(flatten)]
         connect: hosts::ConnectOptions,
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Observe every host and show what would change to match the desired state
-    Plan(plan::PlanArgs),
+    Plan {
+        #[command(flatten)]
+        args: plan::PlanArgs,
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        format: PlanFormatArg,
+    },
     /// Make the hosts match the desired state: pull, create, roll out, scale, remove
-    Apply(apply::ApplyArgs),
+    Apply {
+        #[command(flatten)]
+        args: apply::ApplyArgs,
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        format: FormatArg,
+    },
     /// Run the GitOps daemon: follow the repository, heal, correct drift, survive host loss
-    Watch(watch::WatchArgs),
+    Watch {
+        #[command(flatten)]
+        args: watch::WatchArgs,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
     /// Show what runs now, per service and per host, read from the hosts (exit 1 unless converged)
     Status {
         #[command(flatten)]
         connect: hosts::ConnectOptions,
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        format: FormatArg,
     },
     /// Show or break the project lock that `fleet apply` holds on each host
     Lock {
         #[command(subcommand)]
         command: lock::LockCommand,
+        #[command(flatten)]
+        source: NestedSourceArgs,
+        #[command(flatten)]
+        format: NestedFormatArg,
     },
     /// Make an age identity, and write, edit, re-encrypt and list the encrypted secrets
     Secret {
         #[command(subcommand)]
         command: secret::SecretCommand,
+        #[command(flatten)]
+        source: NestedSourceArgs,
+        #[command(flatten)]
+        format: NestedFormatArg,
     },
     /// Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)
     Schema,
@@ -164,6 +301,81 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+impl Command {
+    /// The subcommand's own source and format options; `None` for a command that reads no
+    /// repository and prints no data (`schema`, `completions`).
+    fn own(&self) -> Option<(SourceArgs, Option<Format>)> {
+        let data = |f: &FormatArg| f.format.map(Format::from);
+        Some(match self {
+            Command::Init { dir, .. } => (
+                SourceArgs {
+                    dir: dir.dir.clone(),
+                    ..SourceArgs::default()
+                },
+                None,
+            ),
+            Command::Validate { source, format, .. }
+            | Command::Config { source, format }
+            | Command::Hosts { source, format, .. }
+            | Command::Apply { source, format, .. }
+            | Command::Status { source, format, .. } => (source.clone(), data(format)),
+            Command::Lock { source, format, .. } | Command::Secret { source, format, .. } => {
+                (source.into(), format.format.map(Format::from))
+            }
+            Command::Plan { source, format, .. } => (source.clone(), format.format),
+            Command::Watch { source, .. } => (source.clone(), None),
+            Command::Schema | Command::Completions { .. } => return None,
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Schema => "schema",
+            Command::Completions { .. } => "completions",
+            _ => "",
+        }
+    }
+}
+
+/// The options a command runs with; an error when an option before the subcommand is one the
+/// subcommand does not use (`fleet --ref v2 schema`).
+fn resolve(top: &TopOptions, command: &Command) -> Result<GlobalOptions, String> {
+    let given_top = top.source.dir.is_some()
+        || top.source.repo.is_some()
+        || top.source.rev.is_some()
+        || top.source.worktree
+        || top.format.is_some();
+    let (own, format) = match command.own() {
+        Some(own) => own,
+        None if given_top => {
+            return Err(format!(
+                "`fleet {}` reads no repository and prints no data: -C, --repo, --ref, \
+                 --worktree and --format do not apply to it",
+                command.name()
+            ));
+        }
+        None => (SourceArgs::default(), None),
+    };
+    let rev = own.rev.or_else(|| top.source.rev.clone());
+    let worktree = own.worktree || top.source.worktree;
+    if rev.is_some() && worktree {
+        return Err("--ref and --worktree cannot be used together".into());
+    }
+    Ok(GlobalOptions {
+        dir: own
+            .dir
+            .or_else(|| top.source.dir.clone())
+            .unwrap_or_else(|| PathBuf::from(".")),
+        repo: own.repo.or_else(|| top.source.repo.clone()),
+        rev,
+        worktree,
+        format: format.or(top.format).unwrap_or(Format::Text),
+        color: top.color,
+        verbose: top.verbose,
+        quiet: top.quiet,
+    })
 }
 
 /// Parses the arguments, runs the command and returns the exit code. Usage errors exit 1, not
@@ -183,18 +395,28 @@ where
             };
         }
     };
-    let printer = Printer::new(cli.global.color, cli.global.quiet, cli.global.verbose);
+    let printer = Printer::new(cli.top.color, cli.top.quiet, cli.top.verbose);
+    let global = match resolve(&cli.top, &cli.command) {
+        Ok(global) => global,
+        Err(message) => {
+            printer.fail(
+                &message,
+                Some("see `fleet <command> --help` for its options"),
+            );
+            return ExitCode::Failure as i32;
+        }
+    };
     let code = match &cli.command {
-        Command::Validate { strict } => validate::run(&cli.global, &printer, *strict),
-        Command::Config => config::run(&cli.global, &printer),
-        Command::Init(args) => init::run(&cli.global, args, &printer),
-        Command::Hosts { connect } => hosts::run(&cli.global, connect, &printer),
-        Command::Plan(args) => plan::run(&cli.global, args, &printer),
-        Command::Apply(args) => apply::run(&cli.global, args, &printer),
-        Command::Watch(args) => watch::run(&cli.global, args, &printer),
-        Command::Status { connect } => status::run(&cli.global, connect, &printer),
-        Command::Lock { command } => lock::run(&cli.global, command, &printer),
-        Command::Secret { command } => secret::run(&cli.global, command, &printer),
+        Command::Validate { strict, .. } => validate::run(&global, &printer, *strict),
+        Command::Config { .. } => config::run(&global, &printer),
+        Command::Init { args, .. } => init::run(&global, args, &printer),
+        Command::Hosts { connect, .. } => hosts::run(&global, connect, &printer),
+        Command::Plan { args, .. } => plan::run(&global, args, &printer),
+        Command::Apply { args, .. } => apply::run(&global, args, &printer),
+        Command::Watch { args, .. } => watch::run(&global, args, &printer),
+        Command::Status { connect, .. } => status::run(&global, connect, &printer),
+        Command::Lock { command, .. } => lock::run(&global, command, &printer),
+        Command::Secret { command, .. } => secret::run(&global, command, &printer),
         Command::Schema => print_json(&crate::spec::schema::schema()),
         Command::Completions { shell } => {
             completions(*shell, &mut std::io::stdout());
@@ -438,8 +660,8 @@ mod tests {
     #[test]
     fn pull_values_keep_their_meaning() {
         let pull = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
-            Command::Apply(a) => a.pull,
-            Command::Watch(w) => w.pull,
+            Command::Apply { args, .. } => args.pull,
+            Command::Watch { args, .. } => args.pull,
             _ => unreachable!(),
         };
         for command in ["apply", "watch"] {
