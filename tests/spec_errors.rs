@@ -387,7 +387,10 @@ fn enum_values_get_a_did_you_mean_hint() {
             "",
         ),
     ] {
-        let loaded = load(&MemoryFiles::new([("fleet.yaml", with_services(services).as_str())]));
+        let loaded = load(&MemoryFiles::new([(
+            "fleet.yaml",
+            with_services(services).as_str(),
+        )]));
         let d = &loaded.diagnostics[0];
         let text = d.to_string();
         assert!(text.lines().next().unwrap().ends_with(expected), "{text}");
