@@ -152,6 +152,8 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --lock-timeout 'How long to wait for another run''s lock on a host (e.g. 30s, 5m; 0 = fail at once)'
             cand --pull 'When to pull images'
             cand --call-timeout 'Bound on each Docker API call; a host that does not answer within it is marked failed (pulls and graceful stops have their own, longer bounds)'
+            cand --notify 'POST the outcome to this webhook (repeatable): event `rollout` (with the result) or `rollback`; retried 3 times, never changes the exit code'
+            cand --notify-format 'The body sent to --notify URLs: JSON, or Slack''s `{"text"}`'
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]'
             cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]'
             cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'

@@ -136,6 +136,9 @@ complete -c fleet -n "__fish_fleet_using_subcommand apply" -l lock-timeout -d 'H
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l pull -d 'When to pull images' -r -f -a "missing\t'Pull only images the host does not have (Compose\'s default)'
 always\t'Pull every image, to pick up a moved tag'"
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l call-timeout -d 'Bound on each Docker API call; a host that does not answer within it is marked failed (pulls and graceful stops have their own, longer bounds)' -r
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l notify -d 'POST the outcome to this webhook (repeatable): event `rollout` (with the result) or `rollback`; retried 3 times, never changes the exit code' -r
+complete -c fleet -n "__fish_fleet_using_subcommand apply" -l notify-format -d 'The body sent to --notify URLs: JSON, or Slack\'s `{"text"}`' -r -f -a "json\t''
+slack\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand apply" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r

@@ -844,6 +844,7 @@ fn an_unhealthy_replica_is_replaced_under_another_name_unless_asked_not_to() {
         &[("a1", vec![replica(&off, "web", 0)]), ("b1", vec![sick])],
     );
     assert!(plan(&off, &obs, None).unwrap().is_empty());
+}
 
 #[test]
 fn mass_delete_is_more_than_half_of_the_running_replicas_removed() {
