@@ -134,3 +134,33 @@ fn commit_ids_have_twelve_digits_in_human_output() {
     );
     assert!(!out.stdout.contains(&head[..13]), "{}", out.stdout);
 }
+
+/// `--format` before or after a command with subcommands (`lock`, `secret`) parses into the
+/// same thing: clap once panicked here on two types under one argument id.
+#[test]
+fn format_reaches_nested_subcommands_from_either_side_without_a_panic() {
+    let repo = Repo::new();
+    repo.commit(
+        "project: pc\nhosts:\n  h1: { address: 'ssh://root@127.0.0.1:1' }\nservices:\n  web:\n    image: nginx:alpine\n",
+    );
+    for args in [
+        &["--format", "json", "lock", "status"][..],
+        &["lock", "status", "--format", "json"][..],
+        &["lock", "--format", "json", "status"][..],
+        &["--format", "json", "secret", "ls"][..],
+        &["secret", "ls", "--format", "json"][..],
+    ] {
+        let out = fleet(repo.path(), args);
+        assert_ne!(out.code, 101, "{args:?} panicked: {}", out.stderr);
+        assert!(!out.stderr.contains("panicked"), "{args:?}: {}", out.stderr);
+        let parsed: Result<serde_json::Value, _> = serde_json::from_str(&out.stdout);
+        assert!(parsed.is_ok(), "{args:?} printed no JSON: {:?}", out.stdout);
+    }
+    let markdown = fleet(repo.path(), &["lock", "status", "--format", "markdown"]);
+    assert_eq!(markdown.code, 1, "{}", markdown.stderr);
+    assert!(
+        markdown.stderr.contains("[possible values: text, json]"),
+        "{}",
+        markdown.stderr
+    );
+}

@@ -705,7 +705,8 @@ fn a_saved_plan_is_applied_only_while_it_is_current() {
     let out = fleet_on(&testbed, &repo, &["apply", "--yes", plan_arg]);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("plan is stale: it was made at"),
+        out.stderr
+            .contains("plan is stale: the desired state changed since it was made"),
         "{}",
         out.stderr
     );

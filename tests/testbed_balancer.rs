@@ -194,7 +194,9 @@ fn scaling_up_and_down_under_load_fails_no_request() {
     let six = replica_hosts(&testbed, &hosts, &project);
     assert_eq!(six.len(), 6);
     repo.commit(&state(&testbed, &project, &hosts, 1, 1, port, ""));
-    apply(&testbed, &repo);
+    // 6 -> 1 removes more than half of the replicas: fleet apply asks for it to be said.
+    let out = fleet_on(&testbed, &repo, &["apply", "--yes", "--allow-mass-delete"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     std::thread::sleep(Duration::from_secs(2));
     let outcomes = finish(load);
 

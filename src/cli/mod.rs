@@ -151,12 +151,19 @@ pub struct FormatArg {
     pub format: Option<DataFormat>,
 }
 
-/// [`FormatArg`] of a command with subcommands (`lock`, `secret`).
+/// [`FormatArg`] of a command with subcommands (`lock`, `secret`). Of the same type as the
+/// top-level `--format` ([`Format`]): clap shares one id between a global argument and the
+/// top-level one, and two types under one id panic when read.
 #[derive(Debug, Args, Clone, Default)]
 pub struct NestedFormatArg {
     /// Output format on stdout [default: text]
-    #[arg(long, value_enum, global = true)]
-    pub format: Option<DataFormat>,
+    #[arg(
+        long,
+        global = true,
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(["text", "json"]),
+            |v: String| if v == "json" { Format::Json } else { Format::Text })
+    )]
+    pub format: Option<Format>,
 }
 
 /// `--format` of `fleet plan`, which also writes Markdown.
@@ -322,7 +329,7 @@ impl Command {
             | Command::Apply { source, format, .. }
             | Command::Status { source, format, .. } => (source.clone(), data(format)),
             Command::Lock { source, format, .. } | Command::Secret { source, format, .. } => {
-                (source.into(), format.format.map(Format::from))
+                (source.into(), format.format)
             }
             Command::Plan { source, format, .. } => (source.clone(), format.format),
             Command::Watch { source, .. } => (source.clone(), None),
