@@ -522,29 +522,46 @@ fn certificate_warnings(desired: &crate::spec::Desired) -> Vec<crate::spec::Diag
         .iter()
         .filter(|(_, c)| !c.internal && c.not_after - now < soon)
         .map(|(service, c)| {
-            let at = desired
-                .services
-                .get(service)
-                .and_then(|s| s.expose_via.as_ref()?.routes.as_ref()?.tls_at.clone())
-                .unwrap_or_default();
-            crate::spec::Diagnostic {
-                severity: crate::spec::Severity::Warning,
-                file: at.file,
-                line: at.line,
-                column: at.column,
-                field: format!("services.{service}.x-fleet.expose.tls"),
-                message: format!(
+            tls_diagnostic(
+                desired,
+                service,
+                crate::spec::Severity::Warning,
+                format!(
                     "the certificate (serial {}, {}) expires in {} day(s), on {}",
                     c.serial,
                     c.names.join(", "),
                     (c.not_after - now).div_euclid(24 * 3600),
                     crate::clock::rfc3339(u64::try_from(c.not_after).unwrap_or_default())
                 ),
-                expected: None,
-                hint: Some("renew it and update its secrets".into()),
-            }
+                Some("renew it and update its secrets".into()),
+            )
         })
         .collect()
+}
+
+/// A diagnostic at the `tls` of `service`'s exposure (where it was written).
+fn tls_diagnostic(
+    desired: &crate::spec::Desired,
+    service: &str,
+    severity: crate::spec::Severity,
+    message: String,
+    hint: Option<String>,
+) -> crate::spec::Diagnostic {
+    let at = desired
+        .services
+        .get(service)
+        .and_then(|s| s.expose_via.as_ref()?.routes.as_ref()?.tls_at.clone())
+        .unwrap_or_default();
+    crate::spec::Diagnostic {
+        severity,
+        file: at.file,
+        line: at.line,
+        column: at.column,
+        field: format!("services.{service}.x-fleet.expose.tls"),
+        message,
+        expected: None,
+        hint,
+    }
 }
 
 /// Writes a file only its owner can read (mode 0600, also when it existed before), making its

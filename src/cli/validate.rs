@@ -185,13 +185,6 @@ fn check_certificates(
     if only_tls.services.is_empty() {
         return (Vec::new(), Vec::new());
     }
-    let at_of = |service: &str| {
-        only_tls
-            .services
-            .get(service)
-            .and_then(|s| s.expose_via.as_ref()?.routes.as_ref()?.tls_at.clone())
-            .unwrap_or_default()
-    };
     match crate::secrets::read_payload(&only_tls, files) {
         Ok(payload) => {
             let mut stamped = only_tls.clone();
@@ -207,17 +200,13 @@ fn check_certificates(
                     PayloadError::Certificate {
                         service, reason, ..
                     } => {
-                        let at = at_of(&service);
-                        found.push(spec::Diagnostic {
-                            severity: Severity::Error,
-                            file: at.file,
-                            line: at.line,
-                            column: at.column,
-                            field: format!("services.{service}.x-fleet.expose.tls"),
-                            message: reason,
-                            expected: None,
-                            hint: None,
-                        });
+                        found.push(super::tls_diagnostic(
+                            &only_tls,
+                            &service,
+                            Severity::Error,
+                            reason,
+                            None,
+                        ));
                     }
                     PayloadError::Decrypt { name, .. } => undecryptable.push(format!("`{name}`")),
                     other => notes.push(format!("certificates not checked: {other}")),

@@ -178,21 +178,7 @@ impl Daemon {
         if self.settings.allow_mass_delete || candidate.desired.watch.allow_mass_delete {
             return Ok(());
         }
-        let running: BTreeSet<&str> = seen(observed)
-            .filter(|c| c.state == RunState::Running && matches!(c.owner, Owner::Replica { .. }))
-            .map(|c| c.id.as_str())
-            .collect();
-        let removed = plan
-            .changes
-            .iter()
-            .filter(|c| c.action == Action::Remove)
-            .filter(|c| {
-                c.container
-                    .as_ref()
-                    .is_some_and(|r| running.contains(r.id.as_str()))
-            })
-            .count();
-        if !running.is_empty() && removed * 2 > running.len() {
+        if let Some(plan::MassDelete { removed, running }) = plan::mass_delete(&plan, observed) {
             return Err(refuse(
                 TipErrorKind::MassDelete,
                 vec![format!(
@@ -200,7 +186,7 @@ impl Daemon {
                      it is not applied. If that is intended, set `watch: {{ allow_mass_delete: true }}` \
                      in fleet.yaml or restart fleet watch with --allow-mass-delete",
                     short(candidate.commit.as_deref()),
-                    running.len()
+                    running
                 )],
             ));
         }
