@@ -291,6 +291,14 @@ impl Engine for Metered {
     async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
         self.metered(self.inner.remove_volume(name)).await
     }
+
+    async fn query_socket(&self, path: &str, request: &str) -> Result<String, EngineError> {
+        self.metered(self.inner.query_socket(path, request)).await
+    }
+
+    async fn cpu_usage(&self, id: &str) -> Result<fleet::engine::CpuUsage, EngineError> {
+        self.metered(self.inner.cpu_usage(id)).await
+    }
 }
 
 /// Progress goes nowhere (the CLI would print a line per step).

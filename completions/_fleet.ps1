@@ -199,6 +199,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log lines as text or as JSON objects (one per line, on stderr)')
             [CompletionResult]::new('--lease-ttl', '--lease-ttl', [CompletionResultType]::ParameterName, 'How long the watch lease stays valid without renewal: a standby daemon takes over this long after the leader stopped renewing (killed, or cut off from the hosts)')
             [CompletionResult]::new('--lease-renew', '--lease-renew', [CompletionResultType]::ParameterName, 'How often the leader renews the watch lease (at most a third of --lease-ttl)')
+            [CompletionResult]::new('--autoscale-interval', '--autoscale-interval', [CompletionResultType]::ParameterName, 'How often autoscaled services'' balancers and replicas'' CPU are read (x-fleet.autoscale)')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'No longer used: a pass never waits for the project lock; it reports `blocked_by` and retries within seconds')
             [CompletionResult]::new('--pull', '--pull', [CompletionResultType]::ParameterName, 'When to pull images')
             [CompletionResult]::new('--call-timeout', '--call-timeout', [CompletionResultType]::ParameterName, 'Bound on each Docker API call during a pass (a host cut off mid-pass holds the pass up this long; pulls and graceful stops have their own, longer bounds)')

@@ -1727,7 +1727,7 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__watch)
-            opts="-C -v -q -h -V --known-hosts --ssh-config --accept-new-host-keys --connect-timeout --parallel --interval --resync --probe-interval --host-down-after --allow-mass-delete --listen --webhook-secret-file --log-format --lease-ttl --lease-renew --lock-timeout --pull --call-timeout --directory --repo --ref --worktree --color --verbose --quiet --help --version"
+            opts="-C -v -q -h -V --known-hosts --ssh-config --accept-new-host-keys --connect-timeout --parallel --interval --resync --probe-interval --host-down-after --allow-mass-delete --listen --webhook-secret-file --log-format --lease-ttl --lease-renew --autoscale-interval --lock-timeout --pull --call-timeout --directory --repo --ref --worktree --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1782,6 +1782,10 @@ _fleet() {
                     return 0
                     ;;
                 --lease-renew)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --autoscale-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

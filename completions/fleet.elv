@@ -189,6 +189,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --log-format 'Log lines as text or as JSON objects (one per line, on stderr)'
             cand --lease-ttl 'How long the watch lease stays valid without renewal: a standby daemon takes over this long after the leader stopped renewing (killed, or cut off from the hosts)'
             cand --lease-renew 'How often the leader renews the watch lease (at most a third of --lease-ttl)'
+            cand --autoscale-interval 'How often autoscaled services'' balancers and replicas'' CPU are read (x-fleet.autoscale)'
             cand --lock-timeout 'No longer used: a pass never waits for the project lock; it reports `blocked_by` and retries within seconds'
             cand --pull 'When to pull images'
             cand --call-timeout 'Bound on each Docker API call during a pass (a host cut off mid-pass holds the pass up this long; pulls and graceful stops have their own, longer bounds)'

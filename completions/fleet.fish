@@ -170,6 +170,7 @@ complete -c fleet -n "__fish_fleet_using_subcommand watch" -l log-format -d 'Log
 json\t''"
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l lease-ttl -d 'How long the watch lease stays valid without renewal: a standby daemon takes over this long after the leader stopped renewing (killed, or cut off from the hosts)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l lease-renew -d 'How often the leader renews the watch lease (at most a third of --lease-ttl)' -r
+complete -c fleet -n "__fish_fleet_using_subcommand watch" -l autoscale-interval -d 'How often autoscaled services\' balancers and replicas\' CPU are read (x-fleet.autoscale)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l lock-timeout -d 'No longer used: a pass never waits for the project lock; it reports `blocked_by` and retries within seconds' -r
 complete -c fleet -n "__fish_fleet_using_subcommand watch" -l pull -d 'When to pull images' -r -f -a "missing\t'Pull only images the host does not have (Compose\'s default)'
 always\t'Pull every image, to pick up a moved tag'"

@@ -299,7 +299,7 @@ pub fn render(desired: &Desired, rotation: &Rotation) -> String {
          \x20   # Reloads hand the listening sockets to the new worker: no connection refused.\n\
          \x20   stats socket /var/run/haproxy.sock mode 600 level admin expose-fd listeners\n\
          \x20   hard-stop-after {}s\n\
-         {}\
+         {}{}\
          \n\
          defaults\n\
          \x20   log global\n\
@@ -320,6 +320,16 @@ pub fn render(desired: &Desired, rotation: &Rotation) -> String {
              ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n"
         } else {
             ""
+        },
+        if contract::balancer_binds_stats(desired) {
+            format!(
+                "    # Counters for fleet watch's autoscaling, read over the host's SSH connection.\n    \
+                 stats socket {}/{} mode 666 level user\n",
+                contract::BALANCER_STATS_DIR,
+                contract::BALANCER_STATS_SOCKET
+            )
+        } else {
+            String::new()
         }
     );
     for (name, via) in desired.exposed() {

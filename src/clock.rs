@@ -35,6 +35,21 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
+/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` as seconds since the epoch, with the fraction (the
+/// engines' nanosecond stamps, to take rates between two reads).
+pub fn parse_rfc3339_precise(text: &str) -> Option<f64> {
+    let whole = parse_rfc3339(text)?;
+    let fraction = text
+        .get(19..)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .map(|f| {
+            let digits: String = f.chars().take_while(char::is_ascii_digit).collect();
+            format!("0.{digits}").parse::<f64>().unwrap_or(0.0)
+        })
+        .unwrap_or(0.0);
+    Some(whole as f64 + fraction)
+}
+
 /// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` as whole seconds since the epoch.
 pub fn parse_rfc3339(text: &str) -> Option<u64> {
     let b = text.as_bytes();

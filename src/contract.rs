@@ -76,6 +76,7 @@ pub fn container_spec(service: &Service) -> Value {
         map.remove("pull_policy");
         // What the daemon does about an unhealthy replica is not the container's shape.
         map.remove("replace_unhealthy");
+        map.remove("autoscale");
         // Of the exposure only the container port shapes the container (it is published);
         // balancer port, protocol, drain and health path are the balancers' business.
         if let Some(port) = map
@@ -149,14 +150,23 @@ pub fn balancer_container_name(project: &str) -> String {
 /// binds the certificates directory only when a service has TLS, so that a project without
 /// keeps the balancers it has.
 pub fn balancer_spec_hash(desired: &Desired) -> String {
+    let mut recipe = format!("{BALANCER_RECIPE}\0{}", desired.balancer.image);
     if balancer_binds_tls(desired) {
-        short_hash(&format!(
-            "{BALANCER_RECIPE}\0{}\0tls",
-            desired.balancer.image
-        ))
-    } else {
-        short_hash(&format!("{BALANCER_RECIPE}\0{}", desired.balancer.image))
+        recipe.push_str("\0tls");
     }
+    if balancer_binds_stats(desired) {
+        recipe.push_str("\0stats");
+    }
+    short_hash(&recipe)
+}
+
+/// Whether the balancers bind [`balancer_stats_dir`]: a service autoscales on traffic, and
+/// `fleet watch` reads the balancers' counters through a socket there.
+pub fn balancer_binds_stats(desired: &Desired) -> bool {
+    desired
+        .services
+        .values()
+        .any(|s| s.expose_via.is_some() && s.autoscale.as_ref().is_some_and(|a| a.uses_traffic()))
 }
 
 /// Whether the balancers bind [`balancer_tls_dir`]: a service is served over TLS.
@@ -265,6 +275,17 @@ pub const SECRETS_ROOT: &str = "/run/fleet";
 pub fn balancer_tls_dir(project: &str) -> String {
     format!("{SECRETS_ROOT}/{project}/.balancer-tls")
 }
+
+/// Where a balancer's statistics socket is on its host: one directory per host (hosts may share
+/// a filesystem, as the testbed's do), bound into the balancer at [`BALANCER_STATS_DIR`].
+pub fn balancer_stats_dir(project: &str, host: &str) -> String {
+    format!("{SECRETS_ROOT}/{project}/.balancer-stats/{host}")
+}
+
+/// Where the balancer sees [`balancer_stats_dir`].
+pub const BALANCER_STATS_DIR: &str = "/run/fleet-stats";
+/// The statistics socket in that directory (`level user`: counters only, no commands).
+pub const BALANCER_STATS_SOCKET: &str = "stats.sock";
 
 /// What fleet writes on a host for a service, each set in a directory of its own: its Compose
 /// secrets, its configs, and the repository files and directories it mounts (`./x:/y`).

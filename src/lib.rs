@@ -14,6 +14,7 @@
 //! else imports it.
 
 pub mod apply;
+pub mod autoscale;
 pub mod balancer;
 pub mod cli;
 pub mod clock;

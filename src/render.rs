@@ -366,6 +366,26 @@ pub fn summary(plan: &Plan) -> String {
     format!("Plan: {}.", parts.join(", "))
 }
 
+/// One line per autoscaled service: its count, its bounds, and where the count came from.
+fn autoscaled_lines(plan: &Plan) -> Vec<String> {
+    use crate::autoscale::CountFrom;
+    plan.autoscaled
+        .iter()
+        .map(|a| {
+            let from = match (a.from, a.clamped_from) {
+                (_, Some(was)) => format!("{was} clamped to the bounds"),
+                (CountFrom::Hosts, None) => "as the hosts run; fleet watch owns the count".into(),
+                (CountFrom::Start, None) => "the starting count, deploy.replicas".into(),
+                (CountFrom::Decided, None) => "decided by fleet watch".into(),
+            };
+            format!(
+                "{}: {} replicas (autoscaled, {}-{}; {from})",
+                a.service, a.replicas, a.min, a.max
+            )
+        })
+        .collect()
+}
+
 fn warnings(plan: &Plan) -> Vec<String> {
     let mut out = Vec::new();
     for u in &plan.unreachable {
@@ -446,6 +466,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
         }
         out.push('\n');
     }
+    for line in autoscaled_lines(plan) {
+        out.push_str(&format!("{line}\n"));
+    }
     for w in warnings(plan) {
         out.push_str(&paint(
             AnsiColor::Yellow.on_default().bold(),
@@ -501,6 +524,13 @@ pub fn markdown(plan: &Plan) -> String {
             out.push('\n');
         }
         out.push_str("```\n\n</details>\n");
+    }
+    let autoscaled = autoscaled_lines(plan);
+    if !autoscaled.is_empty() {
+        out.push('\n');
+        for line in autoscaled {
+            out.push_str(&format!("- {line}\n"));
+        }
     }
     let warnings = warnings(plan);
     if !warnings.is_empty() {

@@ -115,6 +115,7 @@ impl Run<'_> {
                             &name,
                             Create::Balancer {
                                 desired: self.desired,
+                                host: &b.host,
                             },
                         ),
                     )

@@ -54,6 +54,9 @@ pub struct WatchArgs {
     /// How often the leader renews the watch lease (at most a third of --lease-ttl)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub lease_renew: Duration,
+    /// How often autoscaled services' balancers and replicas' CPU are read (x-fleet.autoscale)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub autoscale_interval: Duration,
     /// No longer used: a pass never waits for the project lock; it reports `blocked_by` and
     /// retries within seconds
     #[arg(long, value_name = "DURATION", hide = true, value_parser = parse_duration)]
@@ -185,6 +188,7 @@ pub fn run(global: &GlobalOptions, args: &WatchArgs, printer: &Printer) -> ExitC
         allow_mass_delete: args.allow_mass_delete,
         lease_ttl: args.lease_ttl,
         lease_renew: args.lease_renew,
+        autoscale_interval: args.autoscale_interval.max(Duration::from_millis(500)),
         apply: apply::Options {
             pull: args.pull,
             call_timeout: args.call_timeout,

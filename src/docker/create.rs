@@ -396,7 +396,7 @@ fn mounts(desired: &Desired, host: &str, service: &Service) -> (Vec<Mount>, Vec<
 /// The create request for the project's balancer on one host: HAProxy in master-worker mode on
 /// the host's network (it listens on the exposed services' ports and reaches every host's
 /// published ports), as root for ports below 1024 but with no capability beyond binding them.
-pub fn balancer_body(desired: &Desired) -> ContainerCreateBody {
+pub fn balancer_body(desired: &Desired, host: &str) -> ContainerCreateBody {
     let labels = contract::balancer_labels(desired);
     ContainerCreateBody {
         image: Some(desired.balancer.image.clone()),
@@ -423,17 +423,33 @@ pub fn balancer_body(desired: &Desired) -> ContainerCreateBody {
             cap_add: Some(vec!["NET_BIND_SERVICE".into()]),
             security_opt: Some(vec!["no-new-privileges".into()]),
             // The `Binds` form makes the directory when it is missing (a host just rebooted).
-            binds: crate::contract::balancer_binds_tls(desired).then(|| {
-                vec![format!(
-                    "{}:{}:ro",
-                    crate::contract::balancer_tls_dir(&desired.project),
-                    crate::contract::BALANCER_TLS_DIR
-                )]
-            }),
+            binds: balancer_binds(desired, host),
             ..Default::default()
         }),
         ..Default::default()
     }
+}
+
+/// The host directories a balancer binds: the certificates (read-only) when a service has TLS,
+/// the statistics socket's directory when a service autoscales on traffic.
+fn balancer_binds(desired: &Desired, host: &str) -> Option<Vec<String>> {
+    use crate::contract as c;
+    let mut binds = Vec::new();
+    if c::balancer_binds_tls(desired) {
+        binds.push(format!(
+            "{}:{}:ro",
+            c::balancer_tls_dir(&desired.project),
+            c::BALANCER_TLS_DIR
+        ));
+    }
+    if c::balancer_binds_stats(desired) {
+        binds.push(format!(
+            "{}:{}",
+            c::balancer_stats_dir(&desired.project, host),
+            c::BALANCER_STATS_DIR
+        ));
+    }
+    (!binds.is_empty()).then_some(binds)
 }
 
 /// Splits an image reference into the `fromImage` and `tag` parameters of a pull. Without an

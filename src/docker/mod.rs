@@ -27,6 +27,7 @@ pub mod auth;
 pub mod create;
 mod files;
 mod objects;
+mod stats;
 mod transport;
 
 use transport::SshConnector;
@@ -372,7 +373,7 @@ impl Engine for DockerEngine {
                 env.extend(secret_env.iter().map(|(k, v)| format!("{k}={v}")));
                 body
             }
-            Create::Balancer { desired } => create::balancer_body(desired),
+            Create::Balancer { desired, host } => create::balancer_body(desired, host),
         };
         let mut options = bollard::query_parameters::CreateContainerOptionsBuilder::default();
         options = options.name(name);
@@ -687,6 +688,14 @@ impl Engine for DockerEngine {
 
     async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
         DockerEngine::remove_volume(self, name).await
+    }
+
+    async fn query_socket(&self, path: &str, request: &str) -> Result<String, EngineError> {
+        DockerEngine::query_socket(self, path, request).await
+    }
+
+    async fn cpu_usage(&self, id: &str) -> Result<crate::engine::CpuUsage, EngineError> {
+        DockerEngine::cpu_usage(self, id).await
     }
 
     /// Closes the SSH connection cleanly, if there is one.

@@ -15,8 +15,10 @@
 //! It is not a replacement for the testbed: nothing here proves fleet right against a real
 //! engine. It makes the logic above the seam testable without root and fast.
 
+mod faults;
 mod files;
 mod life;
+mod meters;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -111,6 +113,7 @@ pub(super) struct HostState {
     networks: BTreeMap<String, HashMap<String, String>>,
     volumes: BTreeMap<String, (u64, HashMap<String, String>)>,
     next_port: u16,
+    meters: meters::Meters,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -148,49 +151,6 @@ impl MemoryEngine {
             clock_skew: Mutex::new(0),
             epoch: (Instant::now(), unix),
         })
-    }
-
-    // ---- faults, driven by the test ----
-
-    /// Every call takes `latency` before it is carried out.
-    pub fn set_latency(&self, latency: Duration) {
-        *lock(&self.latency) = latency;
-    }
-
-    /// The engine is down: every call fails at once (containers keep their state).
-    pub fn go_down(&self) {
-        *lock(&self.answer) = Answer::Down;
-    }
-
-    /// The host stops answering: every call hangs.
-    pub fn stop_answering(&self) {
-        *lock(&self.answer) = Answer::Silent;
-    }
-
-    /// After `changes` more calls that change something are carried out, the host stops
-    /// answering, and the returned `Notify` is told (a test drops the run then: a kill at
-    /// exactly that step).
-    pub fn stop_answering_after(&self, changes: u64) -> Arc<Notify> {
-        let notify = Arc::new(Notify::new());
-        *lock(&self.silent_after) = Some((changes, Arc::clone(&notify)));
-        notify
-    }
-
-    /// The host answers normally again.
-    pub fn answer_again(&self) {
-        *lock(&self.answer) = Answer::Normally;
-        *lock(&self.silent_after) = None;
-    }
-
-    /// The next `times` calls named `call` (`"create"`, `"start"`, ...) are refused by the
-    /// engine (as a 500 answer: the operation fails, the host stays up).
-    pub fn refuse(&self, call: &'static str, times: usize) {
-        lock(&self.refusals).insert(call, times);
-    }
-
-    /// Sets the host clock `seconds` off the simulation's.
-    pub fn skew_clock(&self, seconds: i64) {
-        *lock(&self.clock_skew) = seconds;
     }
 
     // ---- what happens on the host without fleet ----
@@ -337,6 +297,13 @@ impl MemoryEngine {
         let elapsed = Instant::now().saturating_duration_since(self.epoch.0);
         let secs = self.epoch.1 + elapsed.as_secs();
         secs.saturating_add_signed(*lock(&self.clock_skew))
+    }
+
+    /// The simulation's time in seconds, with the fraction (for CPU counters).
+    fn now_secs(&self) -> f64 {
+        Instant::now()
+            .saturating_duration_since(self.epoch.0)
+            .as_secs_f64()
     }
 
     fn with_container<T>(
@@ -764,6 +731,17 @@ impl Engine for MemoryEngine {
     async fn system_time(&self) -> Result<String, EngineError> {
         self.enter("system_time").await?;
         Ok(crate::clock::rfc3339(self.now_unix()))
+    }
+
+    async fn query_socket(&self, path: &str, _request: &str) -> Result<String, EngineError> {
+        self.enter("query_socket").await?;
+        lock(&self.state).meters.answer(path)
+    }
+
+    async fn cpu_usage(&self, id: &str) -> Result<super::CpuUsage, EngineError> {
+        self.enter("cpu_usage").await?;
+        let now = self.now_secs();
+        lock(&self.state).meters.cpu(id, now)
     }
 
     async fn create_labelled_volume(

@@ -222,6 +222,8 @@ pub enum Create<'a> {
     },
     Balancer {
         desired: &'a Desired,
+        /// The host it runs on (its statistics socket is the host's own).
+        host: &'a str,
     },
 }
 
@@ -232,7 +234,7 @@ impl Create<'_> {
             Create::Replica {
                 service, identity, ..
             } => crate::contract::replica_labels(service, identity),
-            Create::Balancer { desired } => crate::contract::balancer_labels(desired),
+            Create::Balancer { desired, .. } => crate::contract::balancer_labels(desired),
         }
     }
 
@@ -240,7 +242,7 @@ impl Create<'_> {
     pub fn image(&self) -> &str {
         match self {
             Create::Replica { service, .. } => &service.image,
-            Create::Balancer { desired } => &desired.balancer.image,
+            Create::Balancer { desired, .. } => &desired.balancer.image,
         }
     }
 }
@@ -377,6 +379,22 @@ pub trait Engine: Send + Sync {
     /// Removes a volume; an absent one is fine.
     async fn remove_volume(&self, name: &str) -> Result<(), EngineError>;
 
+    /// Sends `request` to the Unix socket at `path` on the host and reads the answer to its end
+    /// (the balancers' statistics socket).
+    async fn query_socket(&self, path: &str, request: &str) -> Result<String, EngineError>;
+
+    /// A container's CPU counter: CPU time used so far, and when the engine read it.
+    async fn cpu_usage(&self, id: &str) -> Result<CpuUsage, EngineError>;
+
     /// Closes the connection cleanly, if there is one.
     async fn close(&self) {}
+}
+
+/// A container's CPU counter, as the engine's stats give it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CpuUsage {
+    /// CPU time used so far, in nanoseconds.
+    pub total_ns: u64,
+    /// When the engine read it: seconds since the epoch, on the engine's clock.
+    pub at: f64,
 }

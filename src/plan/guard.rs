@@ -25,6 +25,13 @@ pub fn mass_delete(plan: &Plan, observed: &Observed) -> Option<MassDelete> {
         .changes
         .iter()
         .filter(|c| c.action == Action::Remove)
+        // Autoscaled counts are the daemon's within bounds from git, not a commit's mistake.
+        .filter(|c| {
+            !plan
+                .autoscaled
+                .iter()
+                .any(|a| c.service.as_deref() == Some(a.service.as_str()))
+        })
         .filter(|c| {
             c.container
                 .as_ref()

@@ -4,9 +4,11 @@
 //! a plain, serialisable [`Plan`]. Rendering and executing are separate consumers of that value;
 //! neither may depend on the `reason` text, which is for people.
 
+mod diff;
 mod guard;
 mod place;
 
+pub use diff::{changed_field, field_diff};
 pub use guard::{MassDelete, mass_delete};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
 
+use crate::autoscale::{self, Autoscaled};
 use crate::balancer::{self, Rotation};
 use crate::contract::{self, container_name, container_spec, spec_hash};
 use crate::observe::{
@@ -59,6 +62,10 @@ pub struct Plan {
     /// files are blanked after the service's rollout succeeds (they hold old values).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stale_secrets: Vec<StaleSecrets>,
+    /// The count each autoscaled service is planned with, and where it came from: `fleet watch`
+    /// owns it within the bounds, so a plan keeps what runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub autoscaled: Vec<Autoscaled>,
 }
 
 /// A directory of old secret files on a host, and what is needed to blank them.
@@ -205,46 +212,6 @@ impl Plan {
     }
 }
 
-/// Leaf-level differences between two JSON values, in field order.
-pub fn field_diff(before: &Value, after: &Value) -> Vec<FieldDiff> {
-    let mut out = Vec::new();
-    // Spec labels hold durations as `{"secs", "nanos"}` (contract::container_spec): a diff
-    // shows them in seconds, like every duration in fleet's JSON, and as one field.
-    walk("", &label_seconds(before), &label_seconds(after), &mut out);
-    out
-}
-
-fn walk(path: &str, before: &Value, after: &Value, out: &mut Vec<FieldDiff>) {
-    if before == after {
-        return;
-    }
-    match (before, after) {
-        (Value::Object(a), Value::Object(b)) => {
-            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-            for key in keys {
-                let child = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                match (a.get(key), b.get(key)) {
-                    (Some(x), Some(y)) => walk(&child, x, y, out),
-                    (x, y) => out.push(FieldDiff {
-                        field: child,
-                        before: x.cloned(),
-                        after: y.cloned(),
-                    }),
-                }
-            }
-        }
-        _ => out.push(FieldDiff {
-            field: path.to_string(),
-            before: Some(before.clone()),
-            after: Some(after.clone()),
-        }),
-    }
-}
-
 /// A digest of everything in `desired` that planning and applying read (the digests of secrets
 /// and configs included), and nothing about where it was written: a commit that only moves
 /// lines or edits comments keeps it.
@@ -263,33 +230,6 @@ pub fn desired_fingerprint(desired: &Desired) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
-
-/// `value` with every duration in serde's form (`{"secs": 2, "nanos": 0}`) as seconds.
-fn label_seconds(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let duration = (map.len() == 2)
-                .then(|| {
-                    let secs = map.get("secs")?.as_u64()?;
-                    let nanos = u32::try_from(map.get("nanos")?.as_u64()?).ok()?;
-                    serde_json::to_value(Seconds(std::time::Duration::new(secs, nanos))).ok()
-                })
-                .flatten();
-            duration.unwrap_or_else(|| {
-                Value::Object(
-                    map.iter()
-                        .map(|(k, v)| (k.clone(), label_seconds(v)))
-                        .collect(),
-                )
-            })
-        }
-        Value::Array(items) => Value::Array(items.iter().map(label_seconds).collect()),
-        other => other.clone(),
-    }
-}
-
-#[derive(Serialize)]
-struct Seconds(#[serde(with = "crate::spec::model::seconds")] std::time::Duration);
 
 fn reference(c: &Container) -> ContainerRef {
     ContainerRef {
@@ -319,6 +259,21 @@ pub fn plan_best_effort(
     observed: &Observed,
     commit: Option<&str>,
 ) -> (Plan, Vec<PlanError>) {
+    plan_scaled(desired, observed, commit, &autoscale::Decided::new())
+}
+
+/// Like [`plan_best_effort`], with the replica counts `fleet watch` decided for autoscaled
+/// services (the others read theirs back from the hosts: see [`autoscale::settle`]).
+pub fn plan_scaled(
+    desired: &Desired,
+    observed: &Observed,
+    commit: Option<&str>,
+    decided: &autoscale::Decided,
+) -> (Plan, Vec<PlanError>) {
+    // A saved plan is checked against the desired state as git has it, before any count settles.
+    let fingerprint = desired_fingerprint(desired);
+    let (settled, autoscaled) = autoscale::settle(desired, observed, decided);
+    let desired = settled.as_ref();
     let (placement, unplaceable) = place::place(desired, observed);
     let mut changes = Vec::new();
     // Hashing and serialising specs dominates planning time: do it once per service, and parse
@@ -512,7 +467,7 @@ pub fn plan_best_effort(
         project: desired.project.clone(),
         commit: commit.map(str::to_string),
         observed: observed.fingerprint(),
-        desired: desired_fingerprint(desired),
+        desired: fingerprint,
         changes,
         unreachable,
         held_back: placement.held_back,
@@ -520,6 +475,7 @@ pub fn plan_best_effort(
         rotation,
         data_dirs,
         stale_secrets,
+        autoscaled,
     };
     (plan, unplaceable)
 }
@@ -776,15 +732,3 @@ fn certificate_changes(
 
 #[cfg(test)]
 mod tests;
-
-/// A changed field as the plan names it: a secret's or config's content digest is said as
-/// "secret NAME" / "config NAME" (its value means nothing to a person, and is never shown).
-pub fn changed_field(field: &str) -> String {
-    match field
-        .strip_prefix("file_digests.")
-        .and_then(|key| key.split_once(':'))
-    {
-        Some((kind, name)) => format!("{kind} {name}"),
-        None => field.to_string(),
-    }
-}

@@ -101,7 +101,7 @@ impl<'d> Cx<'d> {
         self.report(Severity::Warning, pos, field, message, None, hint);
     }
 
-    fn wrong_type(&mut self, node: &Node, field: &str, expected: &str) {
+    pub fn wrong_type(&mut self, node: &Node, field: &str, expected: &str) {
         self.error(
             node.pos,
             field,

@@ -4,8 +4,12 @@
 //! references resolving and numbers being in range. Plain data only: no I/O, no behaviour that
 //! depends on the outside world.
 
+mod autoscale;
 mod expose;
+mod objects;
+pub use autoscale::*;
 pub use expose::*;
+pub use objects::*;
 pub mod seconds;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -321,6 +325,10 @@ pub struct Service {
     /// replaced, as Swarm and Kubernetes do (the default).
     #[serde(default = "yes", skip_serializing_if = "is_yes")]
     pub replace_unhealthy: bool,
+    /// `x-fleet.autoscale`: `fleet watch` owns the replica count within these bounds;
+    /// `deploy.replicas` is only the starting count. Not part of the spec hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<Autoscale>,
     /// A keyed digest of the content of each secret and config it mounts (`secret:NAME`,
     /// `config:NAME`), set from the repository's files after loading (never a plain hash of a
     /// secret): part of the spec hash, so changed content rolls the service.
@@ -738,46 +746,6 @@ pub struct DeviceRequest {
     pub capabilities: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Volume {
-    pub driver: Option<String>,
-    pub driver_opts: BTreeMap<String, String>,
-    pub labels: BTreeMap<String, String>,
-    /// Created outside fleet; used but never created.
-    pub external: bool,
-    /// The engine-side name when it differs from the key.
-    pub name: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Network {
-    pub driver: Option<String>,
-    pub driver_opts: BTreeMap<String, String>,
-    pub labels: BTreeMap<String, String>,
-    pub external: bool,
-    pub internal: bool,
-    pub name: Option<String>,
-    /// Compose `ipam`: the same subnets on every host's copy of the network.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ipam: Option<Ipam>,
-}
-
-/// A network's address management, as Compose writes it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ipam {
-    pub driver: Option<String>,
-    pub config: Vec<IpamPool>,
-    pub options: BTreeMap<String, String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IpamPool {
-    pub subnet: Option<String>,
-    pub ip_range: Option<String>,
-    pub gateway: Option<String>,
-    pub aux_addresses: BTreeMap<String, String>,
 }
 
 impl Service {

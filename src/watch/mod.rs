@@ -20,6 +20,7 @@ pub mod state;
 pub mod webhook;
 
 mod pass;
+mod scale;
 #[cfg(test)]
 mod tests;
 mod tip;
@@ -72,6 +73,8 @@ pub struct Settings {
     pub lease_ttl: Duration,
     /// How often the leader renews the lease.
     pub lease_renew: Duration,
+    /// How often autoscaled services' balancers and replicas are read.
+    pub autoscale_interval: Duration,
     pub apply: apply::Options,
 }
 
@@ -118,6 +121,8 @@ pub enum Trigger {
     Lease(lease::Role),
     /// The leader holds the lease on these hosts again: a pass may act there now.
     LeaseGained(Vec<String>),
+    /// A round of autoscaling reads.
+    Samples(Box<scale::Samples>),
 }
 
 /// A Docker event about one of the project's containers.
@@ -220,6 +225,13 @@ pub struct Daemon {
     retries: u32,
     /// Where `watch.notify` of the held commit sends what happens (with the URLs it had).
     notifier: Option<(Vec<Option<String>>, crate::notify::Notifier)>,
+    /// The autoscaled counts this daemon owns, and how it decides them.
+    scaler: scale::Scaler,
+    /// What the sampler reads, and the sampler.
+    sampler: Option<(
+        tokio::sync::watch::Sender<scale::Targets>,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 impl Daemon {
@@ -248,6 +260,8 @@ impl Daemon {
             lease_events: None,
             reachable: tokio::sync::watch::Sender::new(BTreeMap::new()),
             notifier: None,
+            scaler: scale::Scaler::default(),
+            sampler: None,
             lock: None,
             leading: false,
             observe_again: false,
@@ -272,6 +286,11 @@ impl Daemon {
         let mut reason = String::from("start");
         let (lease_tx, mut lease_events) = mpsc::unbounded_channel();
         self.lease_events = Some(lease_tx);
+        self.sampler = Some(scale::start(
+            self.settings.autoscale_interval,
+            self.reachable.subscribe(),
+            self.triggers.clone(),
+        ));
         loop {
             if *shutdown.borrow() {
                 break;
@@ -399,6 +418,9 @@ impl Daemon {
         for (_, (_, task)) in std::mem::take(&mut self.probers) {
             task.abort();
         }
+        if let Some((_, task)) = self.sampler.take() {
+            task.abort();
+        }
         if let Some((lease, task)) = self.lease.take() {
             task.abort();
             let engines = self.reachable_engines();
@@ -426,6 +448,47 @@ pub fn lease_project(project: &str) -> String {
 }
 
 impl Daemon {
+    /// Decides from a round of autoscaling reads; a changed count wakes a pass.
+    fn scale_round(&mut self, samples: scale::Samples) -> Option<String> {
+        let held = self.held.as_ref()?;
+        if !self.leading {
+            return None;
+        }
+        let changes = self.scaler.round(&held.desired, samples);
+        let status = self.scaler.status.clone();
+        self.shared.update(|s| s.autoscale = status);
+        let mut why = Vec::new();
+        for (service, d) in &changes {
+            scale::log(service, d);
+            let direction = scale::direction(d);
+            self.shared.count(|m| {
+                *m.scale_events
+                    .entry((service.clone(), direction))
+                    .or_default() += 1;
+            });
+            let line = format!("{service} {} → {} ({})", d.current, d.desired, d.reason);
+            self.notify("autoscale", format!("autoscale {line}"), None);
+            why.push(line);
+        }
+        (!why.is_empty()).then(|| format!("autoscale {}", why.join("; ")))
+    }
+
+    /// After a pass planned with `autoscaled`: the counts are the daemon's, and the sampler
+    /// reads what `observed` runs.
+    fn scaled(
+        &mut self,
+        desired: &Desired,
+        observed: &Observed,
+        autoscaled: &[crate::autoscale::Autoscaled],
+    ) {
+        self.scaler.planned(autoscaled);
+        let status = self.scaler.status.clone();
+        self.shared.update(|s| s.autoscale = status);
+        if let Some((targets, _)) = &self.sampler {
+            targets.send_replace(scale::targets(desired, observed));
+        }
+    }
+
     /// Sends `event` to the held commit's `watch.notify` targets that want it; never waits.
     fn notify(&self, event: &'static str, message: String, host: Option<&str>) {
         let Some((_, notifier)) = &self.notifier else {

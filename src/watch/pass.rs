@@ -167,8 +167,12 @@ impl Daemon {
             kind,
             messages,
         };
-        let (plan, unplaceable) =
-            plan::plan_best_effort(&candidate.desired, observed, candidate.commit.as_deref());
+        let (plan, unplaceable) = plan::plan_scaled(
+            &candidate.desired,
+            observed,
+            candidate.commit.as_deref(),
+            &self.scaler.decided,
+        );
         if !unplaceable.is_empty() {
             return Err(refuse(
                 TipErrorKind::Unplaceable,
@@ -382,8 +386,13 @@ impl Daemon {
         } else {
             observed
         };
-        let (mut plan, unplaceable) =
-            plan::plan_best_effort(&target.desired, &observed, target.commit.as_deref());
+        let (mut plan, unplaceable) = plan::plan_scaled(
+            &target.desired,
+            &observed,
+            target.commit.as_deref(),
+            &self.scaler.decided,
+        );
+        self.scaled(&target.desired, &observed, &plan.autoscaled);
         let wake = if adopting.is_some() {
             None
         } else {
@@ -661,10 +670,11 @@ impl converge::Steer for WatchSteer<'_> {
             debug!(host = %host, error = %error, "observing failed");
         }
         let target = self.target;
-        let (mut plan, _) = plan::plan_best_effort(
+        let (mut plan, _) = plan::plan_scaled(
             &target.desired,
             &observation.observed,
             target.commit.as_deref(),
+            &self.daemon.scaler.decided,
         );
         self.wake = if self.adopting {
             None

@@ -38,6 +38,10 @@ pub struct Status {
     /// changed until it is free or taken over.
     pub blocked_by: Option<BlockedBy>,
     pub recent_errors: Vec<ErrorEntry>,
+    /// Autoscaled services: current and desired count, each signal beside its target, the
+    /// latest decision and the last change.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub autoscale: BTreeMap<String, super::scale::ScaleStatus>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -189,6 +193,8 @@ pub struct Metrics {
     pub hosts_down_total: u64,
     /// Project locks taken over (expired, holder gone, labels lost).
     pub lock_takeovers: u64,
+    /// Replica counts the autoscaler changed, by service and direction.
+    pub scale_events: BTreeMap<(String, &'static str), u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -456,6 +462,7 @@ pub fn render_prometheus(m: &Metrics, status: &Status) -> String {
             escape(commit)
         );
     }
+    super::scale::prometheus(&mut out, &status.autoscale, &m.scale_events);
     single(
         &mut out,
         "fleet_tip_rejected",

@@ -108,6 +108,7 @@ impl Daemon {
                 });
                 (self.leading && !was).then(|| "became leader".to_string())
             }
+            Trigger::Samples(samples) => self.scale_round(*samples),
             Trigger::LeaseGained(hosts) => {
                 debug!(hosts = ?hosts, "watch lease held again");
                 Some(format!("lease held on {}", hosts.join(", ")))

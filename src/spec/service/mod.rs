@@ -17,6 +17,7 @@ use super::model::{Deploy, Mode, Origin, Placement, Resources, Restart, Service,
 use super::paths::RepoPath;
 use super::yaml::{Kind, Node, Pos};
 
+mod autoscale;
 mod container;
 mod depends_on;
 mod deploy;
@@ -31,6 +32,7 @@ mod tests;
 mod volumes;
 mod x_fleet;
 
+pub use autoscale::AUTOSCALE_KEYS;
 pub use container::LOGGING_KEYS;
 pub use depends_on::DEPENDS_ON_KEYS;
 pub use deploy::{
@@ -316,6 +318,7 @@ pub fn decode(
         configs: Vec::new(),
         env_from_secrets: BTreeMap::new(),
         replace_unhealthy: true,
+        autoscale: None,
         file_digests: BTreeMap::new(),
         deploy: Deploy {
             mode: Mode::Replicated,
@@ -404,15 +407,7 @@ pub fn decode(
                 }
             }
             "x-fleet" => {
-                if let Some(at) = x_fleet(
-                    cx,
-                    &f,
-                    value,
-                    &mut s.expose_via,
-                    &mut s.env_from_secrets,
-                    &mut s.replace_unhealthy,
-                    &mut decoded.file_refs,
-                ) {
+                if let Some(at) = x_fleet(cx, &f, value, &mut s, &mut decoded.file_refs) {
                     decoded.expose_at = Some(at);
                 }
             }
@@ -457,6 +452,14 @@ pub fn decode(
             &join(field, "memswap_limit"),
             "`memswap_limit` needs a memory limit (the engine refuses it alone)",
             "`mem_limit` or `deploy.resources.limits.memory` as well",
+        );
+    }
+    if s.autoscale.is_some() && s.deploy.mode == Mode::Global {
+        cx.error(
+            name_pos,
+            &join(field, "x-fleet.autoscale"),
+            "a global service runs one replica per eligible host and cannot be autoscaled",
+            "`deploy.mode: replicated`, or no `autoscale`",
         );
     }
     if s.host.network_mode.is_some() && s.expose_via.is_some() {

@@ -3,15 +3,22 @@
 //! container port, balancer port, protocol, drain time and health path. Clashes of balancer
 //! ports between services are checked by the loader.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::autoscale::autoscale;
 use super::entries_have;
 use crate::spec::decode::{Cx, join};
-use crate::spec::model::{DEFAULT_DRAIN, Expose, ExposeProtocol, Routes, SourceAt, TlsSource};
+use crate::spec::model::{
+    DEFAULT_DRAIN, Expose, ExposeProtocol, Routes, Service, SourceAt, TlsSource,
+};
 use crate::spec::yaml::{Node, Pos, Resolved};
 
-pub const X_FLEET_KEYS: &[&str] = &["expose", "env_from_secrets", "replace_unhealthy"];
+pub const X_FLEET_KEYS: &[&str] = &[
+    "expose",
+    "env_from_secrets",
+    "replace_unhealthy",
+    "autoscale",
+];
 
 pub const EXPOSE_KEYS: &[&str] = &[
     "port",
@@ -47,21 +54,20 @@ pub(super) fn x_fleet(
     cx: &mut Cx,
     field: &str,
     node: &Node,
-    out: &mut Option<Expose>,
-    env_from_secrets: &mut BTreeMap<String, String>,
-    replace_unhealthy: &mut bool,
+    s: &mut Service,
     secret_refs: &mut Vec<(String, Pos, String)>,
 ) -> Option<ExposeAt> {
     if node.is_null() {
         return None;
     }
     let mut expose_at = None;
+    let mut autoscale_node = None;
     for (k, kn, v) in cx.map(field, node, "a mapping with `expose`")? {
         let f = join(field, k);
         match k {
             "expose" => {
                 let (expose, at) = expose_via(cx, &f, v, secret_refs)?;
-                *out = Some(expose);
+                s.expose_via = Some(expose);
                 expose_at = Some(at);
             }
             // For images that read a secret only from their environment: visible to whoever
@@ -86,18 +92,23 @@ pub(super) fn x_fleet(
                     }
                     if let Some(secret) = cx.string(&ef, value) {
                         secret_refs.push((secret.clone(), value.pos, ef));
-                        env_from_secrets.insert(name.to_string(), secret);
+                        s.env_from_secrets.insert(name.to_string(), secret);
                     }
                 }
             }
             "replace_unhealthy" => {
                 if let Some(b) = cx.bool(&f, v) {
-                    *replace_unhealthy = b;
+                    s.replace_unhealthy = b;
                 }
             }
+            // Decoded after the loop: whether the service is exposed decides what it may target.
+            "autoscale" => autoscale_node = Some((f, v)),
             k if k.starts_with("x-") => {}
             _ => cx.unknown_key(kn, &f, k, X_FLEET_KEYS),
         }
+    }
+    if let Some((f, v)) = autoscale_node {
+        s.autoscale = autoscale(cx, &f, v, s.expose_via.is_some());
     }
     expose_at
 }

@@ -110,6 +110,7 @@ fn settings(repo: &Path, engines: BTreeMap<String, SharedEngine>) -> Settings {
         allow_mass_delete: false,
         lease_ttl: Duration::from_secs(30),
         lease_renew: Duration::from_secs(10),
+        autoscale_interval: Duration::from_secs(5),
         apply: crate::apply::Options::default(),
     }
 }
