@@ -134,6 +134,7 @@ Register-ArgumentCompleter -Native -CommandName 'fleet' -ScriptBlock {
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)')
             [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'Hosts contacted at once')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Also write the plan (JSON) to FILE, for `fleet apply FILE`')
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'With `--format markdown`: leave out the lines beyond CHARS characters, with a note [default: 65536, GitHub''s limit for a comment; GitLab''s is 1000000]')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]')
             [CompletionResult]::new('--directory', '--directory', [CompletionResultType]::ParameterName, 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]')
             [CompletionResult]::new('--repo', '--repo', [CompletionResultType]::ParameterName, 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory')

@@ -126,6 +126,7 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand --connect-timeout 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)'
             cand --parallel 'Hosts contacted at once'
             cand --out 'Also write the plan (JSON) to FILE, for `fleet apply FILE`'
+            cand --max-size 'With `--format markdown`: leave out the lines beyond CHARS characters, with a note [default: 65536, GitHub''s limit for a comment; GitLab''s is 1000000]'
             cand -C 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]'
             cand --directory 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]'
             cand --repo 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user''s cache directory'

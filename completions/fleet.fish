@@ -112,6 +112,7 @@ complete -c fleet -n "__fish_fleet_using_subcommand plan" -l ssh-config -d 'Open
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l connect-timeout -d 'How long to wait for each host to connect and log in (e.g. 5s, 500ms, 1m; a bare number is seconds)' -r
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l parallel -d 'Hosts contacted at once' -r
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l out -d 'Also write the plan (JSON) to FILE, for `fleet apply FILE`' -r -F
+complete -c fleet -n "__fish_fleet_using_subcommand plan" -l max-size -d 'With `--format markdown`: leave out the lines beyond CHARS characters, with a note [default: 65536, GitHub\'s limit for a comment; GitLab\'s is 1000000]' -r
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -s C -l directory -d 'Run as if started in DIR: the project directory (holding fleet.yaml) [default: .]' -r -F
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l repo -d 'Read from this repository (a path, bare or not, or a remote URL) instead of the one holding DIR; remote URLs are mirrored into the user\'s cache directory' -r
 complete -c fleet -n "__fish_fleet_using_subcommand plan" -l ref -d 'Read the desired state at this revision (branch, tag or commit) [default: HEAD]' -r

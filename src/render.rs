@@ -481,65 +481,129 @@ pub fn text(plan: &Plan, color: bool) -> String {
     out
 }
 
-/// Markdown for a pull-request comment: summary first, details in a diff block.
-pub fn markdown(plan: &Plan) -> String {
-    let mut out = format!(
-        "### fleet plan for `{}` at `{}`\n\n",
+/// GitHub's limit on a pull-request comment and a job summary, in characters: what
+/// `fleet plan --format markdown` fits into unless told otherwise.
+pub const MARKDOWN_MAX_CHARS: usize = 65_536;
+
+/// The smallest limit [`markdown`] honours: the heading, summary and truncation note fit.
+pub const MARKDOWN_MIN_CHARS: usize = 1_000;
+
+/// The first line of every Markdown plan: an invisible marker by which a CI job finds the
+/// comment it wrote for this project before, to update it in place.
+pub fn markdown_marker(project: &str) -> String {
+    format!("<!-- fleet-plan project={project} -->")
+}
+
+/// Markdown for a pull-request comment: the summary first (with warnings and a table per
+/// service), every change in a collapsed `<details>` diff block. Beyond `max_chars` characters
+/// (never less than [`MARKDOWN_MIN_CHARS`]) the lines that do not fit are left out, whole, the
+/// open blocks are closed, and a note says how many lines were left out.
+pub fn markdown(plan: &Plan, max_chars: usize) -> String {
+    let mut head = format!(
+        "{}\n### fleet plan for `{}` at `{}`\n\n**{}**\n",
+        markdown_marker(&plan.project),
         plan.project,
-        short_commit(plan)
+        short_commit(plan),
+        summary(plan)
     );
-    out.push_str(&format!("**{}**\n", summary(plan)));
+    let warnings = warnings(plan);
+    if !warnings.is_empty() || !plan.autoscaled.is_empty() {
+        head.push('\n');
+    }
+    // The lines after the heading, in order; `details` marks those inside the diff block.
+    let mut lines: Vec<(bool, String)> = warnings
+        .iter()
+        .map(|w| (false, format!("> **Warning:** {w}\n")))
+        .collect();
+    lines.extend(
+        autoscaled_lines(plan)
+            .into_iter()
+            .map(|l| (false, format!("- {l}\n"))),
+    );
     if !plan.is_empty() {
-        out.push_str(
-            "\n| service | create | replace | start | remove |\n|---|---:|---:|---:|---:|\n",
-        );
+        lines.push((
+            false,
+            "\n| service | create | replace | start | remove |\n|---|---:|---:|---:|---:|\n".into(),
+        ));
         for (service, changes) in groups(plan) {
             let n = |a: Action| changes.iter().filter(|c| c.action == a).count();
-            out.push_str(&format!(
-                "| {service} | {} | {} | {} | {} |\n",
-                n(Action::Create),
-                n(Action::Replace),
-                n(Action::Start),
-                n(Action::Remove)
+            lines.push((
+                false,
+                format!(
+                    "| {service} | {} | {} | {} | {} |\n",
+                    n(Action::Create),
+                    n(Action::Replace),
+                    n(Action::Start),
+                    n(Action::Remove)
+                ),
             ));
         }
-        out.push_str("\n<details><summary>Changes</summary>\n\n```diff\n");
         for (_, changes) in groups(plan) {
             for c in changes {
-                out.push_str(&change_line(c));
-                out.push('\n');
+                lines.push((true, format!("{}\n", change_line(c))));
                 for d in &c.diff {
                     for line in diff_lines(d) {
-                        out.push_str(&format!("    {line}\n"));
+                        lines.push((true, format!("    {line}\n")));
                     }
                 }
             }
         }
         for (_, line) in balancer_lines(plan) {
-            out.push_str(&line);
-            out.push('\n');
+            lines.push((true, format!("{line}\n")));
         }
         for line in data_dir_lines(plan) {
-            out.push_str(&line);
-            out.push('\n');
-        }
-        out.push_str("```\n\n</details>\n");
-    }
-    let autoscaled = autoscaled_lines(plan);
-    if !autoscaled.is_empty() {
-        out.push('\n');
-        for line in autoscaled {
-            out.push_str(&format!("- {line}\n"));
+            lines.push((true, format!("{line}\n")));
         }
     }
-    let warnings = warnings(plan);
-    if !warnings.is_empty() {
-        out.push('\n');
-        for w in warnings {
-            out.push_str(&format!("> **Warning:** {w}\n"));
+    const OPEN: &str = "\n<details><summary>Changes</summary>\n\n```diff\n";
+    const CLOSE: &str = "```\n\n</details>\n";
+    let chars = |s: &str| s.chars().count();
+    let total = lines.len();
+    // Room for the note, whose numbers take at most 20 digits each.
+    let note_room = chars(&truncation_note(usize::MAX, usize::MAX, usize::MAX));
+    let full: usize = chars(&head)
+        + lines.iter().map(|(_, l)| chars(l)).sum::<usize>()
+        + if lines.iter().any(|(d, _)| *d) {
+            chars(OPEN) + chars(CLOSE)
+        } else {
+            0
+        };
+    let max = max_chars.max(MARKDOWN_MIN_CHARS);
+    let budget = if full <= max {
+        usize::MAX
+    } else {
+        max.saturating_sub(note_room + chars(CLOSE))
+    };
+    let mut out = head;
+    let mut used = chars(&out);
+    let mut in_details = false;
+    let mut shown = 0;
+    for (details, line) in &lines {
+        let opening = if *details && !in_details { OPEN } else { "" };
+        let cost = chars(opening) + chars(line);
+        if used.saturating_add(cost) > budget {
+            break;
         }
+        out.push_str(opening);
+        out.push_str(line);
+        used += cost;
+        in_details |= *details;
+        shown += 1;
+    }
+    if in_details {
+        out.push_str(CLOSE);
+    }
+    if shown < total {
+        out.push_str(&truncation_note(total - shown, total, max));
     }
     out
+}
+
+fn truncation_note(left_out: usize, total: usize, max: usize) -> String {
+    format!(
+        "\n> **Note:** {left_out} of {total} lines were left out to fit {max} characters; \
+         run `fleet plan` for the whole plan.\n"
+    )
 }
 
 #[cfg(test)]

@@ -31,3 +31,36 @@ fn plan_and_apply_answer_in_json_when_the_desired_state_is_invalid() {
         assert_eq!(report["diagnostics"][0]["line"], 5);
     }
 }
+
+/// `--max-size` sizes a Markdown comment; with another format it would be silently ignored,
+/// so it is refused before anything is read or contacted.
+#[test]
+fn plan_max_size_is_refused_without_markdown_and_below_the_minimum() {
+    let dir = project(INVALID);
+    let out = fleet(dir.path(), &["plan", "--worktree", "--max-size", "5000"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--max-size applies to `--format markdown` only"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("helthcheck"), "{}", out.stderr);
+    let out = fleet(
+        dir.path(),
+        &[
+            "plan",
+            "--worktree",
+            "--format",
+            "markdown",
+            "--max-size",
+            "999",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("999 is not in 1000.."),
+        "{}",
+        out.stderr
+    );
+}

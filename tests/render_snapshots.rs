@@ -131,7 +131,10 @@ fn json_rendering() {
 
 #[test]
 fn markdown_rendering() {
-    check("plan_markdown", render::markdown(&sample()));
+    check(
+        "plan_markdown",
+        render::markdown(&sample(), render::MARKDOWN_MAX_CHARS),
+    );
 }
 
 #[test]
@@ -141,7 +144,7 @@ fn secrets_never_appear_in_any_rendering() {
         render::text(&plan, false),
         render::text(&plan, true),
         render::json(&plan),
-        render::markdown(&plan),
+        render::markdown(&plan, render::MARKDOWN_MAX_CHARS),
     ] {
         assert!(
             !rendered.contains("new-token") && !rendered.contains("old-token"),
@@ -172,5 +175,70 @@ fn an_empty_plan_says_the_fleet_matches_the_commit() {
     assert_eq!(
         render::text(&plan, false),
         "No changes. The fleet matches 1a2b3c4d5e6f.\n"
+    );
+}
+
+/// A plan creating `replicas` replicas of `web` on three empty hosts.
+fn big_plan(replicas: u32) -> Plan {
+    let d = desired(&format!(
+        "  web:\n    image: shop/web:1.4\n    deploy: {{ replicas: {replicas} }}\n"
+    ));
+    let mut observed = Observed::default();
+    for host in ["a1", "b1", "c1"] {
+        observed.hosts.insert(
+            host.into(),
+            HostState::Reachable {
+                containers: Vec::new(),
+            },
+        );
+    }
+    plan::plan(&d, &observed, Some("1a2b3c4d5e6f")).expect("placeable")
+}
+
+#[test]
+fn a_markdown_plan_beyond_the_limit_keeps_the_summary_cuts_whole_lines_and_says_so() {
+    let plan = big_plan(300);
+    let whole = render::markdown(&plan, usize::MAX);
+    assert!(whole.chars().count() > 5_000, "the sample is too small");
+    assert!(!whole.contains("left out"), "{whole}");
+    let cut = render::markdown(&plan, 5_000);
+    assert!(
+        cut.chars().count() <= 5_000,
+        "{} chars",
+        cut.chars().count()
+    );
+    assert!(cut.starts_with("<!-- fleet-plan project=shop -->\n### fleet plan for `shop`"));
+    assert!(cut.contains("**Plan: 300 to create, 0 to replace, 0 to remove.**"));
+    assert!(cut.contains("| web | 300 | 0 | 0 | 0 |"), "{cut}");
+    // The diff block is closed, every change line shown is whole, and the note counts the rest.
+    assert_eq!(cut.matches("```").count(), 2, "{cut}");
+    assert!(cut.contains("```\n\n</details>\n"), "{cut}");
+    let shown = cut.lines().filter(|l| l.starts_with("+ web[")).count();
+    assert!(shown > 10 && shown < 300, "{shown} change lines shown");
+    for line in cut.lines().filter(|l| l.starts_with("+ web[")) {
+        assert!(whole.contains(&format!("{line}\n")), "a cut line: {line}");
+    }
+    let total = whole.lines().filter(|l| l.starts_with("+ web[")).count() + 2;
+    assert!(
+        cut.ends_with(&format!(
+            "\n> **Note:** {} of {total} lines were left out to fit 5000 characters; run `fleet plan` for the whole plan.\n",
+            300 - shown
+        )),
+        "{cut}"
+    );
+}
+
+#[test]
+fn a_markdown_plan_within_the_limit_is_whole_and_a_tiny_limit_is_raised() {
+    let plan = big_plan(300);
+    let whole = render::markdown(&plan, usize::MAX);
+    let limit = whole.chars().count();
+    assert_eq!(render::markdown(&plan, limit), whole);
+    assert_ne!(render::markdown(&plan, limit - 1), whole);
+    let tiny = render::markdown(&plan, 10);
+    assert!(
+        tiny.chars().count() <= render::MARKDOWN_MIN_CHARS
+            && tiny.contains(&format!("fit {} characters", render::MARKDOWN_MIN_CHARS)),
+        "{tiny}"
     );
 }

@@ -26,6 +26,10 @@ pub struct PlanArgs {
     /// Also write the plan (JSON) to FILE, for `fleet apply FILE`
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// With `--format markdown`: leave out the lines beyond CHARS characters, with a note
+    /// [default: 65536, GitHub's limit for a comment; GitLab's is 1000000]
+    #[arg(long, value_name = "CHARS", value_parser = clap::value_parser!(u32).range(render::MARKDOWN_MIN_CHARS as i64..))]
+    pub max_size: Option<u32>,
 }
 
 /// Why a host could not be observed: its name, the full message, and a hint.
@@ -157,6 +161,13 @@ pub async fn observe_all(
 }
 
 pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCode {
+    if args.max_size.is_some() && global.format != Format::Markdown {
+        printer.fail(
+            "--max-size applies to `--format markdown` only",
+            Some("add `--format markdown`, or leave --max-size out"),
+        );
+        return ExitCode::Failure;
+    }
     let Some((desired, commit, _)) = super::load_desired_at(global, printer) else {
         return ExitCode::Failure;
     };
@@ -186,7 +197,11 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCo
     };
     let rendered = match global.format {
         Format::Json => render::json(&plan),
-        Format::Markdown => render::markdown(&plan),
+        Format::Markdown => render::markdown(
+            &plan,
+            args.max_size
+                .map_or(render::MARKDOWN_MAX_CHARS, |n| n as usize),
+        ),
         Format::Text => render::text(&plan, printer.stdout_color()),
     };
     out!("{rendered}");
