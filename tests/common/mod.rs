@@ -7,6 +7,7 @@
 pub mod proxy;
 pub mod traffic;
 pub mod watch;
+pub mod workflow;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
