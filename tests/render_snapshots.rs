@@ -156,15 +156,7 @@ fn secrets_never_appear_in_any_rendering() {
 #[test]
 fn an_empty_plan_says_the_fleet_matches_the_commit() {
     let d = desired("  web:\n    image: shop/web:1.4\n");
-    let mut observed = Observed::default();
-    for host in ["a1", "b1", "c1"] {
-        observed.hosts.insert(
-            host.into(),
-            HostState::Reachable {
-                containers: Vec::new(),
-            },
-        );
-    }
+    let mut observed = empty_hosts();
     observed.hosts.insert(
         "a1".into(),
         HostState::Reachable {
@@ -178,11 +170,8 @@ fn an_empty_plan_says_the_fleet_matches_the_commit() {
     );
 }
 
-/// A plan creating `replicas` replicas of `web` on three empty hosts.
-fn big_plan(replicas: u32) -> Plan {
-    let d = desired(&format!(
-        "  web:\n    image: shop/web:1.4\n    deploy: {{ replicas: {replicas} }}\n"
-    ));
+/// The hosts a1, b1 and c1, reachable and empty.
+fn empty_hosts() -> Observed {
     let mut observed = Observed::default();
     for host in ["a1", "b1", "c1"] {
         observed.hosts.insert(
@@ -192,7 +181,15 @@ fn big_plan(replicas: u32) -> Plan {
             },
         );
     }
-    plan::plan(&d, &observed, Some("1a2b3c4d5e6f")).expect("placeable")
+    observed
+}
+
+/// A plan creating `replicas` replicas of `web` on three empty hosts.
+fn big_plan(replicas: u32) -> Plan {
+    let d = desired(&format!(
+        "  web:\n    image: shop/web:1.4\n    deploy: {{ replicas: {replicas} }}\n"
+    ));
+    plan::plan(&d, &empty_hosts(), Some("1a2b3c4d5e6f")).expect("placeable")
 }
 
 #[test]
