@@ -7,7 +7,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::workflow::{at, get, github_steps, items, keys, parse, text};
+use common::workflow::{at, get, github_steps, gitlab_script, items, keys, parse, text};
 
 fn bash_syntax_ok(what: &str, script: &str) {
     let mut child = Command::new("bash")
@@ -166,8 +166,6 @@ fn the_gitlab_pipeline_plans_merge_requests_and_applies_the_default_branch_in_a_
     assert_eq!(scripts("apply", "script"), ["fleet apply --yes"]);
     // GitLab runs before_script and script as one shell script.
     for job in ["plan", "apply"] {
-        let mut all = scripts(".fleet", "before_script");
-        all.extend(scripts(job, "script"));
-        bash_syntax_ok(job, &all.join("\n"));
+        bash_syntax_ok(job, &gitlab_script(&pipeline, job));
     }
 }

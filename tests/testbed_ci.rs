@@ -5,7 +5,8 @@
 //! the step's `env:` given the values its secrets would have), `$GITHUB_STEP_SUMMARY` and
 //! `$GITHUB_OUTPUT` as files per step, and a stub `gh` that keeps the pull request's comments
 //! and logs every call. Checks the exit-code logic (2 = changes, 0 = none, 1 fails the job),
-//! the summary, the one comment updated in place, and that the apply job converges.
+//! the summary, the one comment updated in place, and that the apply job converges. The GitLab
+//! example's plan and apply jobs run the same way, with a stub `curl` for the notes API.
 
 mod common;
 
@@ -40,21 +41,37 @@ while [ $# -gt 0 ]; do
   esac
 done
 comments=repos/$GITHUB_REPOSITORY/issues/$PR_NUMBER/comments
+store=$dir/comments
 case "$method $url" in
-  "GET $comments")
-    for f in "$dir"/comments/*; do
-      jq -Rs --argjson id "$(basename "$f")" '{id: $id, body: .}' < "$f"
-    done | jq -s . | jq -r "$jq_expr" ;;
-  "POST $comments")
-    id=$(( $(ls "$dir/comments" | sort -n | tail -n 1) + 1 ))
-    cp "$body" "$dir/comments/$id"; echo "{\"id\": $id}" ;;
-  "PATCH repos/$GITHUB_REPOSITORY/issues/comments/"*)
-    id=${url##*/}
-    [ -f "$dir/comments/$id" ] || { echo "gh: HTTP 404" >&2; exit 1; }
-    cp "$body" "$dir/comments/$id"; echo "{\"id\": $id}" ;;
+  "GET $comments") list | jq -r "$jq_expr" ;;
+  "POST $comments") create "$body" ;;
+  "PATCH repos/$GITHUB_REPOSITORY/issues/comments/"*) update "$body" "${url##*/}" ;;
   *) echo "gh stub: unexpected $method $url" >&2; exit 1 ;;
 esac
 "#;
+
+/// What both stubs do with the comments (notes): files `$store/ID`, listed as the API's JSON.
+const STORE: &str = r#"
+list() {
+  for f in "$store"/*; do jq -Rs --argjson id "$(basename "$f")" '{id: $id, body: .}' < "$f"; done | jq -s .
+}
+create() {
+  local id=$(( $(ls "$store" | sort -n | tail -n 1) + 1 ))
+  cp "$1" "$store/$id"; echo "{\"id\": $id}"
+}
+update() {
+  [ -f "$store/$2" ] || { echo "HTTP 404" >&2; exit 22; }
+  cp "$1" "$store/$2"; echo "{\"id\": $2}"
+}
+"#;
+
+/// A stub with the comment store's functions defined after its first two lines.
+fn with_store(stub: &str) -> String {
+    let (head, body) = stub
+        .split_once("set -euo pipefail\n")
+        .expect("a stub starts with set -euo pipefail");
+    format!("{head}set -euo pipefail\n{STORE}{body}")
+}
 
 /// A runner: the job's environment and the stub's state.
 struct Runner {
@@ -86,7 +103,7 @@ impl Runner {
         let work = tempfile::tempdir().unwrap();
         let stub = work.path().join("bin");
         std::fs::create_dir_all(stub.join("../gh/comments")).unwrap();
-        std::fs::write(stub.join("gh"), GH_STUB).unwrap();
+        std::fs::write(stub.join("gh"), with_store(GH_STUB)).unwrap();
         Command::new("chmod")
             .arg("755")
             .arg(stub.join("gh"))
@@ -358,4 +375,143 @@ fn the_github_workflow_plans_comments_once_applies_and_fails_on_a_failed_plan() 
         job.summary
     );
     assert_eq!(runner.calls().len(), calls_before, "the comment step ran");
+}
+
+/// The GitLab API as the GitLab example's `curl` calls reach it: the merge request's notes kept
+/// as files `notes/ID` (a reviewer's note, 100, is there from the start), every call appended to
+/// `calls`; a wrong token gets curl's exit 22, as `-f` does on a 401.
+const CURL_STUB: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+dir=$STUB_DIR
+echo "curl $*" >> "$dir/calls"
+method=GET url= body= token=
+while [ $# -gt 0 ]; do
+  case $1 in
+    -fsS) shift ;;
+    -X) method=$2; shift 2 ;;
+    --header) case $2 in "PRIVATE-TOKEN: "*) token=${2#PRIVATE-TOKEN: } ;; esac; shift 2 ;;
+    --data-urlencode) case $2 in body@*) body=${2#body@} ;; *) exit 2 ;; esac; shift 2 ;;
+    -*) echo "curl stub: unexpected option $1" >&2; exit 2 ;;
+    *) url=$1; shift ;;
+  esac
+done
+[ "$token" = gitlab-test-token ] || { echo "curl: (22) 401" >&2; exit 22; }
+notes=$CI_API_V4_URL/projects/$CI_PROJECT_ID/merge_requests/$CI_MERGE_REQUEST_IID/notes
+store=$dir/notes
+case "$method $url" in
+  "GET $notes?per_page=100&sort=asc") list ;;
+  "POST $notes") create "$body" ;;
+  "PUT $notes/"*) update "$body" "${url##*/}" ;;
+  *) echo "curl stub: unexpected $method $url" >&2; exit 22 ;;
+esac
+"#;
+
+/// Runs a job of examples/ci/gitlab-ci.yml as a GitLab runner does: before_script and script as
+/// one bash script (`-eo pipefail`), in the checkout, with the CI/CD variables of the example
+/// (File variables as paths). Returns the exit code and what it printed.
+fn run_gitlab_job(
+    testbed: &Testbed,
+    repo: &Repo,
+    home: &Path,
+    stubs: &Path,
+    job: &str,
+) -> (i32, String) {
+    let pipeline = parse("gitlab-ci.yml");
+    let script = stubs.join(format!("{job}.sh"));
+    std::fs::write(&script, common::workflow::gitlab_script(&pipeline, job)).unwrap();
+    let result = Command::new("timeout")
+        .args(["180", "bash", "--noprofile", "--norc", "-eo", "pipefail"])
+        .arg(&script)
+        .current_dir(repo.path())
+        .env_clear()
+        .env("HOME", home)
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", stubs.join("bin").display()),
+        )
+        .env("LANG", "C.UTF-8")
+        .env("TMPDIR", stubs)
+        .env("STUB_DIR", stubs)
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .env("CI_API_V4_URL", "https://gitlab.example/api/v4")
+        .env("CI_PROJECT_ID", "42")
+        .env("CI_MERGE_REQUEST_IID", "7")
+        .env("FLEET_GITLAB_TOKEN", "gitlab-test-token")
+        .env("FLEET_SSH_KEY", testbed.identity())
+        .env("FLEET_KNOWN_HOSTS", testbed.known_hosts())
+        .output()
+        .expect("bash and timeout");
+    (
+        result.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&result.stdout),
+            String::from_utf8_lossy(&result.stderr)
+        ),
+    )
+}
+
+#[test]
+fn the_gitlab_pipeline_plans_notes_once_and_applies() {
+    let testbed = Testbed::get();
+    let project = unique_project("ci-gitlab");
+    let _cleanup = Cleanup::of(&testbed, &HOSTS, &project);
+    let repo = Repo::new();
+    repo.write(".gitignore", ".fleet-bin/\nplan.md\n");
+    repo.commit(&fleet_yaml(&testbed, &project, ""));
+    // The cached binary the before_script finds (so it does not build one).
+    std::fs::create_dir_all(repo.path().join(".fleet-bin/bin")).unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_fleet"),
+        repo.path().join(".fleet-bin/bin/fleet"),
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let stubs = tempfile::tempdir().unwrap();
+    let dir = stubs.path();
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    std::fs::create_dir_all(dir.join("notes")).unwrap();
+    std::fs::write(dir.join("notes/100"), "Please check the plan.\n").unwrap();
+    std::fs::write(dir.join("calls"), "").unwrap();
+    std::fs::write(dir.join("bin/curl"), with_store(CURL_STUB)).unwrap();
+    std::fs::write(dir.join("bin/apt-get"), "#!/bin/sh\nexit 0\n").unwrap();
+    for stub in ["curl", "apt-get"] {
+        let path = dir.join("bin").join(stub);
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+    let note = |id: u32| std::fs::read_to_string(dir.join(format!("notes/{id}"))).ok();
+    let notes = || std::fs::read_dir(dir.join("notes")).unwrap().count();
+    let marker = format!("<!-- fleet-plan project={project} -->");
+
+    let (code, log) = run_gitlab_job(&testbed, &repo, home.path(), dir, "plan");
+    assert_eq!(code, 0, "{log}");
+    assert!(!log.contains("uncommitted changes"), "{log}");
+    let first = note(101).unwrap_or_else(|| panic!("no note: {log}"));
+    assert!(first.starts_with(&marker), "{first}");
+    assert!(
+        first.contains("**Plan: 2 to create, 0 to replace, 0 to remove.**"),
+        "{first}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("plan.md")).unwrap(),
+        first,
+        "the artifact"
+    );
+
+    let (code, log) = run_gitlab_job(&testbed, &repo, home.path(), dir, "apply");
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("Apply complete"), "{log}");
+    assert_eq!(testbed.running(&HOSTS, &project, Some("web")).len(), 2);
+
+    let (code, log) = run_gitlab_job(&testbed, &repo, home.path(), dir, "plan");
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(notes(), 2, "a second note: {log}");
+    assert!(
+        note(101).is_some_and(|n| n.starts_with(&marker) && n.contains("No changes.")),
+        "{:?}",
+        note(101)
+    );
+    assert!(note(100).is_some_and(|n| n.starts_with("Please check")));
 }

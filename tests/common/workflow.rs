@@ -100,3 +100,18 @@ pub fn github_steps(workflow: &Node, job: &str) -> Vec<Step> {
         })
         .collect()
 }
+
+/// The shell script GitLab runs for a job of examples/ci/gitlab-ci.yml: the `before_script` of
+/// `.fleet` (which every job extends), then the job's `script`, one line or block after another.
+pub fn gitlab_script(pipeline: &Node, job: &str) -> String {
+    let lines = |job: &str, key: &str| -> Vec<String> {
+        items(at(pipeline, &[job, key]))
+            .iter()
+            .filter_map(text)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut all = lines(".fleet", "before_script");
+    all.extend(lines(job, "script"));
+    all.join("\n")
+}
