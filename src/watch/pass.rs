@@ -239,7 +239,11 @@ impl Daemon {
     pub(super) fn show(&self, target: &Held, observed: &Observed, unplaceable: &[plan::PlanError]) {
         let mut services = BTreeMap::new();
         for (name, service) in &target.desired.services {
-            let desired = target.desired.target_replicas(service);
+            // An autoscaled service's count is the daemon's.
+            let desired = match self.scaler.decided.get(name) {
+                Some(n) if service.autoscale.is_some() => *n,
+                _ => target.desired.target_replicas(service),
+            };
             let mut status = ServiceStatus {
                 desired,
                 ..ServiceStatus::default()
