@@ -71,6 +71,24 @@ fn a_load_step_scales_up_fast_and_down_after_the_window_failing_no_request() {
         "{up}"
     );
 
+    // fleet status (no daemon needed) shows the bounds and the signals now, beside the targets.
+    let status = fleet_on(&testbed, &repo, &["status"]);
+    let line = status
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("web ") && l.contains("autoscaled 1-4"))
+        .unwrap_or_else(|| panic!("{}{}", status.stdout, status.stderr))
+        .to_string();
+    let rate: f64 = line
+        .split("requests_per_second ")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no rate in `{line}`"));
+    // 20 req/s over 4 replicas.
+    assert!((3.0..7.0).contains(&rate), "{line}");
+    assert_eq!(status.code, 0, "{}", status.stdout);
+
     // CI applies the same commit: the daemon's count stays.
     let plan = fleet_on(&testbed, &repo, &["plan"]);
     assert!(

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -49,6 +50,17 @@ struct ServiceRow {
     /// Running replicas per host; `null` for a host that could not be observed (unknown, not
     /// zero).
     hosts: BTreeMap<String, Option<u32>>,
+    /// `x-fleet.autoscale`: the bounds `fleet watch` keeps the count in, and the signals now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    autoscale: Option<AutoscaleRow>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct AutoscaleRow {
+    min: u32,
+    max: u32,
+    /// Per replica beside each target (read twice a second apart); no value without data.
+    signals: Vec<crate::autoscale::decide::SignalValue>,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,8 +101,32 @@ async fn gather(desired: &Desired, commit: Option<String>, connect: &ConnectOpti
     let connected = connect_all(desired, connect).await;
     let (observed, engines, _) = observe_connected(desired, connected).await;
     let holders = holders(&engines, &desired.project).await;
+    let (_, autoscaled) =
+        crate::autoscale::settle(desired, &observed, &crate::autoscale::Decided::new());
+    let counts = autoscaled
+        .iter()
+        .map(|a| (a.service.clone(), a.replicas))
+        .collect();
+    let signals = crate::watch::scale::snapshot(
+        desired,
+        &observed,
+        &engines,
+        &counts,
+        Duration::from_secs(1),
+    )
+    .await;
     close_all(engines).await;
-    report(desired, commit, &observed, holders)
+    let mut report = report(desired, commit, &observed, holders);
+    for a in autoscaled {
+        if let Some(row) = report.services.get_mut(&a.service) {
+            row.autoscale = Some(AutoscaleRow {
+                min: a.min,
+                max: a.max,
+                signals: signals.get(&a.service).cloned().unwrap_or_default(),
+            });
+        }
+    }
+    report
 }
 
 /// The report from what was observed (pure).
@@ -105,11 +141,14 @@ fn report(
         .iter()
         .map(|(n, s)| (n.as_str(), contract::spec_hash(s)))
         .collect();
-    let mut services: BTreeMap<String, ServiceRow> = desired
+    // An autoscaled service's count is what the hosts run, within its bounds.
+    let (settled, _) =
+        crate::autoscale::settle(desired, observed, &crate::autoscale::Decided::new());
+    let mut services: BTreeMap<String, ServiceRow> = settled
         .services
         .iter()
         .map(|(name, s)| {
-            let desired_count = desired.target_replicas(s);
+            let desired_count = settled.target_replicas(s);
             (
                 name.clone(),
                 ServiceRow {
@@ -257,6 +296,7 @@ fn table(report: &Report) -> String {
             spread.join(" ")
         ));
     }
+    autoscale_table(&mut out, report);
     out.push_str(&format!(
         "\n{:<20} {:<11} {:>8}  {}\n",
         "HOST", "STATE", "REPLICAS", "NOTES"
@@ -331,6 +371,39 @@ fn table(report: &Report) -> String {
         }
     }
     out
+}
+
+/// Autoscaled services: their bounds and each signal now beside its target.
+fn autoscale_table(out: &mut String, report: &Report) {
+    use crate::autoscale::decide::show;
+    let rows: Vec<_> = report
+        .services
+        .iter()
+        .filter_map(|(n, s)| Some((n, s.autoscale.as_ref()?)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(&format!(
+        "\n{:<20} {:<16} {}\n",
+        "AUTOSCALED", "BOUNDS", "SIGNALS (per replica / target)"
+    ));
+    for (name, a) in rows {
+        let signals: Vec<String> = a
+            .signals
+            .iter()
+            .map(|s| {
+                let value = s.value.map_or("no data".into(), |v| show(s.signal, v));
+                format!("{} {value}/{}", s.signal.as_str(), show(s.signal, s.target))
+            })
+            .collect();
+        out.push_str(&format!(
+            "{:<20} {:<16} {}\n",
+            super::output::printable(name),
+            format!("autoscaled {}-{}", a.min, a.max),
+            signals.join(", ")
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ pub mod state;
 pub mod webhook;
 
 mod pass;
-mod scale;
+pub mod scale;
 #[cfg(test)]
 mod tests;
 mod tip;

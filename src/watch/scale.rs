@@ -114,7 +114,7 @@ pub async fn sample(
     }
 }
 
-async fn read(t: &Targets, engines: &BTreeMap<String, SharedEngine>) -> Samples {
+pub async fn read(t: &Targets, engines: &BTreeMap<String, SharedEngine>) -> Samples {
     let socket = |host: &str| {
         format!(
             "{}/{}",
@@ -164,6 +164,35 @@ async fn read(t: &Targets, engines: &BTreeMap<String, SharedEngine>) -> Samples 
         balancers: t.balancers.iter().cloned().zip(balancers).collect(),
         replicas,
     }
+}
+
+/// The signals of every autoscaled service now, per replica beside their targets, for `fleet
+/// status` (no daemon needed): two reads `apart`, as rates need. `counts` are the replica counts
+/// per service.
+pub async fn snapshot(
+    desired: &Desired,
+    observed: &Observed,
+    engines: &BTreeMap<String, SharedEngine>,
+    counts: &BTreeMap<String, u32>,
+    apart: Duration,
+) -> BTreeMap<String, Vec<SignalValue>> {
+    let t = targets(desired, observed);
+    if t.balancers.is_empty() && t.replicas.is_empty() {
+        return BTreeMap::new();
+    }
+    let mut scaler = Scaler::default();
+    let first = read(&t, engines).await;
+    scaler.warm_all(&first);
+    let _ = scaler.round(desired, first);
+    tokio::time::sleep(apart).await;
+    let second = read(&t, engines).await;
+    scaler.decided = counts.clone();
+    let _ = scaler.round(desired, second);
+    scaler
+        .status
+        .into_iter()
+        .map(|(service, s)| (service, s.signals))
+        .collect()
 }
 
 /// Seconds on the loop's monotonic clock (pausable in tests).
@@ -228,6 +257,16 @@ impl Scaler {
                 last_change: None,
             });
             (s.min, s.max, s.current) = (a.min, a.max, a.replicas);
+        }
+    }
+
+    /// Counts every ready replica in `samples` as warm (a one-off reading has no history).
+    fn warm_all(&mut self, samples: &Samples) {
+        let long_ago = samples.at.checked_sub(WARM_UP).unwrap_or(samples.at);
+        for (_, _, id, ready, _) in &samples.replicas {
+            if *ready {
+                self.ready_since.insert(id.clone(), long_ago);
+            }
         }
     }
 
