@@ -210,8 +210,9 @@ pub struct ScaleStatus {
     pub current: u32,
     pub desired: u32,
     pub signals: Vec<SignalValue>,
-    /// Why the latest evaluation wants `desired`.
+    /// Why the latest evaluation wants `desired`, and when it ran (RFC 3339).
     pub reason: String,
+    pub evaluated_at: Option<String>,
     pub last_change: Option<ScaleChange>,
 }
 
@@ -254,6 +255,7 @@ impl Scaler {
                 desired: a.replicas,
                 signals: Vec::new(),
                 reason: "no data yet".into(),
+                evaluated_at: None,
                 last_change: None,
             });
             (s.min, s.max, s.current) = (a.min, a.max, a.replicas);
@@ -338,11 +340,13 @@ impl Scaler {
                 desired: current,
                 signals: Vec::new(),
                 reason: String::new(),
+                evaluated_at: None,
                 last_change: None,
             });
             status.desired = decision.desired;
             status.signals = decision.signals.clone();
             status.reason = decision.reason.clone();
+            status.evaluated_at = Some(crate::clock::now_rfc3339());
             if decision.changes() {
                 status.last_change = Some(ScaleChange {
                     from: decision.current,

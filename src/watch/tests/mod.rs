@@ -8,6 +8,7 @@
 //! the test is about) and in wall-clock time (a daemon that spins would otherwise never let the
 //! clock move), and a wait that times out fails with what the daemon showed last.
 
+mod autoscale;
 mod commits;
 mod healing;
 mod hosts;
