@@ -347,6 +347,14 @@ impl Scaler {
             status.signals = decision.signals.clone();
             status.reason = decision.reason.clone();
             status.evaluated_at = Some(crate::clock::now_rfc3339());
+            tracing::debug!(
+                service = %name,
+                current,
+                desired = decision.desired,
+                inputs = %inputs(&decision),
+                "autoscale evaluation: {}",
+                decision.reason
+            );
             if decision.changes() {
                 status.last_change = Some(ScaleChange {
                     from: decision.current,
