@@ -37,6 +37,9 @@ _fleet() {
             fleet,lock)
                 cmd="fleet__subcmd__lock"
                 ;;
+            fleet,man)
+                cmd="fleet__subcmd__man"
+                ;;
             fleet,plan)
                 cmd="fleet__subcmd__plan"
                 ;;
@@ -51,6 +54,9 @@ _fleet() {
                 ;;
             fleet,validate)
                 cmd="fleet__subcmd__validate"
+                ;;
+            fleet,version)
+                cmd="fleet__subcmd__version"
                 ;;
             fleet,watch)
                 cmd="fleet__subcmd__watch"
@@ -76,6 +82,9 @@ _fleet() {
             fleet__subcmd__help,lock)
                 cmd="fleet__subcmd__help__subcmd__lock"
                 ;;
+            fleet__subcmd__help,man)
+                cmd="fleet__subcmd__help__subcmd__man"
+                ;;
             fleet__subcmd__help,plan)
                 cmd="fleet__subcmd__help__subcmd__plan"
                 ;;
@@ -90,6 +99,9 @@ _fleet() {
                 ;;
             fleet__subcmd__help,validate)
                 cmd="fleet__subcmd__help__subcmd__validate"
+                ;;
+            fleet__subcmd__help,version)
+                cmd="fleet__subcmd__help__subcmd__version"
                 ;;
             fleet__subcmd__help,watch)
                 cmd="fleet__subcmd__help__subcmd__watch"
@@ -215,7 +227,7 @@ _fleet() {
 
     case "${cmd}" in
         fleet)
-            opts="-C -v -q -h -V --directory --repo --ref --worktree --format --color --verbose --quiet --help --version init validate config hosts plan apply watch status lock secret schema completions help"
+            opts="-C -v -q -h -V --directory --repo --ref --worktree --format --color --verbose --quiet --help --version init validate config hosts plan apply watch status lock secret schema completions version man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -383,7 +395,7 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__help)
-            opts="init validate config hosts plan apply watch status lock secret schema completions help"
+            opts="init validate config hosts plan apply watch status lock secret schema completions version man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -511,6 +523,20 @@ _fleet() {
         fleet__subcmd__help__subcmd__lock__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -691,6 +717,20 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__help__subcmd__validate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__help__subcmd__version)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1005,6 +1045,24 @@ _fleet() {
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__man)
+            opts="-v -q -h -V --color --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1715,6 +1773,28 @@ _fleet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fleet__subcmd__version)
+            opts="-v -q -h -V --format --color --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0

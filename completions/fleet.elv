@@ -45,6 +45,8 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand secret 'Make an age identity, and write, edit, re-encrypt and list the encrypted secrets'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
+            cand version 'Print the version, the commit it was built from, the target and the compiler'
+            cand man 'Write the man pages (fleet.1, fleet-plan.1, ...) into DIR; man/ holds a copy'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fleet;init'= {
@@ -539,6 +541,29 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'fleet;version'= {
+            cand --format 'Output format on stdout [default: text]'
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'fleet;man'= {
+            cand --color 'When to use colour on stderr (NO_COLOR is respected with `auto`)'
+            cand -v 'Say more'
+            cand --verbose 'Say more'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'fleet;help'= {
             cand init 'Write a fleet.yaml that includes the compose file here, validate, and list what needs attention'
             cand validate 'Check the desired state and report every problem with file, line and column'
@@ -552,6 +577,8 @@ set edit:completion:arg-completer[fleet] = {|@words|
             cand secret 'Make an age identity, and write, edit, re-encrypt and list the encrypted secrets'
             cand schema 'Print the JSON Schema of fleet.yaml (for editors and yaml-language-server)'
             cand completions 'Print a shell completion script'
+            cand version 'Print the version, the commit it was built from, the target and the compiler'
+            cand man 'Write the man pages (fleet.1, fleet-plan.1, ...) into DIR; man/ holds a copy'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fleet;help;init'= {
@@ -607,6 +634,10 @@ set edit:completion:arg-completer[fleet] = {|@words|
         &'fleet;help;schema'= {
         }
         &'fleet;help;completions'= {
+        }
+        &'fleet;help;version'= {
+        }
+        &'fleet;help;man'= {
         }
         &'fleet;help;help'= {
         }

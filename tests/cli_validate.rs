@@ -271,6 +271,36 @@ fn committed_completions_are_up_to_date() {
     }
 }
 
+/// man/ holds what `fleet man` writes, file for file: regenerate with `fleet man man`.
+#[test]
+fn committed_man_pages_are_up_to_date() {
+    let fresh = tempfile::tempdir().unwrap();
+    let out = fleet(&repo_root(), &["man", fresh.path().to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let names = |dir: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let generated = names(fresh.path());
+    assert!(
+        generated.iter().any(|n| n == "fleet.1") && generated.iter().any(|n| n == "fleet-plan.1"),
+        "{generated:?}"
+    );
+    let hint = "man/ is stale: run `cargo run -- man man`";
+    assert_eq!(names(&repo_root().join("man")), generated, "{hint}");
+    for name in &generated {
+        let committed = std::fs::read(repo_root().join("man").join(name)).unwrap();
+        let fresh = std::fs::read(fresh.path().join(name)).unwrap();
+        assert!(committed == fresh, "man/{name}: {hint}");
+    }
+}
+
 #[test]
 fn schema_is_json_and_names_the_top_level_keys() {
     let out = fleet(&repo_root(), &["schema"]);

@@ -32,6 +32,7 @@ mod progress;
 mod secret;
 mod status;
 mod validate;
+mod version;
 mod watch;
 
 use std::ffi::OsString;
@@ -55,7 +56,7 @@ pub enum ExitCode {
 #[derive(Debug, Parser)]
 #[command(
     name = "fleet",
-    version,
+    version = version::SHORT,
     about = "Declarative GitOps for plain Docker hosts",
     long_about = "Declarative GitOps for plain Docker hosts.\n\nThe desired state (hosts, services, replicas, placement, health checks, update strategy) lives in fleet.yaml in a git repository, in Compose's keys. fleet reads it at a commit, checks it (`validate`), shows what would change on the hosts (`plan`), makes the hosts match over SSH with rolling updates gated on health (`apply`), shows what runs (`status`), and keeps it so as a daemon (`watch`). No agent on the hosts, no cluster: the labels on the containers are the only state.\n\nStart with `fleet init` beside a compose file, or `fleet validate` in a repository with fleet.yaml.",
     propagate_version = true,
@@ -308,11 +309,21 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the version, the commit it was built from, the target and the compiler
+    Version {
+        #[command(flatten)]
+        format: FormatArg,
+    },
+    /// Write the man pages (fleet.1, fleet-plan.1, ...) into DIR; man/ holds a copy
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 impl Command {
     /// The subcommand's own source and format options; `None` for a command that reads no
-    /// repository and prints no data (`schema`, `completions`).
+    /// repository (`schema`, `completions`, `man`, `version`).
     fn own(&self) -> Option<(SourceArgs, Option<Format>)> {
         let data = |f: &FormatArg| f.format.map(Format::from);
         Some(match self {
@@ -333,7 +344,11 @@ impl Command {
             }
             Command::Plan { source, format, .. } => (source.clone(), format.format),
             Command::Watch { source, .. } => (source.clone(), None),
-            Command::Schema | Command::Completions { .. } => return None,
+            // `version` prints data, but with its own --format only: it reads no repository.
+            Command::Schema
+            | Command::Completions { .. }
+            | Command::Man { .. }
+            | Command::Version { .. } => return None,
         })
     }
 
@@ -341,6 +356,8 @@ impl Command {
         match self {
             Command::Schema => "schema",
             Command::Completions { .. } => "completions",
+            Command::Man { .. } => "man",
+            Command::Version { .. } => "version",
             _ => "",
         }
     }
@@ -358,8 +375,8 @@ fn resolve(top: &TopOptions, command: &Command) -> Result<GlobalOptions, String>
         Some(own) => own,
         None if given_top => {
             return Err(format!(
-                "`fleet {}` reads no repository and prints no data: -C, --repo, --ref, \
-                 --worktree and --format do not apply to it",
+                "`fleet {}` reads no repository: -C, --repo, --ref, --worktree and a \
+                 --format before it do not apply to it",
                 command.name()
             ));
         }
@@ -429,6 +446,15 @@ where
             completions(*shell, &mut std::io::stdout());
             ExitCode::Success
         }
+        Command::Version { format } => version::run(format.format.unwrap_or(DataFormat::Text)),
+        Command::Man { dir } => match man_pages(dir) {
+            Ok(()) => ExitCode::Success,
+            Err(e) => {
+                let message = format!("cannot write the man pages into {}: {e}", dir.display());
+                printer.fail(&message, None);
+                ExitCode::Failure
+            }
+        },
     };
     code as i32
 }
@@ -609,6 +635,20 @@ fn print_json(value: &serde_json::Value) -> ExitCode {
 /// Writes the completion script for `shell`.
 pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) {
     clap_complete::generate(shell, &mut Cli::command(), "fleet", out);
+}
+
+/// Writes a man page for fleet and one for each visible subcommand (`fleet-lock-status.1`)
+/// into `dir`, from the same definition as `--help` and the completions. A subcommand, as
+/// `completions` is, rather than a build step: the pages need the whole CLI, which build.rs
+/// cannot see; packagers can write them from the installed binary; the committed man/ is
+/// checked against this output. The pages carry the package version only, not the commit, so
+/// a commit does not make them stale.
+pub fn man_pages(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let cli = Cli::command()
+        .version(env!("CARGO_PKG_VERSION"))
+        .long_version(env!("CARGO_PKG_VERSION"));
+    clap_mangen::generate_to(cli, dir)
 }
 
 #[cfg(test)]
