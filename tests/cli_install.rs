@@ -99,7 +99,10 @@ fn dash_dash_version_carries_the_short_commit() {
     assert!(out.stdout.ends_with(")\n"), "{}", out.stdout);
     // Subcommands answer --version with the same version (`fleet-plan 0.1.0 (...)`).
     let plan = fleet(root(), &["plan", "--version"]).stdout;
-    assert_eq!(plan.strip_prefix("fleet-plan"), out.stdout.strip_prefix("fleet"));
+    assert_eq!(
+        plan.strip_prefix("fleet-plan"),
+        out.stdout.strip_prefix("fleet")
+    );
 }
 
 /// OpenSSL, libgit2, libssh2 and zlib are compiled in (Cargo.toml): the binary runs on a
