@@ -29,8 +29,8 @@ use futures_util::stream::BoxStream;
 use fleet::apply::{self, Options, Progress};
 use fleet::engine::memory::{Behaviour, MemoryEngine, Registry};
 use fleet::engine::{
-    ContainerEvent, Create, Credentials, Engine, EngineError, EngineFacts, HostFile, Listed, Probe,
-    PullError, SharedEngine, VolumeInfo,
+    ArchiveStream, ContainerEvent, Create, Credentials, Engine, EngineError, EngineFacts, HostFile,
+    ImageFacts, Listed, Probe, PullError, SharedEngine, VolumeInfo,
 };
 use fleet::lock::{self, Fence, Hold, Holder};
 use fleet::observe::{HostState, Observed, observe_host};
@@ -178,6 +178,15 @@ impl Engine for Metered {
     }
     async fn has_image(&self, reference: &str) -> Result<bool, EngineError> {
         self.metered(self.inner.has_image(reference)).await
+    }
+    async fn inspect_image(&self, reference: &str) -> Result<Option<ImageFacts>, EngineError> {
+        self.metered(self.inner.inspect_image(reference)).await
+    }
+    fn save_image(&self, reference: &str) -> ArchiveStream<'_> {
+        self.inner.save_image(reference)
+    }
+    async fn load_image(&self, archive: ArchiveStream<'static>) -> Result<(), EngineError> {
+        self.metered(self.inner.load_image(archive)).await
     }
     async fn pull(
         &self,

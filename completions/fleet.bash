@@ -265,7 +265,7 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__apply)
-            opts="-y -C -v -q -h -V --known-hosts --ssh-config --accept-new-host-keys --connect-timeout --parallel --yes --fail-fast --allow-mass-delete --lock-timeout --pull --call-timeout --notify --notify-format --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
+            opts="-y -C -v -q -h -V --known-hosts --ssh-config --accept-new-host-keys --connect-timeout --parallel --yes --fail-fast --allow-mass-delete --lock-timeout --pull --call-timeout --notify --ship-images --notify-format --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1075,7 +1075,7 @@ _fleet() {
             return 0
             ;;
         fleet__subcmd__plan)
-            opts="-C -v -q -h -V --known-hosts --ssh-config --accept-new-host-keys --connect-timeout --parallel --detailed-exitcode --out --max-size --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
+            opts="-C -v -q -h -V --known-hosts --ssh-config --accept-new-host-keys --connect-timeout --parallel --detailed-exitcode --out --max-size --ship-images --directory --repo --ref --worktree --format --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -74,6 +74,8 @@ pub fn container_spec(service: &Service) -> Value {
         // Neither shapes the container: which services run, and when an image is pulled.
         map.remove("profiles");
         map.remove("pull_policy");
+        // Where the image came from: the container runs the same image either way.
+        map.remove("image_source");
         // What the daemon does about an unhealthy replica is not the container's shape.
         map.remove("replace_unhealthy");
         map.remove("autoscale");

@@ -324,6 +324,27 @@ fn data_dir_lines(plan: &Plan) -> Vec<String> {
         .collect()
 }
 
+/// One line per image shipped from the machine running fleet: `ship image app:1.4 (182 MB)
+/// to fh2, fh3` (hosts that already have it are not named).
+fn ship_lines(plan: &Plan) -> Vec<String> {
+    plan.ships
+        .iter()
+        .filter(|s| !s.hosts.is_empty())
+        .map(|s| {
+            let from = match &s.source.from {
+                crate::plan::ship::ShipFrom::Local => String::new(),
+                crate::plan::ship::ShipFrom::Archive { path } => format!(" from {path}"),
+            };
+            format!(
+                "ship image {} ({}){from} to {}",
+                s.source.image,
+                crate::plan::ship::human_size(s.source.size),
+                s.hosts.join(", ")
+            )
+        })
+        .collect()
+}
+
 /// Groups the changes by service (containers of no service last), in plan order.
 fn groups(plan: &Plan) -> Vec<(String, Vec<&Change>)> {
     let mut out: Vec<(String, Vec<&Change>)> = Vec::new();
@@ -359,6 +380,10 @@ pub fn summary(plan: &Plan) -> String {
         parts.push(format!("{} to start", plan.count(Action::Start)));
     }
     parts.push(format!("{} to remove", plan.count(Action::Remove)));
+    let ships = plan.ships.iter().filter(|s| !s.hosts.is_empty()).count();
+    if ships > 0 {
+        parts.push(format!("{ships} image(s) to ship"));
+    }
     let balancers = plan.balancer_actions().count();
     if balancers > 0 {
         parts.push(format!("{balancers} balancer change(s)"));
@@ -422,6 +447,16 @@ pub fn text(plan: &Plan, color: bool) -> String {
             "fleet will make these changes to match {}:\n",
             short_commit(plan)
         ));
+        let ships = ship_lines(plan);
+        if !ships.is_empty() {
+            out.push_str("\n  # images (from this machine, no registry)\n");
+            for line in ships {
+                out.push_str(&format!(
+                    "  {}\n",
+                    paint(AnsiColor::Cyan.on_default(), &line)
+                ));
+            }
+        }
         for (service, changes) in groups(plan) {
             let image = changes
                 .iter()
@@ -537,6 +572,9 @@ pub fn markdown(plan: &Plan, max_chars: usize) -> String {
                     n(Action::Remove)
                 ),
             ));
+        }
+        for line in ship_lines(plan) {
+            lines.push((true, format!("{line}\n")));
         }
         for (_, changes) in groups(plan) {
             for c in changes {

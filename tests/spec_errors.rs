@@ -91,7 +91,7 @@ fn each_error_class_is_reported_at_its_file_line_and_column() {
                 "fleet.yaml:10:51: error: services.web.x-fleet.expose.protocol: unknown protocol `udp`; expected http or tcp",
                 "fleet.yaml:13:24: error: services.db.x-fleet.expose.host_port: missing `host_port` or `hosts`; expected a port number from 1 to 65535, or a list of host names",
                 "fleet.yaml:13:66: error: services.db.x-fleet.expose.health_path: `health_path` needs `protocol: http`; expected no health_path for tcp",
-                "fleet.yaml:16:53: error: services.api.x-fleet.expsoe: unknown key `expsoe`; expected one of expose, env_from_secrets, replace_unhealthy, autoscale",
+                "fleet.yaml:16:53: error: services.api.x-fleet.expsoe: unknown key `expsoe`; expected one of expose, env_from_secrets, replace_unhealthy, autoscale, image_source",
                 "fleet.yaml:19:47: error: services.app.x-fleet.expose.host_port: port 80 is already the balancer port of service `api`; expected a host_port no other service uses",
             ],
         ),

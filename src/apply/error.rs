@@ -149,6 +149,8 @@ pub(super) enum PrepareFailure {
         error: ReplicaFailure,
     },
     /// The registry (through the engine) refused or failed the pull.
+    #[error("shipping {image}: {message}")]
+    Ship { image: String, message: String },
     #[error("pulling {image} on {host} failed: {message}")]
     Pull {
         host: String,

@@ -18,6 +18,7 @@ mod error;
 mod prepare;
 mod replica;
 mod rollout;
+pub mod ship;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,6 +62,8 @@ pub struct Options {
     pub call_timeout: Duration,
     /// How often a new replica's state is read while waiting for it.
     pub poll: Duration,
+    /// Where the plan's shipped images are read from (`None`: the run ships nothing).
+    pub images: Option<Arc<ship::Sources>>,
 }
 
 impl Default for Options {
@@ -70,6 +73,7 @@ impl Default for Options {
             pull: PullPolicy::Missing,
             call_timeout: Duration::from_secs(30),
             poll: Duration::from_millis(50),
+            images: None,
         }
     }
 }
@@ -86,6 +90,8 @@ pub trait Progress: Send + Sync {
     fn step_done(&self, host: &str, text: &str, ok: bool);
     /// A run-level line (rollback, pause, host failure).
     fn note(&self, text: &str);
+    /// Bytes of an image sent to a host so far, of `total`.
+    fn transferred(&self, _host: &str, _image: &str, _done: u64, _total: u64) {}
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -120,6 +126,8 @@ pub enum HostReport {
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
     Pull,
+    /// An image shipped from the machine running fleet (no registry).
+    Ship,
     Start,
     Create,
     Replace,

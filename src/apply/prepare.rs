@@ -17,6 +17,23 @@ impl Run<'_> {
     /// Pulls images and creates networks and volumes. `Some(abort)` aborts the run: nothing has
     /// been changed on any container.
     pub(super) async fn prepare(&self) -> Option<Abort> {
+        if let Some(abort) = self.ship_images().await {
+            return Some(abort);
+        }
+        // A shipped image is never pulled: the registry may hold another image of that name,
+        // or none. A host that lacks it after shipping failed already.
+        let shipped: BTreeSet<&str> = self
+            .plan
+            .ships
+            .iter()
+            .map(|s| s.source.image.as_str())
+            .chain(
+                self.desired
+                    .services
+                    .values()
+                    .filter_map(|s| s.image_source.as_ref().map(|_| s.image.as_str())),
+            )
+            .collect();
         // Per host, each image with the strongest `pull_policy` of the services using it
         // (always > missing > never): `never` skips the pull, `always` pulls even when the host
         // has the tag; `missing` follows `--pull`.
@@ -57,11 +74,11 @@ impl Run<'_> {
         }
         let config = DockerConfig::load();
         let pulls = images.iter().map(|(host, images)| {
-            let config = &config;
+            let (config, shipped) = (&config, &shipped);
             async move {
                 let mut errors = Vec::new();
                 for ((image, platform), policy) in images {
-                    if *policy == SpecPull::Never {
+                    if *policy == SpecPull::Never || shipped.contains(image) {
                         continue;
                     }
                     let always = *policy == SpecPull::Always;

@@ -56,6 +56,11 @@ pub struct ApplyArgs {
     /// `rollback`; retried 3 times, never changes the exit code
     #[arg(long, value_name = "URL")]
     pub notify: Vec<String>,
+    /// Ship every service's image from the local engine to the hosts that lack it, with no
+    /// registry (as `x-fleet: { image_source: local }` does for one service); an image the
+    /// local engine lacks is an error before anything changes
+    #[arg(long)]
+    pub ship_images: bool,
     /// The body sent to --notify URLs: JSON, or Slack's `{"text"}`
     #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = ["json", "slack"])]
     pub notify_format: String,
@@ -216,10 +221,13 @@ async fn run_async(
         }
     };
     let json = global.format == Format::Json;
+    let sources =
+        Arc::new(super::ship::sources(global, &desired, &args.connect, args.ship_images).await);
     let options = Options {
         fail_fast: args.fail_fast,
         pull: args.pull,
         call_timeout: args.call_timeout,
+        images: Some(Arc::clone(&sources)),
         ..Options::default()
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -242,6 +250,7 @@ async fn run_async(
         interrupt: None,
         bars: bars.as_ref(),
         left: None,
+        sources: &sources,
     };
     let outcome = converge::converge(
         &desired,
@@ -395,6 +404,8 @@ struct CliSteer<'a> {
     bars: Option<&'a Bars>,
     /// Changes still planned after a run that says it succeeded (the truth check).
     left: Option<usize>,
+    /// Where shipped images come from.
+    sources: &'a crate::apply::ship::Sources,
 }
 
 #[async_trait::async_trait]
@@ -431,7 +442,18 @@ impl converge::Steer for CliSteer<'_> {
                 plan
             }
             None => match plan::plan(desired, observed, self.commit) {
-                Ok(plan) => plan,
+                Ok(mut plan) => {
+                    let all = self.args.ship_images;
+                    let engines = &observation.engines;
+                    match apply::ship::survey(desired, &plan, engines, self.sources, all).await {
+                        Ok(ships) => plan.ships = ships,
+                        Err(errors) => {
+                            super::ship::print_errors(&errors, printer);
+                            return Err(ExitCode::Failure);
+                        }
+                    }
+                    plan
+                }
                 Err(errors) => {
                     for e in &errors {
                         printer.error(

@@ -30,6 +30,7 @@ mod output;
 mod plan;
 mod progress;
 mod secret;
+mod ship;
 mod status;
 mod validate;
 mod version;

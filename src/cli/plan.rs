@@ -30,6 +30,10 @@ pub struct PlanArgs {
     /// [default: 65536, GitHub's limit for a comment; GitLab's is 1000000]
     #[arg(long, value_name = "CHARS", value_parser = clap::value_parser!(u32).range(render::MARKDOWN_MIN_CHARS as i64..))]
     pub max_size: Option<u32>,
+    /// Plan to ship every service's image from the local engine to the hosts that lack it
+    /// (as `x-fleet: { image_source: local }` does for one service)
+    #[arg(long)]
+    pub ship_images: bool,
 }
 
 /// Why a host could not be observed: its name, the full message, and a hint.
@@ -149,17 +153,6 @@ pub async fn close_all(engines: BTreeMap<String, SharedEngine>) {
     .await;
 }
 
-/// Observes every host in parallel (bounded), then disconnects.
-pub async fn observe_all(
-    desired: &Desired,
-    connect: &ConnectOptions,
-) -> (Observed, Vec<HostFailure>) {
-    let connected = connect_all(desired, connect).await;
-    let (observed, engines, failures) = observe_connected(desired, connected).await;
-    close_all(engines).await;
-    (observed, failures)
-}
-
 pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCode {
     if args.max_size.is_some() && global.format != Format::Markdown {
         printer.fail(
@@ -174,11 +167,45 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCo
     let Some(runtime) = super::runtime(printer) else {
         return ExitCode::Failure;
     };
-    let (observed, failures) = runtime.block_on(observe_all(&desired, &args.connect));
-    for (host, message, hint) in &failures {
-        printer.host_error(host, message, hint.as_deref());
-    }
-    let plan = match plan::plan(&desired, &observed, commit.as_deref()) {
+    let planned = runtime.block_on(async {
+        let connected = connect_all(&desired, &args.connect).await;
+        let (observed, engines, failures) = observe_connected(&desired, connected).await;
+        for (host, message, hint) in &failures {
+            printer.host_error(host, message, hint.as_deref());
+        }
+        let planned = match plan::plan(&desired, &observed, commit.as_deref()) {
+            Ok(mut plan) => {
+                let sources =
+                    super::ship::sources(global, &desired, &args.connect, args.ship_images).await;
+                match crate::apply::ship::survey(
+                    &desired,
+                    &plan,
+                    &engines,
+                    &sources,
+                    args.ship_images,
+                )
+                .await
+                {
+                    Ok(ships) => {
+                        plan.ships = ships;
+                        Ok(Ok(plan))
+                    }
+                    Err(errors) => Err(errors),
+                }
+            }
+            Err(errors) => Ok(Err(errors)),
+        };
+        close_all(engines).await;
+        planned
+    });
+    let planned = match planned {
+        Ok(planned) => planned,
+        Err(errors) => {
+            super::ship::print_errors(&errors, printer);
+            return ExitCode::Failure;
+        }
+    };
+    let plan = match planned {
         Ok(plan) => plan,
         Err(errors) => {
             for e in &errors {

@@ -63,7 +63,12 @@ pub struct Bars {
     /// For a host with a step (a lock, a pull) before its count is known, or with none planned:
     /// the current step only, never a bar that looks full at 0/0.
     uncounted: ProgressStyle,
+    /// Images being shipped, by host and image: bytes sent of the image's size.
+    transfers: Mutex<BTreeMap<(String, String), ProgressBar>>,
 }
+
+/// The line of an image shipped to a host.
+const TRANSFER: &str = "{prefix:>12} [{bar:24}] {bytes}/{total_bytes} {bytes_per_sec} {wide_msg}";
 
 /// The line of a host's bar: with a bar and `done/planned` only when steps are planned.
 fn template(planned: u64) -> &'static str {
@@ -86,6 +91,7 @@ impl Bars {
             bars: Mutex::new(BTreeMap::new()),
             counted: style(1),
             uncounted: style(0),
+            transfers: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -129,11 +135,36 @@ impl Progress for Bars {
         if bar.position() < bar.length().unwrap_or(0) {
             bar.inc(1);
         }
+        // A shipment's bytes are said by its step now.
+        let mut transfers = self.transfers.lock().unwrap_or_else(|e| e.into_inner());
+        transfers.retain(|(h, _), transfer| {
+            if h == host {
+                transfer.finish_and_clear();
+            }
+            h != host
+        });
         let mark = if ok { "ok" } else { "FAILED" };
         let _ = self.multi.println(format!("{host}: {mark} {text}"));
     }
     fn note(&self, text: &str) {
         let _ = self.multi.println(text);
+    }
+    fn transferred(&self, host: &str, image: &str, done: u64, total: u64) {
+        let mut transfers = self.transfers.lock().unwrap_or_else(|e| e.into_inner());
+        let bar = transfers
+            .entry((host.to_string(), image.to_string()))
+            .or_insert_with(|| {
+                let bar = self.multi.add(ProgressBar::new(total));
+                let style = ProgressStyle::with_template(TRANSFER)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+                bar.set_style(style);
+                bar.set_prefix(host.to_string());
+                bar.set_message(image.to_string());
+                bar
+            });
+        bar.set_length(total);
+        bar.set_position(done);
     }
 }
 
@@ -147,5 +178,12 @@ mod tests {
         assert!(!template(0).contains("{bar"), "{}", template(0));
         assert!(!template(0).contains("{len}"), "{}", template(0));
         assert!(template(3).contains("{pos}/{len}"));
+    }
+
+    /// An image shipped shows bytes, and its template is one indicatif accepts.
+    #[test]
+    fn a_shipped_image_shows_bytes() {
+        assert!(ProgressStyle::with_template(TRANSFER).is_ok());
+        assert!(TRANSFER.contains("{bytes}/{total_bytes}"));
     }
 }

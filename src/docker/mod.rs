@@ -17,8 +17,8 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::Mutex;
 
 use crate::engine::{
-    ContainerEvent, Create, Credentials, Engine, EngineError, EngineFacts, HostFile, Listed,
-    ListedPort, Probe, ProbeHealth, PullError, VolumeInfo,
+    ArchiveStream, ContainerEvent, Create, Credentials, Engine, EngineError, EngineFacts, HostFile,
+    ImageFacts, Listed, ListedPort, Probe, ProbeHealth, PullError, VolumeInfo,
 };
 use crate::spec::model::{Address, Host, Network, Volume};
 use crate::ssh::{self, Session, SshError, SshOptions, Target};
@@ -26,6 +26,7 @@ use crate::ssh::{self, Session, SshError, SshOptions, Target};
 pub mod auth;
 pub mod create;
 mod files;
+mod images;
 mod objects;
 mod stats;
 mod transport;
@@ -304,6 +305,18 @@ impl Engine for DockerEngine {
             Err(e) if status(&e) == Some(404) => Ok(false),
             Err(e) => Err(self.down(e)),
         }
+    }
+
+    async fn inspect_image(&self, reference: &str) -> Result<Option<ImageFacts>, EngineError> {
+        self.image_facts(reference).await
+    }
+
+    fn save_image(&self, reference: &str) -> ArchiveStream<'_> {
+        self.save(reference)
+    }
+
+    async fn load_image(&self, archive: ArchiveStream<'static>) -> Result<(), EngineError> {
+        self.load(archive).await
     }
 
     /// Pulls an image. `idle` bounds the time between two progress messages, so a registry or a

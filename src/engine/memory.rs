@@ -17,6 +17,7 @@
 
 mod faults;
 mod files;
+mod images;
 mod life;
 mod meters;
 
@@ -31,37 +32,17 @@ use tokio::sync::{Notify, broadcast};
 use tokio::time::Instant;
 
 use super::{
-    ContainerEvent, Create, Credentials, Engine, EngineError, EngineFacts, HostFile, Listed,
-    ListedPort, Probe, PullError, VolumeInfo,
+    ArchiveStream, ContainerEvent, Create, Credentials, Engine, EngineError, EngineFacts, HostFile,
+    ImageFacts, Listed, ListedPort, Probe, PullError, VolumeInfo,
 };
 use crate::spec::model::{Network, Protocol, Restart, Volume};
-pub use life::Behaviour;
 use life::Sim;
-
-/// What images do, for every host of a simulation; an image not here cannot be pulled.
-#[derive(Default)]
-pub struct Registry {
-    images: Mutex<HashMap<String, Behaviour>>,
-}
-
-impl Registry {
-    pub fn new() -> Arc<Registry> {
-        Arc::new(Registry::default())
-    }
-
-    /// Makes `reference` pullable, doing `behaviour` when it runs.
-    pub fn publish(&self, reference: &str, behaviour: Behaviour) {
-        lock(&self.images).insert(reference.to_string(), behaviour);
-    }
-
-    fn behaviour(&self, reference: &str) -> Option<Behaviour> {
-        lock(&self.images).get(reference).cloned()
-    }
-}
+pub use life::{Behaviour, Registry};
 
 /// Calls that change something on the host (counted for [`MemoryEngine::stop_answering_after`]).
 pub const CHANGES: &[&str] = &[
     "pull",
+    "load_image",
     "create",
     "start",
     "stop",
@@ -106,6 +87,10 @@ pub struct MemoryEngine {
 pub(super) struct HostState {
     containers: BTreeMap<String, Sim>,
     images: HashSet<String>,
+    /// Id and size of images built or loaded (others are `sha256:REFERENCE`, 0 bytes).
+    image_facts: HashMap<String, ImageFacts>,
+    /// Bytes of an image load after which the host's link is cut (a test's fault).
+    load_cut_after: Option<u64>,
     /// Files fleet wrote on the host, by path.
     host_files: BTreeMap<String, HostFile>,
     /// Every pull, with the platform it asked for.
@@ -403,6 +388,20 @@ impl Engine for MemoryEngine {
     async fn has_image(&self, reference: &str) -> Result<bool, EngineError> {
         self.enter("has_image").await?;
         Ok(lock(&self.state).images.contains(reference))
+    }
+
+    async fn inspect_image(&self, reference: &str) -> Result<Option<ImageFacts>, EngineError> {
+        self.enter("inspect_image").await?;
+        Ok(self.image_facts(reference))
+    }
+
+    fn save_image(&self, reference: &str) -> ArchiveStream<'_> {
+        self.save(reference)
+    }
+
+    async fn load_image(&self, archive: ArchiveStream<'static>) -> Result<(), EngineError> {
+        self.enter("load_image").await?;
+        self.load(archive).await
     }
 
     async fn pull(

@@ -135,6 +135,17 @@ pub enum PullError {
     Engine(#[from] EngineError),
 }
 
+/// An image as an engine has it: its id (`sha256:...`, the same on every engine that has the
+/// very same image) and its size in bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageFacts {
+    pub id: String,
+    pub size: u64,
+}
+
+/// The bytes of an image archive (`docker save`), as they come.
+pub type ArchiveStream<'a> = BoxStream<'a, Result<bytes::Bytes, EngineError>>;
+
 /// What one inspect of a container says about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Probe {
@@ -266,6 +277,16 @@ pub trait Engine: Send + Sync {
 
     /// Whether the engine has the image (by reference) locally.
     async fn has_image(&self, reference: &str) -> Result<bool, EngineError>;
+
+    /// The id and size of an image (by reference), `None` when the engine lacks it.
+    async fn inspect_image(&self, reference: &str) -> Result<Option<ImageFacts>, EngineError>;
+
+    /// The image (by reference) as a `docker save` archive, streamed as the engine writes it.
+    fn save_image(&self, reference: &str) -> ArchiveStream<'_>;
+
+    /// Loads a `docker save` archive streamed in `archive` (its tags replace the engine's),
+    /// returning once the engine has loaded it. An error in the stream aborts the load.
+    async fn load_image(&self, archive: ArchiveStream<'static>) -> Result<(), EngineError>;
 
     /// Pulls an image, for `platform` (`linux/arm64`) when given. `idle` bounds the time
     /// between two progress messages, so a registry or a link that goes silent fails the pull

@@ -7,6 +7,7 @@
 mod diff;
 mod guard;
 mod place;
+pub mod ship;
 
 pub use diff::{changed_field, field_diff};
 pub use guard::{MassDelete, mass_delete};
@@ -66,6 +67,9 @@ pub struct Plan {
     /// owns it within the bounds, so a plan keeps what runs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub autoscaled: Vec<Autoscaled>,
+    /// Images shipped from the machine running fleet to the hosts that lack them (`ship`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ships: Vec<ship::Ship>,
 }
 
 /// A directory of old secret files on a host, and what is needed to blank them.
@@ -476,6 +480,7 @@ pub fn plan_scaled(
         data_dirs,
         stale_secrets,
         autoscaled,
+        ships: Vec::new(),
     };
     (plan, unplaceable)
 }

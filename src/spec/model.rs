@@ -6,9 +6,11 @@
 
 mod autoscale;
 mod expose;
+mod images;
 mod objects;
 pub use autoscale::*;
 pub use expose::*;
+pub use images::*;
 pub use objects::*;
 pub mod seconds;
 
@@ -308,6 +310,9 @@ pub struct Service {
     /// When the image is pulled (not part of the spec hash).
     #[serde(default, skip_serializing_if = "PullPolicy::is_default")]
     pub pull_policy: PullPolicy,
+    /// `x-fleet.image_source`: shipped to the hosts instead of pulled (not part of the spec hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_source: Option<ImageSource>,
     /// Settings of the container's host configuration (`shm_size`, `ulimits`, ...).
     #[serde(default, skip_serializing_if = "HostSettings::is_empty")]
     pub host: HostSettings,
@@ -335,25 +340,6 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub file_digests: BTreeMap<String, String>,
     pub origin: Origin,
-}
-
-/// Compose `pull_policy`. `Missing` is fleet's default: pull when the host lacks the exact tag
-/// or digest.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PullPolicy {
-    #[default]
-    Missing,
-    /// Pull on every apply that creates a replica, even when the host has the tag.
-    Always,
-    /// Never pull: the image must already be on the host.
-    Never,
-}
-
-impl PullPolicy {
-    pub fn is_default(&self) -> bool {
-        *self == PullPolicy::Missing
-    }
 }
 
 /// One `ulimits` entry: `nofile: 1024` (soft = hard) or `{ soft, hard }`.

@@ -7,6 +7,7 @@ mod files;
 mod harness;
 mod hosts;
 mod kill;
+mod ship;
 mod tls;
 mod update_config;
 

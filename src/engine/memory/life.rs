@@ -377,3 +377,24 @@ pub(super) fn follow(
         }
     });
 }
+
+/// What images do, for every host of a simulation; an image not here cannot be pulled.
+#[derive(Default)]
+pub struct Registry {
+    images: Mutex<HashMap<String, Behaviour>>,
+}
+
+impl Registry {
+    pub fn new() -> Arc<Registry> {
+        Arc::new(Registry::default())
+    }
+
+    /// Makes `reference` pullable, doing `behaviour` when it runs.
+    pub fn publish(&self, reference: &str, behaviour: Behaviour) {
+        lock(&self.images).insert(reference.to_string(), behaviour);
+    }
+
+    pub(super) fn behaviour(&self, reference: &str) -> Option<Behaviour> {
+        lock(&self.images).get(reference).cloned()
+    }
+}

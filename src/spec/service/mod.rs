@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 
 use super::Files;
 use super::decode::{Cx, index, join};
-use super::model::{Deploy, Mode, Origin, Placement, Resources, Restart, Service, UpdateConfig};
+use super::model::{
+    Deploy, Mode, Origin, Placement, PullPolicy, Resources, Restart, Service, UpdateConfig,
+};
 use super::paths::RepoPath;
 use super::yaml::{Kind, Node, Pos};
 
@@ -313,6 +315,7 @@ pub fn decode(
         container_name: None,
         profiles: Vec::new(),
         pull_policy: Default::default(),
+        image_source: None,
         host: Default::default(),
         secrets: Vec::new(),
         configs: Vec::new(),
@@ -350,6 +353,7 @@ pub fn decode(
     let mut restart_key: Option<Pos> = None;
     let mut restart_policy_key: Option<Pos> = None;
     let mut build_key: Option<Pos> = None;
+    let mut image_source_pos: Option<Pos> = None;
     let mut links_node: Option<(String, &Node)> = None;
 
     for (key, key_node, value) in entries {
@@ -407,9 +411,9 @@ pub fn decode(
                 }
             }
             "x-fleet" => {
-                if let Some(at) = x_fleet(cx, &f, value, &mut s, &mut decoded.file_refs) {
-                    decoded.expose_at = Some(at);
-                }
+                let at = x_fleet(cx, &f, value, dir, &mut s, &mut decoded.file_refs);
+                decoded.expose_at = at.expose;
+                image_source_pos = at.image_source;
             }
             "container_name" => {
                 s.container_name = container_name(cx, &f, value);
@@ -469,6 +473,17 @@ pub fn decode(
             "`network_mode` cannot be set on a service behind the balancers",
             "no `network_mode`, or no `x-fleet.expose`",
             "the balancers reach a replica on the host port the engine publishes, and the engine publishes no port outside the project's networks",
+        );
+    }
+    if let (Some(pos), Some(_), PullPolicy::Always) =
+        (image_source_pos, &s.image_source, s.pull_policy)
+    {
+        cx.error_hint(
+            pos,
+            &join(field, "x-fleet.image_source"),
+            "an image shipped from this machine is never pulled, but `pull_policy` is `always`",
+            "no `pull_policy: always` beside `image_source`",
+            "remove `pull_policy: always`, or remove `x-fleet.image_source` to pull from a registry",
         );
     }
     match (build_key, entries_have(node, "image")) {

@@ -500,3 +500,70 @@ fn device_requests_need_capabilities_and_not_both_count_and_ids() {
         assert!(diags.iter().any(|d| d.is_error()), "{bad}: {diags:#?}");
     }
 }
+
+#[test]
+fn an_image_source_is_local_or_an_archive_inside_the_project_and_not_in_the_spec_hash() {
+    use crate::spec::model::ImageSource;
+    let d = desired(
+        "project: p\nservices:\n  web:\n    image: app:1\n    x-fleet: { image_source: local }\n  api:\n    image: api:1\n    x-fleet:\n      image_source: ./build/../images/api.tar\n",
+    );
+    assert_eq!(d.services["web"].image_source, Some(ImageSource::Local));
+    match &d.services["api"].image_source {
+        Some(ImageSource::Archive { path, at }) => {
+            assert_eq!(path, "images/api.tar");
+            assert_eq!(
+                (at.file.as_str(), at.line, at.column),
+                ("fleet.yaml", 9, 21)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let plain = desired("project: p\nservices:\n  web:\n    image: app:1\n");
+    assert_eq!(
+        crate::contract::spec_hash(&d.services["web"]),
+        crate::contract::spec_hash(&plain.services["web"]),
+        "where an image comes from does not shape the container"
+    );
+}
+
+#[test]
+fn a_bad_image_source_is_an_error_at_its_value() {
+    for (value, says) in [
+        ("registry", "is not an image source"),
+        ("/tmp/app.tar", "is not an image source"),
+        ("./app.tgz", "is not a `.tar` archive"),
+        ("../../app.tar", "outside the repository"),
+        ("[local]", "a string"),
+    ] {
+        let diags = diagnostics(&format!(
+            "project: p\nservices:\n  web:\n    image: app:1\n    x-fleet: {{ image_source: {value} }}\n"
+        ));
+        let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
+        assert_eq!(errors.len(), 1, "{value}: {diags:#?}");
+        assert_eq!((errors[0].line, errors[0].column), (5, 30), "{value}");
+        assert!(
+            errors[0].message.contains(says)
+                || errors[0].expected.as_deref().unwrap_or("").contains(says),
+            "{value}: {:?}",
+            errors[0]
+        );
+    }
+}
+
+#[test]
+fn a_shipped_image_is_never_pulled_so_pull_policy_always_is_refused() {
+    let diags = diagnostics(
+        "project: p\nservices:\n  web:\n    image: app:1\n    pull_policy: always\n    x-fleet: { image_source: local }\n",
+    );
+    let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{diags:#?}");
+    assert!(
+        errors[0].message.contains("never pulled"),
+        "{:?}",
+        errors[0]
+    );
+    assert_eq!(errors[0].line, 6);
+    desired(
+        "project: p\nservices:\n  web:\n    image: app:1\n    pull_policy: never\n    x-fleet: { image_source: local }\n",
+    );
+}

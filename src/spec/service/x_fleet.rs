@@ -9,8 +9,9 @@ use super::autoscale::autoscale;
 use super::entries_have;
 use crate::spec::decode::{Cx, join};
 use crate::spec::model::{
-    DEFAULT_DRAIN, Expose, ExposeProtocol, Routes, Service, SourceAt, TlsSource,
+    DEFAULT_DRAIN, Expose, ExposeProtocol, ImageSource, Routes, Service, SourceAt, TlsSource,
 };
+use crate::spec::paths::{RepoPath, resolve_in_repo};
 use crate::spec::yaml::{Node, Pos, Resolved};
 
 pub const X_FLEET_KEYS: &[&str] = &[
@@ -18,6 +19,7 @@ pub const X_FLEET_KEYS: &[&str] = &[
     "env_from_secrets",
     "replace_unhealthy",
     "autoscale",
+    "image_source",
 ];
 
 pub const EXPOSE_KEYS: &[&str] = &[
@@ -48,27 +50,45 @@ pub struct ExposeAt {
     pub tls: Option<Pos>,
 }
 
+/// Where parts of `x-fleet` were written, for the checks across keys and services.
+#[derive(Default)]
+pub struct XFleetAt {
+    pub expose: Option<ExposeAt>,
+    pub image_source: Option<Pos>,
+}
+
 /// `x-fleet:` of a service: fleet's own extension (Compose ignores `x-` keys, so the file stays
-/// a valid compose file). Returns where `expose` was written when one was decoded.
+/// a valid compose file), decoded into `s`. `dir` is the directory of the file it is written
+/// in, for a relative archive path.
 pub(super) fn x_fleet(
     cx: &mut Cx,
     field: &str,
     node: &Node,
+    dir: &RepoPath,
     s: &mut Service,
     secret_refs: &mut Vec<(String, Pos, String)>,
-) -> Option<ExposeAt> {
+) -> XFleetAt {
+    let mut at = XFleetAt::default();
     if node.is_null() {
-        return None;
+        return at;
     }
-    let mut expose_at = None;
+    let Some(entries) = cx.map(field, node, "a mapping with `expose`") else {
+        return at;
+    };
     let mut autoscale_node = None;
-    for (k, kn, v) in cx.map(field, node, "a mapping with `expose`")? {
+    for (k, kn, v) in entries {
         let f = join(field, k);
         match k {
             "expose" => {
-                let (expose, at) = expose_via(cx, &f, v, secret_refs)?;
+                let Some((expose, expose_at)) = expose_via(cx, &f, v, secret_refs) else {
+                    return at;
+                };
                 s.expose_via = Some(expose);
-                expose_at = Some(at);
+                at.expose = Some(expose_at);
+            }
+            "image_source" => {
+                s.image_source = image_source(cx, &f, v, dir);
+                at.image_source = Some(v.pos);
             }
             // For images that read a secret only from their environment: visible to whoever
             // can inspect the container, which is why it is asked for by name.
@@ -110,7 +130,45 @@ pub(super) fn x_fleet(
     if let Some((f, v)) = autoscale_node {
         s.autoscale = autoscale(cx, &f, v, s.expose_via.is_some());
     }
-    expose_at
+    at
+}
+
+/// `image_source: local`, or the path of a `docker save` archive (`.tar`, relative to the file
+/// it is written in, inside the project).
+fn image_source(cx: &mut Cx, field: &str, node: &Node, dir: &RepoPath) -> Option<ImageSource> {
+    let text = cx.string(field, node)?;
+    if text == "local" {
+        return Some(ImageSource::Local);
+    }
+    let expected = "`local`, or the path of a `docker save` archive such as `./build/app.tar`";
+    if text == "registry" || !(text.starts_with("./") || text.starts_with("../")) {
+        cx.error_hint(
+            node.pos,
+            field,
+            format!("`{text}` is not an image source"),
+            expected,
+            "write `local` for the engine of the machine running fleet, or a path starting with `./`",
+        );
+        return None;
+    }
+    if !text.ends_with(".tar") {
+        cx.error(
+            node.pos,
+            field,
+            format!("`{text}` is not a `.tar` archive"),
+            expected,
+        );
+        return None;
+    }
+    let path = resolve_in_repo(cx, field, node.pos, dir, &text)?;
+    Some(ImageSource::Archive {
+        path: path.as_str().to_string(),
+        at: SourceAt {
+            file: cx.diags.file_of(node.pos, &cx.file),
+            line: node.pos.line,
+            column: node.pos.col,
+        },
+    })
 }
 
 fn expose_via(
