@@ -186,7 +186,7 @@ fn an_image_built_here_runs_on_three_hosts_that_lack_it_and_a_host_that_has_it_i
     );
     assert_ok(&apply, "apply");
     let report: serde_json::Value = serde_json::from_str(&apply.stdout).unwrap();
-    let shipped: Vec<&str> = report["steps"]
+    let mut shipped: Vec<&str> = report["steps"]
         .as_array()
         .unwrap()
         .iter()
@@ -196,6 +196,7 @@ fn an_image_built_here_runs_on_three_hosts_that_lack_it_and_a_host_that_has_it_i
             s["host"].as_str().unwrap()
         })
         .collect();
+    shipped.sort_unstable();
     assert_eq!(shipped, ["fh2", "fh3", "fh4"], "fh5 had it: skipped");
     assert!(
         !report["steps"]
@@ -341,6 +342,21 @@ fn a_link_cut_during_the_stream_fails_that_host_only() {
     let report: serde_json::Value = serde_json::from_str(&stdout).expect(&seen);
     assert_eq!(report["hosts"]["fh9"]["status"], "failed", "{stdout}");
     assert_eq!(report["hosts"]["fh2"]["status"], "ok", "{stdout}");
+    let ship_to = |host: &str| {
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["kind"] == "ship" && s["host"] == host)
+            .map(|s| s["ok"].clone())
+    };
+    assert_eq!(ship_to("fh2"), Some(serde_json::json!(true)), "{stdout}");
+    assert_eq!(
+        ship_to("fh9"),
+        Some(serde_json::json!(false)),
+        "the cut fell during fh9's stream: {stdout}"
+    );
+    assert_ne!(image.id_on(9), image.id_on(LOCAL), "fh9 has no image loaded");
     assert_eq!(image.id_on(2), image.id_on(LOCAL), "fh2 got the image");
     assert_eq!(testbed.running(&[2], &project, Some("web")).len(), 1);
     assert!(
