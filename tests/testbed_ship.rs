@@ -356,7 +356,11 @@ fn a_link_cut_during_the_stream_fails_that_host_only() {
         Some(serde_json::json!(false)),
         "the cut fell during fh9's stream: {stdout}"
     );
-    assert_ne!(image.id_on(9), image.id_on(LOCAL), "fh9 has no image loaded");
+    assert_ne!(
+        image.id_on(9),
+        image.id_on(LOCAL),
+        "fh9 has no image loaded"
+    );
     assert_eq!(image.id_on(2), image.id_on(LOCAL), "fh2 got the image");
     assert_eq!(testbed.running(&[2], &project, Some("web")).len(), 1);
     assert!(

@@ -81,6 +81,20 @@ async fn an_image_is_shipped_to_the_hosts_that_lack_it_verified_and_never_pulled
         text.contains("ship image app:1.4 (3.0 MB) to b, c"),
         "{text}"
     );
+    assert!(text.contains("1 image(s) to ship"), "{text}");
+    let markdown = crate::render::markdown(&plan);
+    assert!(
+        markdown.contains("ship image app:1.4 (3.0 MB) to b, c\n"),
+        "{markdown}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&crate::render::json(&plan)).unwrap();
+    assert_eq!(
+        json["ships"][0],
+        serde_json::json!({
+            "image": "app:1.4", "from": {"kind": "local"}, "id": ID, "size": 3_000_000,
+            "hosts": ["b", "c"], "present": ["a"],
+        })
+    );
 
     let d = desired(&yaml());
     let hold = fleet.lock().await;
