@@ -26,8 +26,9 @@ const LOAD_LIMIT: Duration = Duration::from_secs(600);
 /// Chunks in flight between a source and a host.
 const IN_FLIGHT: usize = 8;
 
-/// What the plan needs to ship images: each source image's id and size (an image missing at
-/// its source is an error, before anything changes), then, per host that will create a
+/// What the plan needs to ship images: the id and size of each source image some host will
+/// create a container of (an image missing at its source is an error, before anything
+/// changes), then, per host that will create a
 /// container of it, the id of the image of that name it has. `all` is `--ship-images`.
 pub async fn survey(
     desired: &Desired,
@@ -36,7 +37,10 @@ pub async fn survey(
     sources: &Sources,
     all: bool,
 ) -> Result<Vec<Ship>, Vec<SourceError>> {
-    let wanted = ship::sources(desired, all);
+    // Only images some host will create a container of: a plan that ships nothing needs no
+    // source (a CI job planning on a machine that did not build the image).
+    let mut wanted = ship::sources(desired, all);
+    wanted.retain(|image, _| !ship::hosts_needing(plan, image).is_empty());
     let looked = join_all(wanted.iter().map(|(image, from)| async move {
         let facts = sources.facts(image, from).await?;
         Ok(SourceImage {

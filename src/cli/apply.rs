@@ -448,7 +448,7 @@ impl converge::Steer for CliSteer<'_> {
                     match apply::ship::survey(desired, &plan, engines, self.sources, all).await {
                         Ok(ships) => plan.ships = ships,
                         Err(errors) => {
-                            super::ship::print_errors(&errors, printer);
+                            super::ship::print_errors(&errors, printer, self.json);
                             return Err(ExitCode::Failure);
                         }
                     }

@@ -201,7 +201,7 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCo
     let planned = match planned {
         Ok(planned) => planned,
         Err(errors) => {
-            super::ship::print_errors(&errors, printer);
+            super::ship::print_errors(&errors, printer, global.format == Format::Json);
             return ExitCode::Failure;
         }
     };

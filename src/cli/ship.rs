@@ -49,8 +49,14 @@ pub async fn sources(
     }
 }
 
-/// Prints why images cannot be shipped: at the `image_source` of an archive, or as an error.
-pub fn print_errors(errors: &[SourceError], printer: &Printer) {
+/// Prints why images cannot be shipped: at the `image_source` of an archive, or as an error;
+/// with `--format json`, also as `{"errors": [...]}` on stdout.
+pub fn print_errors(errors: &[SourceError], printer: &Printer, json: bool) {
+    if json {
+        super::print_json(&serde_json::json!({
+            "errors": errors.iter().map(|e| full_message(e)).collect::<Vec<_>>(),
+        }));
+    }
     for e in errors {
         match e {
             SourceError::Archive {

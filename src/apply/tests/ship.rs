@@ -197,3 +197,17 @@ async fn a_local_image_rebuilt_after_the_plan_aborts_the_run_with_nothing_change
     assert_eq!(fleet.changes(), before);
     assert!(fleet.replicas("web").is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_plan_that_creates_nothing_needs_no_local_image() {
+    let fleet = Fleet::new(HOSTS);
+    for host in ["a", "b", "c"] {
+        fleet.host(host).build_image("app:1.4", ID, 3_000_000);
+    }
+    fleet.deploy(&yaml()).await;
+    let empty = MemoryEngine::new("local", Registry::new());
+    let plan = planned(&fleet, &sources(&empty), true)
+        .await
+        .expect("no source needed");
+    assert!(plan.ships.is_empty() && plan.is_empty(), "{plan:#?}");
+}
