@@ -230,6 +230,7 @@ pub async fn apply(
         .actions()
         .map(|c| &c.host)
         .chain(plan.balancer_actions().map(|b| &b.host))
+        .chain(plan.ships.iter().flat_map(|s| &s.hosts))
     {
         *per_host.entry(host.as_str()).or_default() += 1;
     }

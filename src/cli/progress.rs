@@ -68,7 +68,7 @@ pub struct Bars {
 }
 
 /// The line of an image shipped to a host.
-const TRANSFER: &str = "{prefix:>12} [{bar:24}] {bytes}/{total_bytes} {bytes_per_sec} {wide_msg}";
+const TRANSFER: &str = "{prefix:>12} [{bar:24}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} {wide_msg}";
 
 /// The line of a host's bar: with a bar and `done/planned` only when steps are planned.
 fn template(planned: u64) -> &'static str {
@@ -184,6 +184,6 @@ mod tests {
     #[test]
     fn a_shipped_image_shows_bytes() {
         assert!(ProgressStyle::with_template(TRANSFER).is_ok());
-        assert!(TRANSFER.contains("{bytes}/{total_bytes}"));
+        assert!(TRANSFER.contains("{decimal_bytes}/{decimal_total_bytes}"));
     }
 }
