@@ -221,8 +221,7 @@ async fn run_async(
         }
     };
     let json = global.format == Format::Json;
-    let sources =
-        Arc::new(super::ship::sources(global, &desired, &args.connect, args.ship_images).await);
+    let sources = Arc::new(super::ship::sources(global, &desired, &args.connect).await);
     let options = Options {
         fail_fast: args.fail_fast,
         pull: args.pull,

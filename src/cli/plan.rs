@@ -175,8 +175,7 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs, printer: &Printer) -> ExitCo
         }
         let planned = match plan::plan(&desired, &observed, commit.as_deref()) {
             Ok(mut plan) => {
-                let sources =
-                    super::ship::sources(global, &desired, &args.connect, args.ship_images).await;
+                let sources = super::ship::sources(global, &desired, &args.connect).await;
                 match crate::apply::ship::survey(
                     &desired,
                     &plan,

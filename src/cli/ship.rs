@@ -10,28 +10,21 @@ use crate::apply::ship::{SourceError, Sources};
 use crate::docker::{DockerEngine, Endpoint};
 use crate::engine::SharedEngine;
 use crate::error::full_message;
-use crate::plan::ship::{self, ShipFrom};
 use crate::spec::Desired;
 use crate::spec::model::ImageSource;
 
-/// The sources a run needs: the local engine is connected only when an image comes from it.
+/// The sources a run needs. The local engine is always set up (for a unix socket that sends
+/// nothing yet): a saved plan may ship from it whatever this command line says; it is asked
+/// only for images that are shipped.
 pub async fn sources(
     global: &GlobalOptions,
     desired: &Desired,
     connect: &ConnectOptions,
-    all: bool,
 ) -> Sources {
-    let needs_local = ship::sources(desired, all)
-        .values()
-        .any(|from| *from == ShipFrom::Local);
-    let local = if needs_local {
-        DockerEngine::connect(&Endpoint::Local, &Arc::new(connect.ssh_options()))
-            .await
-            .map(|e| Arc::new(e) as SharedEngine)
-            .map_err(|e| full_message(&e))
-    } else {
-        Err("no service ships from it".to_string())
-    };
+    let local = DockerEngine::connect(&Endpoint::Local, &Arc::new(connect.ssh_options()))
+        .await
+        .map(|e| Arc::new(e) as SharedEngine)
+        .map_err(|e| full_message(&e));
     let written = desired
         .services
         .iter()
