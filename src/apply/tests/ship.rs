@@ -82,7 +82,7 @@ async fn an_image_is_shipped_to_the_hosts_that_lack_it_verified_and_never_pulled
         "{text}"
     );
     assert!(text.contains("1 image(s) to ship"), "{text}");
-    let markdown = crate::render::markdown(&plan);
+    let markdown = crate::render::markdown(&plan, crate::render::MARKDOWN_MAX_CHARS);
     assert!(
         markdown.contains("ship image app:1.4 (3.0 MB) to b, c\n"),
         "{markdown}"
