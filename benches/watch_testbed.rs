@@ -132,31 +132,6 @@ impl Drop for Swarm<'_> {
     }
 }
 
-fn proc_stat(pid: u32) -> (u64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    // utime and stime are fields 14 and 15; after the ")" they are the 12th and 13th.
-    let ticks: u64 = fields
-        .get(11)
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0)
-        + fields
-            .get(12)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-    (rss, ticks as f64 / 100.0)
-}
-
 fn main() {
     let testbed = Testbed::get();
 
@@ -264,10 +239,10 @@ fn main() {
     }
     std::thread::sleep(Duration::from_secs(3));
     let pid = daemon.0.id();
-    let (rss_converged, cpu_a) = proc_stat(pid);
+    let (rss_converged, cpu_a) = common::proc_usage(pid);
     let idle = Duration::from_secs(60);
     std::thread::sleep(idle);
-    let (rss_idle, cpu_b) = proc_stat(pid);
+    let (rss_idle, cpu_b) = common::proc_usage(pid);
     println!(
         "daemon watching 12 replicas on {} hosts: RSS {:.1} MB after converging, {:.1} MB after {}s idle (target < 30 MB); idle CPU {:.2}% of one core",
         hosts.len(),

@@ -434,6 +434,7 @@ fn a_leader_cut_off_from_the_hosts_stops_acting_and_the_standby_takes_over_witho
             machine: Some("ctl-a"),
             ssh_config: Some(&config_path),
             known_hosts: Some(&known_path),
+            ..Launch::default()
         },
     );
     leader.wait_for("leader, converged", Duration::from_secs(60), |s| {

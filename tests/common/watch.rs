@@ -29,6 +29,9 @@ pub struct Launch<'a> {
     pub ssh_config: Option<&'a std::path::Path>,
     /// A known_hosts file instead of the testbed's.
     pub known_hosts: Option<&'a std::path::Path>,
+    /// Only `--listen` and the extra flags: the daemon with its own defaults (the benchmarks'
+    /// figures), not the tests' short intervals.
+    pub defaults: bool,
 }
 
 impl Watch {
@@ -70,12 +73,11 @@ impl Watch {
         let known = how
             .known_hosts
             .map_or_else(|| testbed.known_hosts(), |p| p.to_path_buf());
-        let child = command
+        command
             .current_dir(repo.path())
-            .args([
-                "watch",
-                "--listen",
-                &listen,
+            .args(["watch", "--listen", &listen]);
+        if !how.defaults {
+            command.args([
                 "--probe-interval",
                 "500ms",
                 "--connect-timeout",
@@ -84,14 +86,14 @@ impl Watch {
                 "json",
                 "--webhook-secret-file",
                 secret.to_str().unwrap(),
-            ])
-            .args(extra)
+            ]);
             // Read the repository every second unless the test says otherwise.
-            .args(if extra.contains(&"--interval") {
-                &[][..]
-            } else {
-                &["--interval", "1s"][..]
-            })
+            if !extra.contains(&"--interval") {
+                command.args(["--interval", "1s"]);
+            }
+        }
+        let child = command
+            .args(extra)
             .env_remove("SSH_AUTH_SOCK")
             .env("FLEET_SSH_CONFIG", ssh_config)
             .env("FLEET_KNOWN_HOSTS", known)
