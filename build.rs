@@ -49,11 +49,25 @@ fn main() {
     let linux_gnu = std::env::var("TARGET").is_ok_and(|t| t.ends_with("-linux-gnu"));
     if linux_gnu && std::env::var("PROFILE").as_deref() == Ok("release") {
         println!("cargo:rustc-link-arg-bins=-no-pie");
+        // With LLD, identical functions (monomorphized copies that compile to the same code) are
+        // folded into one: about 280 KB less. LLD's "safe" folding finds nothing to fold here, so
+        // it is "all"; Rust never compares function addresses for identity. Without `ld.lld` on
+        // the machine the default linker is used and the binary is that much bigger.
+        if on_path("ld.lld") {
+            println!("cargo:rustc-link-arg-bins=-fuse-ld=lld");
+            println!("cargo:rustc-link-arg-bins=-Wl,--icf=all");
+        }
     }
     for (key, value) in env {
         // A value with a newline would end the directive; none of these has one, but be sure.
         println!("cargo:rustc-env={key}={}", value.replace(['\n', '\r'], " "));
     }
+}
+
+/// Whether an executable of this name is on PATH.
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
 }
 
 /// (commit, commit date, "true"/"false") from the git checkout the crate is built in.
