@@ -60,9 +60,15 @@ impl DockerEngine {
             .docker
             .upload_to_container(&id, Some(upload.clone()), bollard::body_full(bytes.clone()))
             .await;
-        // Two writers of one directory (engines sharing a filesystem) can both see it missing
-        // and one's mkdir fails; the directory is there then, and a second extraction skips it.
-        if matches!(&result, Err(e) if e.to_string().contains("file exists")) {
+        // Two writers of one directory (engines sharing a filesystem, as the testbed's do) race:
+        // one's mkdir fails because the other made the directory, or a file it just wrote is
+        // replaced by the other's before its chmod. The content is the same (the directory is
+        // named by its digest), so a second extraction finishes the job.
+        let raced = |e: &bollard::errors::Error| {
+            let text = e.to_string();
+            text.contains("file exists") || text.contains("no such file or directory")
+        };
+        if matches!(&result, Err(e) if raced(e)) {
             result = self
                 .docker
                 .upload_to_container(&id, Some(upload), bollard::body_full(bytes))
