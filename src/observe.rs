@@ -110,6 +110,17 @@ pub enum Health {
 }
 
 impl Observed {
+    /// Every container observed on a reachable host.
+    pub fn containers(&self) -> impl Iterator<Item = &Container> {
+        self.hosts
+            .values()
+            .filter_map(|h| match h {
+                HostState::Reachable { containers } => Some(containers),
+                _ => None,
+            })
+            .flatten()
+    }
+
     /// Records what a reachable host runs.
     pub fn insert_reachable(&mut self, host: &str, seen: HostObservation) {
         self.hosts.insert(

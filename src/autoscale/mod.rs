@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::observe::{HostState, Observed, Owner};
+use crate::observe::{Observed, Owner};
 use crate::spec::Desired;
 
 /// Counts the daemon decided, per service.
@@ -49,13 +49,7 @@ pub struct Autoscaled {
 /// (scaling down removes the highest slots, so the slots are `0..count`). `None` when none runs.
 pub fn observed_count(observed: &Observed, service: &str) -> Option<u32> {
     observed
-        .hosts
-        .values()
-        .filter_map(|h| match h {
-            HostState::Reachable { containers } => Some(containers),
-            _ => None,
-        })
-        .flatten()
+        .containers()
         .filter_map(|c| match &c.owner {
             Owner::Replica {
                 service: s, slot, ..

@@ -3,6 +3,7 @@ use std::time::Duration;
 use super::decide::{Reading, Recommender, Signal};
 use super::signals::{BalancerRead, Counters, Cpu, CpuRead, Replica, Traffic, parse_show_stat};
 use super::*;
+use crate::observe::HostState;
 use crate::spec::model::Autoscale;
 
 fn scale(min: u32, max: u32) -> Autoscale {

@@ -752,14 +752,7 @@ fn holds_back(plan: &Plan) -> bool {
 
 /// Every container observed on a reachable host.
 fn seen(observed: &Observed) -> impl Iterator<Item = &observe::Container> {
-    observed
-        .hosts
-        .values()
-        .filter_map(|h| match h {
-            HostState::Reachable { containers } => Some(containers),
-            _ => None,
-        })
-        .flatten()
+    observed.containers()
 }
 
 fn candidate_differs(basis: &Held, target: &Held) -> bool {
